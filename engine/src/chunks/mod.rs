@@ -1,0 +1,1 @@
+//! Chunk segment files for blocks and the head (work in progress).

@@ -1,0 +1,1 @@
+//! Label matchers (work in progress).

@@ -1,0 +1,1 @@
+//! Postings selection over an index (work in progress).

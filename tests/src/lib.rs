@@ -1,0 +1,1 @@
+//! Helpers shared by Tidemark's end-to-end tests (the tests themselves live in `tests/tests/`).
