@@ -23,6 +23,7 @@ pub mod index;
 pub mod iter;
 pub mod labels;
 pub mod matcher;
+pub mod meta;
 pub mod postings;
 pub mod tombstones;
 pub mod wal;

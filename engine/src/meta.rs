@@ -1,0 +1,1 @@
+//! Block metadata (`meta.json`) (work in progress).
