@@ -212,6 +212,30 @@ fn record_larger_than_cap_goes_alone() {
     assert_eq!(got.records[1].3, vec![7u8; 500]);
 }
 
+#[test]
+fn records_straddling_and_exceeding_the_read_buffer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut wal = Wal::open(tmp.path(), WalOptions::default()).unwrap();
+    let mut want = Vec::new();
+    for i in 0..400usize {
+        // ~5 KiB records cross the 1 MiB buffer boundary at arbitrary offsets; one record of
+        // 3 MiB makes the buffer grow, and reading goes on normally after it.
+        let len = if i == 200 {
+            3 << 20
+        } else {
+            4000 + (i * 977) % 3000
+        };
+        let p: Vec<u8> = (0..len).map(|k| (k * 31 + i) as u8).collect();
+        wal.log(&[&p]).unwrap();
+        want.push(p);
+    }
+    drop(wal);
+    let got = replay_all(tmp.path());
+    assert!(got.damage.is_empty());
+    assert_eq!(got.records.len(), want.len());
+    assert!(got.payloads() == want, "payloads differ");
+}
+
 /// Writes a WAL with three segments; returns its payloads.
 fn three_segments(dir: &Path) -> Vec<Vec<u8>> {
     let mut wal = Wal::open(dir, WalOptions::default()).unwrap();
@@ -921,4 +945,113 @@ fn replay_speed() {
         bytes as f64 / total,
         best * 1e3
     );
+}
+
+// ---- fuzz seeds ----
+
+/// Writes the seed corpora `fuzz/corpus/wal_record/` and `fuzz/corpus/wal_segment/`. Run with
+/// `cargo test -p tidemark-engine wal::tests::write_fuzz_seeds -- --ignored` to regenerate.
+#[test]
+#[ignore = "writes the fuzz seed corpus into the source tree"]
+fn write_fuzz_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let rec_dir = root.join("wal_record");
+    let seg_dir = root.join("wal_segment");
+    fs::create_dir_all(&rec_dir).unwrap();
+    fs::create_dir_all(&seg_dir).unwrap();
+
+    let mut series = Vec::new();
+    encode_series(
+        &[
+            RefSeries {
+                r: 1,
+                labels: Labels::from_pairs([("__name__", "up"), ("job", "node")]).unwrap(),
+            },
+            RefSeries {
+                r: 2,
+                labels: Labels::from_pairs([("a", "\u{e9}")]).unwrap(),
+            },
+        ],
+        &mut series,
+    );
+    let mut samples = Vec::new();
+    encode_samples(
+        &[
+            RefSample {
+                r: 1,
+                t: 1_700_000_000_000,
+                v: 1.0,
+            },
+            RefSample {
+                r: 2,
+                t: 1_700_000_000_000,
+                v: f64::from_bits(0x7ff0_0000_0000_0001),
+            },
+            RefSample {
+                r: 0,
+                t: i64::MIN,
+                v: -0.0,
+            },
+        ],
+        &mut samples,
+    );
+    let mut tombs = Vec::new();
+    encode_tombstones(
+        &[RefTombstone {
+            r: 1,
+            mint: -5,
+            maxt: i64::MAX,
+        }],
+        &mut tombs,
+    );
+    let mut empty = Vec::new();
+    encode_samples(&[], &mut empty);
+    // One series (ref 1) whose two labels are out of order.
+    let unsorted = vec![1u8, 1, 1, 2, 1, b'b', 1, b'1', 1, b'a', 1, b'2'];
+    let huge_count = vec![
+        2u8, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("series", series.clone()),
+        ("samples", samples.clone()),
+        ("tombstones", tombs.clone()),
+        ("samples_empty", empty),
+        ("samples_truncated", samples[..samples.len() - 3].to_vec()),
+        ("series_unsorted_labels", unsorted),
+        ("samples_huge_count", huge_count),
+        ("unknown_type", vec![9, 0]),
+    ];
+    for (name, bytes) in &seeds {
+        fuzz_wal_record(bytes);
+        fs::write(rec_dir.join(name), bytes).unwrap();
+    }
+
+    let seg = segment_bytes(&[&series, &samples, &tombs]);
+    let frame2 = SEGMENT_HEADER_LEN as usize + FRAME_HEADER_LEN as usize + series.len();
+    let mut crc_flip = seg.clone();
+    crc_flip[frame2 + FRAME_HEADER_LEN as usize + 2] ^= 1;
+    let mut bad_magic = seg.clone();
+    bad_magic[0] = b'X';
+    let with_mode = |mode: u8, b: &[u8]| {
+        let mut v = vec![mode];
+        v.extend_from_slice(b);
+        v
+    };
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("valid_mid_log", with_mode(0, &seg)),
+        ("valid_tail", with_mode(1, &seg)),
+        ("torn_tail", with_mode(1, &seg[..seg.len() - 5])),
+        ("torn_frame_header", with_mode(1, &seg[..frame2 + 3])),
+        ("crc_mismatch_mid_log", with_mode(0, &crc_flip)),
+        (
+            "header_only",
+            with_mode(1, &seg[..SEGMENT_HEADER_LEN as usize]),
+        ),
+        ("empty_file", with_mode(1, &[])),
+        ("bad_magic", with_mode(0, &bad_magic)),
+    ];
+    for (name, bytes) in &seeds {
+        super::fuzz_wal_segment(bytes);
+        fs::write(seg_dir.join(name), bytes).unwrap();
+    }
 }
