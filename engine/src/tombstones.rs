@@ -456,6 +456,20 @@ mod tests {
     }
 
     #[test]
+    fn matches_the_example_in_the_spec() {
+        assert_eq!(MAGIC, 0x5354_4D54);
+        let mut t = Tombstones::new();
+        t.add(7, 10, 20);
+        t.add(7, 30, 30);
+        let b = t.encode();
+        assert_eq!(
+            &b[..12],
+            &[0x54, 0x4D, 0x54, 0x53, 1, 1, 7, 2, 0x14, 0x0A, 0x08, 0x00]
+        );
+        assert_eq!(b[12..], crc32fast::hash(&b[..12]).to_le_bytes());
+    }
+
+    #[test]
     fn tombstones_api() {
         let mut t = Tombstones::new();
         assert!(t.is_empty());

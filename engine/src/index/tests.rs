@@ -328,6 +328,9 @@ fn small_index_and_empty_index() {
     let r = IndexReader::open(&empty).unwrap();
     check_against_model(&r, &[], &[]);
     assert_eq!(r.size_bytes(), (HEADER_LEN + TOC_LEN + FOOTER_LEN) as u64);
+    assert_eq!(r.size_bytes(), 100, "as index.md says");
+    assert_eq!(MAGIC, 0x5849_4D54);
+    assert_eq!(&std::fs::read(&empty).unwrap()[..4], b"TMIX");
 }
 
 #[test]
@@ -597,7 +600,9 @@ fn measure(unique_pod: bool) {
 #[test]
 fn seed_corpus_never_panics() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/index");
-    let Ok(entries) = std::fs::read_dir(&root) else { return };
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return;
+    };
     for e in entries.flatten() {
         fuzz_index(&std::fs::read(e.path()).unwrap());
     }
