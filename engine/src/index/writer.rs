@@ -2,10 +2,11 @@
 //!
 //! Series entries go straight to a `BufWriter` as they are added; what stays in memory is the
 //! symbol table (needed to resolve label strings), one offset per page of series, and one
-//! roaring bitmap per distinct label pair. Label names and, per name, label values get small
-//! ids in order of first appearance, so a series entry refers to each label with two short
-//! varints; the label index written by [`IndexWriter::finish`] maps those ids back to symbols
-//! and postings, plus a sorted permutation per name for binary search.
+//! roaring bitmap per distinct label pair. Label names, label-name sets and, per name, label
+//! values get small ids in order of first appearance, so a series entry names its label names
+//! with one set id and each value with one short varint; the label index written by
+//! [`IndexWriter::finish`] maps those ids back to symbols and postings, plus a sorted
+//! permutation of each name's values for binary search.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,6 +52,12 @@ struct NameBuilder {
 }
 
 /// Writes one index file. See the module docs and `engine/docs/format/index.md`.
+///
+/// An [`Error::InvalidArgument`] from [`IndexWriter::add_series`] leaves the writer usable
+/// (nothing was written). After an I/O error the file is incomplete: drop the writer and
+/// discard the file (compaction writes into a temporary directory for this reason). A writer
+/// dropped without [`IndexWriter::finish`] leaves an incomplete file that
+/// [`super::IndexReader::open`] rejects.
 pub struct IndexWriter {
     path: PathBuf,
     out: CrcWriter,
