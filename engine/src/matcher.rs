@@ -1,1 +1,0 @@
-//! Label matchers (work in progress).
