@@ -21,7 +21,9 @@ impl Encbuf {
     }
     /// An empty buffer with room for `n` bytes.
     pub fn with_capacity(n: usize) -> Self {
-        Self { buf: Vec::with_capacity(n) }
+        Self {
+            buf: Vec::with_capacity(n),
+        }
     }
     /// Number of bytes written so far.
     pub fn len(&self) -> usize {

@@ -20,12 +20,19 @@ pub struct DecodeError {
 impl DecodeError {
     /// A decode error at `offset`.
     pub fn new(offset: u64, what: impl Into<String>) -> Self {
-        Self { offset, what: what.into() }
+        Self {
+            offset,
+            what: what.into(),
+        }
     }
 
     /// Attaches the file this buffer was read from; `base` is the buffer's offset in the file.
     pub fn in_file(self, file: impl Into<PathBuf>, base: u64) -> Corruption {
-        Corruption { file: file.into(), offset: base + self.offset, cause: self.what }
+        Corruption {
+            file: file.into(),
+            offset: base + self.offset,
+            cause: self.what,
+        }
     }
 }
 
@@ -109,7 +116,11 @@ pub enum Error {
 impl Error {
     /// Helper to wrap an I/O error with the operation and path it concerns.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -26,7 +26,10 @@ impl MappedFile {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
-        let len = file.metadata().map_err(|e| Error::io("stat", &path, e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", &path, e))?
+            .len();
         if len == 0 {
             return Ok(Self { path, map: None });
         }
@@ -36,7 +39,10 @@ impl MappedFile {
         // process would have to ignore the data directory's lock file to do so.
         let map = unsafe { memmap2::MmapOptions::new().map(&file) }
             .map_err(|e| Error::io("mmap", &path, e))?;
-        Ok(Self { path, map: Some(map) })
+        Ok(Self {
+            path,
+            map: Some(map),
+        })
     }
 
     /// The mapped bytes.
@@ -84,9 +90,10 @@ impl DirLock {
             .map_err(|e| Error::io("open", &path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file, path }),
-            Err(fs::TryLockError::WouldBlock) => {
-                Err(Error::Locked { dir: dir.to_path_buf(), lock: path })
-            }
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Locked {
+                dir: dir.to_path_buf(),
+                lock: path,
+            }),
             Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
         }
     }
@@ -111,13 +118,16 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Fsyncs a file by path.
 pub fn sync_file(path: &Path) -> Result<()> {
-    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io("fsync", path, e))
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("fsync", path, e))
 }
 
 /// Writes `bytes` to `path` (created or truncated) and fsyncs it.
 pub fn write_file_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    f.write_all(bytes).map_err(|e| Error::io("write", path, e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io("write", path, e))?;
     f.sync_all().map_err(|e| Error::io("fsync", path, e))
 }
 
@@ -197,7 +207,10 @@ mod tests {
     fn second_lock_fails_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let l = DirLock::acquire(dir.path()).unwrap();
-        assert!(matches!(DirLock::acquire(dir.path()), Err(Error::Locked { .. })));
+        assert!(matches!(
+            DirLock::acquire(dir.path()),
+            Err(Error::Locked { .. })
+        ));
         drop(l);
         DirLock::acquire(dir.path()).unwrap();
     }

@@ -124,7 +124,11 @@ pub fn check_iterator_contract<I: SampleIterator>(
         if s.0 > i64::MIN {
             let mut it = make();
             assert!(it.seek(s.0 - 1));
-            let want = if i > 0 && samples[i - 1].0 == s.0 - 1 { samples[i - 1] } else { s };
+            let want = if i > 0 && samples[i - 1].0 == s.0 - 1 {
+                samples[i - 1]
+            } else {
+                s
+            };
             assert!(same(it.at(), want));
         }
         // Continue with next after a seek.
@@ -153,7 +157,13 @@ mod tests {
 
     #[test]
     fn vec_iterator_follows_contract() {
-        let s = vec![(-5, 1.0), (0, f64::NAN), (1, 2.0), (10, -0.0), (i64::MAX, 3.0)];
+        let s = vec![
+            (-5, 1.0),
+            (0, f64::NAN),
+            (1, 2.0),
+            (10, -0.0),
+            (i64::MAX, 3.0),
+        ];
         check_iterator_contract(&s, || VecIterator::new(s.clone()));
         check_iterator_contract(&[], || VecIterator::new(vec![]));
     }

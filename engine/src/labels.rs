@@ -63,7 +63,9 @@ fn get_len(b: &[u8], pos: &mut usize) -> usize {
 impl Labels {
     /// The empty label set.
     pub fn empty() -> Self {
-        Self { data: Arc::from("") }
+        Self {
+            data: Arc::from(""),
+        }
     }
 
     /// Builds a label set from pairs in any order. Pairs with an empty value are dropped; if a
@@ -129,7 +131,10 @@ impl Labels {
 
     /// Iterates the labels in name order.
     pub fn iter(&self) -> LabelsIter<'_> {
-        LabelsIter { s: &self.data, pos: 0 }
+        LabelsIter {
+            s: &self.data,
+            pos: 0,
+        }
     }
 
     /// Number of labels.
@@ -172,13 +177,20 @@ impl Labels {
     /// A builder starting from this label set.
     pub fn builder(&self) -> LabelsBuilder {
         LabelsBuilder {
-            labels: self.iter().map(|l| (l.name.to_owned(), l.value.to_owned())).collect(),
+            labels: self
+                .iter()
+                .map(|l| (l.name.to_owned(), l.value.to_owned()))
+                .collect(),
         }
     }
 
     /// A copy without the labels whose names are in `names`.
     pub fn without(&self, names: &[&str]) -> Labels {
-        Self::encode(self.iter().filter(|l| !names.contains(&l.name)).map(|l| (l.name, l.value)))
+        Self::encode(
+            self.iter()
+                .filter(|l| !names.contains(&l.name))
+                .map(|l| (l.name, l.value)),
+        )
     }
 }
 
@@ -305,7 +317,10 @@ impl LabelsBuilder {
     }
     /// The current value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     /// Builds the label set. Returns `None` if a name is empty.
     pub fn build(&self) -> Option<Labels> {
@@ -318,7 +333,11 @@ impl LabelsBuilder {
 #[macro_export]
 macro_rules! labels {
     ($($n:expr => $v:expr),* $(,)?) => {
-        $crate::labels::Labels::from_pairs([$(($n, $v)),*]).expect("valid literal labels")
+        $crate::labels::Labels::from_pairs([$((
+            ::core::convert::AsRef::<str>::as_ref(&$n),
+            ::core::convert::AsRef::<str>::as_ref(&$v),
+        )),*])
+        .expect("valid literal labels")
     };
 }
 

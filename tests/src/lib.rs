@@ -1,1 +1,4 @@
-//! Helpers shared by Tidemark's end-to-end tests (the tests themselves live in `tests/tests/`).
+//! Helpers shared by Tidemark's end-to-end tests (the tests themselves live in `tests/tests/`)
+//! and by the fuzz targets.
+
+pub mod model;

@@ -414,7 +414,7 @@ proptest! {
 
 #[test]
 fn fuzz_seed_corpus_runs_clean() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/fuzz_matcher");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/matcher");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
     };

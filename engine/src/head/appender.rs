@@ -1,0 +1,231 @@
+//! Appending to the head: samples are buffered in an [`Appender`] and committed as a unit.
+//!
+//! `append` checks each sample against its series' committed state (rejecting out-of-order,
+//! duplicate and out-of-bounds samples early); `commit` writes one WAL write holding the
+//! records of series not yet logged plus all samples, then applies the samples. A sample
+//! that became invalid between append and commit (another appender wrote the same series) is
+//! rejected at commit and counted, as in Prometheus.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::error::{AppendError, Result};
+use crate::labels::Labels;
+use crate::wal::record::{self, RefSample, RefSeries};
+
+use super::series::{Appended, MemSeries};
+use super::Head;
+
+/// A handle to a head series, valid for the life of the process; a cheaper way to append to
+/// the same series again (scrape loops cache it per exposed series, as Prometheus does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(pub u32);
+
+/// What a commit did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Samples now in the head.
+    pub appended: u64,
+    /// Exact duplicates ignored.
+    pub ignored: u64,
+    /// Samples rejected at commit, per reason, with the first rejected series for each.
+    pub rejected: Vec<(AppendError, u64, Labels)>,
+}
+
+impl CommitStats {
+    fn reject(&mut self, e: AppendError, labels: &Labels) {
+        match self.rejected.iter_mut().find(|(r, _, _)| *r == e) {
+            Some(entry) => entry.1 += 1,
+            None => self.rejected.push((e, 1, labels.clone())),
+        }
+    }
+}
+
+struct Pending {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: f64,
+}
+
+/// A batch of samples committed or rolled back as a unit. Dropping it without `commit` rolls
+/// back: nothing is written (series it created stay, empty, and are removed by truncation).
+pub struct Appender<'a> {
+    head: &'a Head,
+    pending: Vec<Pending>,
+    min_t: i64,
+}
+
+impl<'a> Appender<'a> {
+    pub(super) fn new(head: &'a Head) -> Self {
+        Self {
+            head,
+            pending: Vec::new(),
+            min_t: head.appendable_min_time(),
+        }
+    }
+
+    /// Adds a sample for the series with `labels` (creating the series if needed). The label
+    /// set must not be empty. Returns the series' ref for later [`Appender::append_ref`].
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        if labels.is_empty() {
+            self.head
+                .counters
+                .count_rejected(AppendError::InvalidLabels, 1);
+            return Err(AppendError::InvalidLabels);
+        }
+        if t < self.min_t {
+            self.head
+                .counters
+                .count_rejected(AppendError::OutOfBounds, 1);
+            return Err(AppendError::OutOfBounds);
+        }
+        let (s, _) = self.head.get_or_create(labels, None);
+        self.push(s, t, v)
+    }
+
+    /// Adds a sample for a series by ref. Fails with `None` if the series no longer exists
+    /// (it was removed by head truncation): the caller should use [`Appender::append`].
+    pub fn append_ref(
+        &mut self,
+        r: SeriesRef,
+        t: i64,
+        v: f64,
+    ) -> Option<Result<SeriesRef, AppendError>> {
+        let s = self.head.get_by_id(r.0)?;
+        if t < self.min_t {
+            self.head
+                .counters
+                .count_rejected(AppendError::OutOfBounds, 1);
+            return Some(Err(AppendError::OutOfBounds));
+        }
+        Some(self.push(s, t, v))
+    }
+
+    fn push(&mut self, s: Arc<MemSeries>, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        {
+            let st = s.state.lock();
+            if let Err(e) = st.appendable(t, v) {
+                drop(st);
+                self.head.counters.count_rejected(e, 1);
+                return Err(e);
+            }
+        }
+        let r = SeriesRef(s.id);
+        self.pending.push(Pending { series: s, t, v });
+        Ok(r)
+    }
+
+    /// Number of samples buffered.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// True if no sample is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Writes the batch to the WAL (one write) and applies it to memory. On a WAL error
+    /// nothing is applied and the error is returned; nothing that was committed earlier is
+    /// affected.
+    pub fn commit(mut self) -> Result<CommitStats> {
+        let head = self.head;
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(CommitStats::default());
+        }
+        if let Some(wal) = &head.wal {
+            let mut new_series: Vec<RefSeries> = Vec::new();
+            let mut samples: Vec<RefSample> = Vec::with_capacity(pending.len());
+            for p in &pending {
+                if !p.series.logged.load(Ordering::Acquire) {
+                    new_series.push(RefSeries {
+                        r: u64::from(p.series.id),
+                        labels: p.series.labels.clone(),
+                    });
+                }
+                samples.push(RefSample {
+                    r: u64::from(p.series.id),
+                    t: p.t,
+                    v: p.v,
+                });
+            }
+            new_series.sort_by_key(|s| s.r);
+            new_series.dedup_by_key(|s| s.r);
+            let mut series_buf = Vec::new();
+            if !new_series.is_empty() {
+                record::encode_series(&new_series, &mut series_buf);
+            }
+            let mut samples_buf = Vec::with_capacity(pending.len() * 12 + 32);
+            record::encode_samples(&samples, &mut samples_buf);
+            let res = {
+                let mut w = wal.lock();
+                if series_buf.is_empty() {
+                    w.log(&[&samples_buf])
+                } else {
+                    w.log(&[&series_buf, &samples_buf])
+                }
+            };
+            if let Err(e) = res {
+                head.counters
+                    .commit_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+            for p in &pending {
+                p.series.logged.store(true, Ordering::Release);
+            }
+        }
+        Ok(apply(head, pending))
+    }
+
+    /// Discards the batch.
+    pub fn rollback(mut self) {
+        self.pending.clear();
+    }
+}
+
+/// Applies committed samples to memory.
+fn apply(head: &Head, pending: Vec<Pending>) -> CommitStats {
+    let mut stats = CommitStats::default();
+    let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+    let range = head.opts.chunk_range;
+    for p in pending {
+        let mut series = p.series;
+        let mut st = series.state.lock();
+        if st.removed {
+            // Truncation removed the series after `append` found it: append to its successor.
+            drop(st);
+            series = head.get_or_create(&series.labels.clone(), None).0;
+            st = series.state.lock();
+        }
+        match st.append(series.id, p.t, p.v, range, &head.chunks) {
+            Ok(Appended::Added) => {
+                stats.appended += 1;
+                mint = mint.min(p.t);
+                maxt = maxt.max(p.t);
+            }
+            Ok(Appended::Ignored) => stats.ignored += 1,
+            Err(e) => {
+                drop(st);
+                head.counters.count_rejected(e, 1);
+                stats.reject(e, &series.labels);
+            }
+        }
+    }
+    if stats.appended > 0 {
+        head.note_time_range(mint, maxt);
+        head.counters
+            .samples_appended
+            .fetch_add(stats.appended, Ordering::Relaxed);
+    }
+    stats
+}
+
+impl std::fmt::Debug for Appender<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender")
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}

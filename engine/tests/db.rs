@@ -1,0 +1,286 @@
+//! Database behaviour on real files: append and query, reopen (WAL replay), ordering rules,
+//! compaction into blocks and merges, retention, deletes, and the lock file.
+
+use tidemark_engine::iter::collect_samples;
+use tidemark_engine::{labels, AppendError, Db, DbOptions, Error, Labels, MatchType, Matcher};
+
+const H: i64 = 3_600_000;
+
+fn opts() -> DbOptions {
+    DbOptions {
+        block_range: 2 * H,
+        retention_time: None,
+        ..DbOptions::default()
+    }
+}
+
+fn eq(name: &str, value: &str) -> Matcher {
+    Matcher::new(MatchType::Equal, name, value).unwrap()
+}
+
+fn series(i: usize) -> Labels {
+    labels!("__name__" => "m", "i" => i.to_string(), "job" => if i % 2 == 0 { "even" } else { "odd" })
+}
+
+/// Appends samples at `ts` for series 0..n with value `t/1000 + i`.
+fn fill(db: &Db, n: usize, ts: impl IntoIterator<Item = i64>) {
+    for t in ts {
+        let mut app = db.appender();
+        for i in 0..n {
+            app.append(&series(i), t, (t / 1000) as f64 + i as f64)
+                .unwrap();
+        }
+        app.commit().unwrap();
+    }
+}
+
+fn query(db: &Db, ms: &[Matcher], mint: i64, maxt: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    db.querier(mint, maxt)
+        .select(ms)
+        .unwrap()
+        .iter()
+        .map(|s| (s.labels().clone(), collect_samples(&mut s.iter()).unwrap()))
+        .collect()
+}
+
+#[test]
+fn append_query_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), opts()).unwrap();
+        fill(&db, 10, (0..300).map(|k| k * 15_000));
+        let r = query(&db, &[eq("job", "even")], i64::MIN, i64::MAX);
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[0].0, series(0));
+        assert_eq!(r[0].1.len(), 300);
+        assert_eq!(r[0].1[299], (299 * 15_000, 299.0 * 15.0));
+        db.close().unwrap();
+    }
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.replay_stats().samples, 3000);
+    let r = query(&db, &[eq("__name__", "m")], 15_000, 30_000);
+    assert_eq!(r.len(), 10);
+    assert!(r.iter().all(|(_, s)| s.len() == 2));
+    // Appends continue after replay.
+    fill(&db, 10, [300 * 15_000]);
+    assert_eq!(query(&db, &[eq("i", "3")], 0, i64::MAX)[0].1.len(), 301);
+}
+
+#[test]
+fn ordering_rules_and_special_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let l = labels!("__name__" => "x");
+    let stale = f64::from_bits(0x7ff0_0000_0000_0002);
+    let mut app = db.appender();
+    app.append(&l, 1000, 1.0).unwrap();
+    app.commit().unwrap();
+    let mut app = db.appender();
+    assert_eq!(app.append(&l, 999, 1.0), Err(AppendError::OutOfOrder));
+    assert_eq!(app.append(&l, 1000, 2.0), Err(AppendError::Duplicate));
+    app.append(&l, 1000, 1.0).unwrap(); // exact duplicate: accepted, ignored
+    app.append(&l, 2000, stale).unwrap();
+    app.append(&l, 3000, -0.0).unwrap();
+    app.append(&l, 4000, f64::INFINITY).unwrap();
+    let st = app.commit().unwrap();
+    assert_eq!(st.appended, 3);
+    assert_eq!(st.ignored, 1);
+    let s = &query(&db, &[eq("__name__", "x")], 0, 10_000)[0].1;
+    let bits: Vec<u64> = s.iter().map(|(_, v)| v.to_bits()).collect();
+    assert_eq!(
+        bits,
+        vec![
+            1f64.to_bits(),
+            stale.to_bits(),
+            (-0.0f64).to_bits(),
+            f64::INFINITY.to_bits()
+        ]
+    );
+    let stats = db.stats();
+    assert_eq!(stats.rejected[0], ("out_of_order", 1));
+    assert_eq!(stats.rejected[1], ("duplicate", 1));
+    assert!(matches!(
+        db.appender().append(&Labels::empty(), 1, 1.0),
+        Err(AppendError::InvalidLabels)
+    ));
+}
+
+#[test]
+fn old_timestamps_and_late_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    // Samples from 1970 and before are fine in an empty head.
+    let mut app = db.appender();
+    app.append(&labels!("__name__" => "old"), -5_000, 1.0)
+        .unwrap();
+    app.commit().unwrap();
+    // A new series may start up to half a block range behind the newest sample.
+    fill(&db, 1, [10 * H]);
+    let mut app = db.appender();
+    app.append(&labels!("__name__" => "late"), 10 * H - H + 1, 1.0)
+        .unwrap();
+    assert_eq!(
+        app.append(&labels!("__name__" => "later"), 10 * H - H - 1, 1.0),
+        Err(AppendError::OutOfBounds)
+    );
+    app.commit().unwrap();
+}
+
+#[test]
+fn compaction_persists_blocks_and_queries_span_head_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = 60_000;
+    let n = 20;
+    {
+        let db = Db::open(dir.path(), opts()).unwrap();
+        // 7 hours of data: the head spans > 3h, so the oldest 2h ranges become blocks.
+        fill(&db, n, (0..7 * 60).map(|k| k * step));
+        let rep = db.compact().unwrap();
+        assert_eq!(rep.head_blocks.len(), 2, "{rep:?}");
+        let blocks = db.blocks();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!((blocks[0].min_time(), blocks[0].max_time()), (0, 2 * H));
+        assert_eq!(blocks[0].meta().stats.num_samples, (n * 120) as u64);
+        assert!(db.head().min_time() >= 4 * H);
+        let r = query(&db, &[eq("i", "7")], 0, i64::MAX);
+        assert_eq!(r[0].1.len(), 420);
+        for (k, (t, v)) in r[0].1.iter().enumerate() {
+            assert_eq!(*t, k as i64 * step);
+            assert_eq!(*v, (t / 1000) as f64 + 7.0);
+        }
+        // Appending into the persisted range is rejected.
+        assert_eq!(
+            db.appender().append(&series(7), H, 1.0),
+            Err(AppendError::OutOfBounds)
+        );
+        db.close().unwrap();
+    }
+    // Reopen: blocks + replayed head give the same data, nothing duplicated.
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.blocks().len(), 2);
+    let r = query(&db, &[eq("__name__", "m")], 0, i64::MAX);
+    assert_eq!(r.len(), n);
+    assert!(r.iter().all(|(_, s)| s.len() == 420));
+    // More data, more compaction: three 2h blocks in [0,6h) merge into one 6h block once
+    // the window is complete.
+    fill(&db, n, (7 * 60..10 * 60).map(|k| k * step));
+    let rep = db.compact().unwrap();
+    assert!(!rep.merged_blocks.is_empty(), "{rep:?}");
+    let b = db.blocks();
+    assert_eq!((b[0].min_time(), b[0].max_time()), (0, 6 * H));
+    assert_eq!(b[0].meta().compaction.level, 2);
+    let r = query(&db, &[eq("__name__", "m")], 0, i64::MAX);
+    assert!(r.iter().all(|(_, s)| s.len() == 600));
+    assert_eq!(
+        db.querier(0, i64::MAX).label_values("job", &[]).unwrap(),
+        vec!["even", "odd"]
+    );
+    assert_eq!(
+        db.querier(0, i64::MAX)
+            .label_names(&[eq("i", "1")])
+            .unwrap(),
+        vec!["__name__", "i", "job"]
+    );
+}
+
+#[test]
+fn deletes_hide_at_once_and_compaction_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let step = 60_000;
+    fill(&db, 4, (0..5 * 60).map(|k| k * step));
+    db.compact().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    // Delete [30m, 3h] of series 1: spans the block and the head.
+    db.delete(&[eq("i", "1")], 30 * step, 3 * H).unwrap();
+    let r = query(&db, &[eq("i", "1")], 0, i64::MAX);
+    assert!(r[0].1.iter().all(|(t, _)| *t < 30 * step || *t > 3 * H));
+    assert_eq!(r[0].1.len(), 300 - 151);
+    let other = query(&db, &[eq("i", "2")], 0, i64::MAX);
+    assert_eq!(other[0].1.len(), 300);
+    // Survives a restart (block tombstones file, WAL tombstone records).
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(query(&db, &[eq("i", "1")], 0, i64::MAX)[0].1.len(), 149);
+    // Physically removed by clean_tombstones.
+    let before = db.blocks()[0].meta().stats.num_samples;
+    db.clean_tombstones().unwrap();
+    let after = db.blocks()[0].meta().stats.num_samples;
+    assert_eq!(before - after, 90);
+    assert!(db.blocks()[0].tombstones().is_empty());
+    assert_eq!(query(&db, &[eq("i", "1")], 0, i64::MAX)[0].1.len(), 149);
+}
+
+#[test]
+fn retention_by_time_is_measured_from_the_newest_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = DbOptions {
+        retention_time: Some(4 * H),
+        max_block_range: Some(2 * H),
+        ..opts()
+    };
+    let db = Db::open(dir.path(), o).unwrap();
+    // Data from 1970: far older than "now - 4h", but retention counts from the newest sample.
+    fill(&db, 2, (0..9 * 60).map(|k| k * 60_000));
+    db.compact().unwrap();
+    // Head spans [6h, 9h); blocks [0,2) [2,4) [4,6); newest sample 9h → cutoff 5h.
+    let kept: Vec<(i64, i64)> = db
+        .blocks()
+        .iter()
+        .map(|b| (b.min_time(), b.max_time()))
+        .collect();
+    assert_eq!(kept, vec![(4 * H, 6 * H)]);
+    assert_eq!(db.stats().retention_deletions, 2);
+}
+
+#[test]
+fn retention_by_size_deletes_oldest_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = DbOptions {
+        retention_size: Some(1),
+        max_block_range: Some(2 * H),
+        ..opts()
+    };
+    let db = Db::open(dir.path(), o).unwrap();
+    fill(&db, 2, (0..9 * 60).map(|k| k * 60_000));
+    db.compact().unwrap();
+    assert!(db.blocks().is_empty());
+    // The head is untouched.
+    assert_eq!(query(&db, &[eq("i", "0")], 0, i64::MAX)[0].1.len(), 3 * 60);
+}
+
+#[test]
+fn second_open_is_refused_by_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let _db = Db::open(dir.path(), opts()).unwrap();
+    let err = Db::open(dir.path(), opts()).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("locked"));
+}
+
+#[test]
+fn regex_and_negative_matchers_select_like_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 12, [0]);
+    let mut app = db.appender();
+    app.append(&labels!("__name__" => "m", "extra" => "x"), 0, 0.0)
+        .unwrap();
+    app.commit().unwrap();
+    let count = |ms: &[Matcher]| query(&db, ms, 0, 0).len();
+    let re = |n: &str, v: &str| Matcher::new(MatchType::RegexMatch, n, v).unwrap();
+    assert_eq!(count(&[re("i", "1|2|3")]), 3);
+    assert_eq!(count(&[re("i", "1.*")]), 3); // 1, 10, 11
+    assert_eq!(count(&[eq("__name__", "m"), eq("extra", "")]), 12);
+    assert_eq!(
+        count(&[Matcher::new(MatchType::NotEqual, "extra", "").unwrap()]),
+        1
+    );
+    assert_eq!(
+        count(&[
+            eq("__name__", "m"),
+            Matcher::new(MatchType::RegexNoMatch, "job", "even|odd").unwrap()
+        ]),
+        1
+    );
+}
