@@ -19,7 +19,7 @@ fn eq(name: &str, value: &str) -> Matcher {
 }
 
 fn series(i: usize) -> Labels {
-    labels!("__name__" => "m", "i" => i.to_string(), "job" => if i % 2 == 0 { "even" } else { "odd" })
+    labels!("__name__" => "m", "i" => i.to_string(), "job" => if i.is_multiple_of(2) { "even" } else { "odd" })
 }
 
 /// Appends samples at `ts` for series 0..n with value `t/1000 + i`.
@@ -34,7 +34,10 @@ fn fill(db: &Db, n: usize, ts: impl IntoIterator<Item = i64>) {
     }
 }
 
-fn query(db: &Db, ms: &[Matcher], mint: i64, maxt: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+/// Every selected series' labels and samples.
+type Dump = Vec<(Labels, Vec<(i64, f64)>)>;
+
+fn query(db: &Db, ms: &[Matcher], mint: i64, maxt: i64) -> Dump {
     db.querier(mint, maxt)
         .select(ms)
         .unwrap()

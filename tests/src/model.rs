@@ -96,8 +96,8 @@ pub fn fuzz_engine_model(data: &[u8]) {
     let mut app_ops: Vec<(Labels, i64, f64)> = Vec::new();
     let mut now: i64 = -2500;
     let trace = std::env::var_os("TIDEMARK_MODEL_TRACE").is_some();
-    let mut ops = data.chunks(3).take(400);
-    while let Some(op) = ops.next() {
+    let ops = data.chunks(3).take(400);
+    for op in ops {
         let a = op.get(1).copied().unwrap_or(0);
         let b = op.get(2).copied().unwrap_or(0);
         let d = db.as_ref().expect("open db");
@@ -196,7 +196,10 @@ pub fn fuzz_engine_model(data: &[u8]) {
                 if let Some(ser) = m.data.get_mut(&s) {
                     ser.retain(|t, _| *t < lo || *t > hi);
                 }
-                for p in pending.iter_mut().filter(|p| p.0 == s && p.1 >= lo && p.1 <= hi) {
+                for p in pending
+                    .iter_mut()
+                    .filter(|p| p.0 == s && p.1 >= lo && p.1 <= hi)
+                {
                     p.3 = true;
                 }
             }
@@ -231,7 +234,10 @@ mod tests {
     fn replay_ops_from_file() {
         let path = std::env::var("TIDEMARK_MODEL_OPS").expect("TIDEMARK_MODEL_OPS");
         let text = std::fs::read_to_string(path).expect("ops file");
-        let ops: Vec<u8> = text.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+        let ops: Vec<u8> = text
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
         fuzz_engine_model(&ops);
     }
 

@@ -24,7 +24,10 @@ fn series(i: usize) -> Labels {
     labels!("__name__" => "m", "i" => i.to_string())
 }
 
-fn all(db: &Db, mint: i64, maxt: i64) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, String> {
+/// Every series' labels and samples.
+type Dump = Vec<(Labels, Vec<(i64, f64)>)>;
+
+fn all(db: &Db, mint: i64, maxt: i64) -> Result<Dump, String> {
     let m = Matcher::new(MatchType::Equal, "__name__", "m").unwrap();
     let mut out = Vec::new();
     for s in db
@@ -97,7 +100,10 @@ fn corrupt_index_or_meta_sets_the_block_aside_and_the_rest_serves() {
         } else {
             // meta.json has no checksum (it is Prometheus's format, and unknown keys are
             // ignored), so a torn write is the corruption to detect.
-            let f = std::fs::OpenOptions::new().write(true).open(victim.join(file)).unwrap();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(victim.join(file))
+                .unwrap();
             f.set_len(len as u64 / 2).unwrap();
         }
         let db = Db::open(d.path(), opts()).unwrap();

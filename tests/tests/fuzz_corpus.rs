@@ -72,7 +72,11 @@ fn seed_corpora_replay_without_panics() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // 48 cases by default; PROPTEST_CASES=N runs more when hunting.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(48),
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn engine_matches_model(ops in proptest::collection::vec(any::<u8>(), 0..600)) {
         tidemark_tests::model::fuzz_engine_model(&ops);

@@ -92,6 +92,11 @@ impl HeadCounters {
     }
 }
 
+/// One stripe of the id → series map.
+type IdStripe = RwLock<HashMap<u32, Arc<MemSeries>>>;
+/// One stripe of the label-hash → series map.
+type HashStripe = RwLock<HashMap<u64, HashSlot>>;
+
 enum HashSlot {
     One(Arc<MemSeries>),
     Many(Vec<Arc<MemSeries>>),
@@ -100,8 +105,8 @@ enum HashSlot {
 /// The in-memory part of the database. See the module docs.
 pub struct Head {
     opts: HeadOptions,
-    by_hash: Box<[RwLock<HashMap<u64, HashSlot>>]>,
-    by_id: Box<[RwLock<HashMap<u32, Arc<MemSeries>>>]>,
+    by_hash: Box<[HashStripe]>,
+    by_id: Box<[IdStripe]>,
     postings: RwLock<MemPostings>,
     next_id: AtomicU32,
     num_series: AtomicU64,
@@ -229,11 +234,11 @@ impl Head {
         self.max_time.fetch_max(maxt, Ordering::AcqRel);
     }
 
-    fn hash_stripe(&self, hash: u64) -> &RwLock<HashMap<u64, HashSlot>> {
+    fn hash_stripe(&self, hash: u64) -> &HashStripe {
         &self.by_hash[(hash as usize) % STRIPES]
     }
 
-    fn id_stripe(&self, id: u32) -> &RwLock<HashMap<u32, Arc<MemSeries>>> {
+    fn id_stripe(&self, id: u32) -> &IdStripe {
         &self.by_id[(id as usize) % STRIPES]
     }
 
