@@ -607,3 +607,80 @@ fn throughput() {
     let all = collect_samples(&mut encode(&shape(&mut rng, "counter_int", 10, 0)).iter()).unwrap();
     assert_eq!(all.len(), 10);
 }
+
+/// The example in `engine/docs/format/chunk-xor.md`, byte for byte.
+#[test]
+fn spec_example_bytes() {
+    let c = encode(&[
+        (1_700_000_000_000, 5.0),
+        (1_700_000_015_000, 5.0),
+        (1_700_000_030_000, 5.0),
+        (1_700_000_045_003, 7.0),
+        (1_700_000_060_001, 7.5),
+    ]);
+    let want = [
+        0x05, 0x00, 0x80, 0xa0, 0xab, 0xfe, 0xf9, 0x62, 0xc0, 0x02, 0x3f, 0xd0, 0x12, 0x20, 0x01,
+        0x88, 0x00, 0xc0,
+    ];
+    assert_eq!(c.bytes(), &want);
+}
+
+/// Writes the fuzz seed corpus (valid chunks of every shape and a few broken ones) to
+/// `fuzz/corpus/xor_chunk/`; run explicitly after a format change:
+/// `cargo test -p tidemark-engine chunkenc::tests::write_fuzz_corpus -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/xor_chunk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = Rng(2024);
+    let mut seeds: Vec<(String, Vec<u8>)> = vec![
+        ("empty".into(), XorChunk::new().bytes().to_vec()),
+        (
+            "one_sample".into(),
+            encode(&[(1_700_000_000_000, 1.0)]).bytes().to_vec(),
+        ),
+        (
+            "extreme_times".into(),
+            encode(&[(i64::MIN, -0.0), (i64::MAX, f64::NAN)])
+                .bytes()
+                .to_vec(),
+        ),
+    ];
+    let specials: Vec<(i64, f64)> = special_values()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i as i64 * 1000, v))
+        .collect();
+    seeds.push(("specials".into(), encode(&specials).bytes().to_vec()));
+    for name in [
+        "counter_int",
+        "counter_cpu",
+        "gauge_mem",
+        "gauge_half",
+        "constant",
+        "random_float",
+    ] {
+        seeds.push((
+            name.into(),
+            encode(&shape(&mut rng, name, 120, 5)).bytes().to_vec(),
+        ));
+    }
+    let good = encode(&shape(&mut rng, "counter_int", 30, 5))
+        .bytes()
+        .to_vec();
+    seeds.push(("broken_truncated".into(), good[..good.len() - 3].to_vec()));
+    let mut trailing = good.clone();
+    trailing.push(0);
+    seeds.push(("broken_trailing_byte".into(), trailing));
+    let mut count = good.clone();
+    count[0] ^= 0x10;
+    seeds.push(("broken_count".into(), count));
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x5a;
+    seeds.push(("broken_bits".into(), flipped));
+    seeds.push(("broken_head".into(), vec![2, 0, 0, 3, 1]));
+    for (name, bytes) in seeds {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}

@@ -135,7 +135,8 @@ fn from_value(v: f64, sigma: u8) -> i64 {
     round_i64(v * SCALE_MUL[usize::from(sigma & 15)])
 }
 
-/// `Some(n)` if `v` is exactly `to_value(n, sigma)` with |n| <= 2^53.
+/// `Some(n)` if `v` is exactly `to_value(n, sigma)` with |n| <= 2^53 (10^15 for decimal
+/// scales); then also `n == from_value(v, sigma)`.
 #[inline]
 fn representable(v: f64, sigma: u8) -> Option<i64> {
     let x = v * SCALE_MUL[usize::from(sigma & 15)];
@@ -829,7 +830,7 @@ impl<'a> XorIter<'a> {
     }
 
     fn start(&mut self) -> bool {
-        let data = self.r_data();
+        let data = self.r.data();
         let Some(hdr) = data.get(0..2) else {
             return self.fail(0, "chunk shorter than its 2-byte header");
         };
@@ -872,10 +873,6 @@ impl<'a> XorIter<'a> {
         self.left = count - 1;
         self.state = ST_ACTIVE;
         true
-    }
-
-    fn r_data(&self) -> &'a [u8] {
-        self.r.data()
     }
 
     /// Moves the timestamp forward by `delta`, which must be positive and not overflow.
@@ -982,19 +979,29 @@ impl<'a> XorIter<'a> {
     }
 
     /// Reads the run length field if the sample carries one, and checks for truncation.
-    #[inline]
+    #[inline(always)]
     fn finish_sample(&mut self, run: bool) -> bool {
         if run {
-            let p = self.r.peek().leading_zeros();
-            if p > RUN_MAX_ZEROS {
-                return self.fail_at_bit("run length field too long");
-            }
-            let extra = self.r.read(2 * p + 1) - 1;
-            if extra > u64::from(self.left) {
-                return self.fail_at_bit("run longer than the samples left in the chunk");
-            }
-            self.run_left = extra as u32;
+            return self.read_run();
         }
+        if self.r.pos() > self.r.end() {
+            return self.fail_at_bit("chunk is truncated");
+        }
+        true
+    }
+
+    /// Reads a run length field.
+    #[inline(never)]
+    fn read_run(&mut self) -> bool {
+        let p = self.r.peek().leading_zeros();
+        if p > RUN_MAX_ZEROS {
+            return self.fail_at_bit("run length field too long");
+        }
+        let extra = self.r.read(2 * p + 1) - 1;
+        if extra > u64::from(self.left) {
+            return self.fail_at_bit("run longer than the samples left in the chunk");
+        }
+        self.run_left = extra as u32;
         if self.r.pos() > self.r.end() {
             return self.fail_at_bit("chunk is truncated");
         }
