@@ -507,18 +507,21 @@ fn bytes_per_sample(name: &str, jitter: i64, chunks: usize) -> f64 {
 /// prints them. The bounds are the figures reached plus a small margin.
 #[test]
 fn compression() {
+    // (shape, jitter ms, limit): the figures reached plus about 1.5%; the constant series
+    // is held to the design target of 0.12.
     let limits = [
-        ("counter_int", 5, 9.30),
-        ("counter_cpu", 5, 1.80),
-        ("gauge_mem", 5, 1.35),
-        ("gauge_half", 5, 0.95),
-        ("counter_int", 0, 0.80),
-        ("counter_cpu", 0, 1.30),
-        ("gauge_mem", 0, 0.85),
-        ("gauge_half", 0, 0.45),
+        ("counter_int", 5, 1.32),
+        ("counter_cpu", 5, 1.83),
+        ("gauge_mem", 5, 1.43),
+        ("gauge_half", 5, 0.96),
+        ("counter_int", 0, 0.89),
+        ("counter_cpu", 0, 1.39),
+        ("gauge_mem", 0, 1.0),
+        ("gauge_half", 0, 0.53),
         ("constant", 0, 0.12),
-        ("random_float", 5, 9.0),
+        ("random_float", 5, 8.0),
     ];
+
     let mut report = String::from("\nXOR chunk bytes/sample (120-sample chunks, 15 s interval):\n");
     let mut got = std::collections::HashMap::new();
     for (name, jitter, limit) in limits {
@@ -526,7 +529,7 @@ fn compression() {
         got.insert((name, jitter), bps);
         report.push_str(&format!("  {name:<13} jitter ±{jitter} ms: {bps:.3}\n"));
         assert!(
-            bps <= limit * 10.0,
+            bps <= limit,
             "{name} jitter {jitter}: {bps:.3} > {limit}"
         );
     }
