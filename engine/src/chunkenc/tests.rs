@@ -528,10 +528,7 @@ fn compression() {
         let bps = bytes_per_sample(name, jitter, 300);
         got.insert((name, jitter), bps);
         report.push_str(&format!("  {name:<13} jitter ±{jitter} ms: {bps:.3}\n"));
-        assert!(
-            bps <= limit,
-            "{name} jitter {jitter}: {bps:.3} > {limit}"
-        );
+        assert!(bps <= limit, "{name} jitter {jitter}: {bps:.3} > {limit}");
     }
     // The mix: 4 integer counters, 1 cpu-seconds counter, 2 memory gauges, 3 float gauges.
     for jitter in [5, 0] {
