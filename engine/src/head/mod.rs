@@ -394,6 +394,21 @@ impl Head {
             return Ok(());
         }
         if let Some(wal) = &self.wal {
+            // A series created by an appender that has not committed yet has no series record
+            // in the WAL; log it first so replay can resolve the tombstone.
+            let mut unlogged = Vec::new();
+            let mut series_refs = Vec::new();
+            for &id in ids {
+                if let Some(s) = self.get_by_id(id) {
+                    if !s.logged.load(Ordering::Acquire) {
+                        unlogged.push(crate::wal::record::RefSeries {
+                            r: u64::from(id),
+                            labels: s.labels.clone(),
+                        });
+                        series_refs.push(s);
+                    }
+                }
+            }
             let stones: Vec<crate::wal::record::RefTombstone> = ids
                 .iter()
                 .map(|&id| crate::wal::record::RefTombstone {
@@ -404,7 +419,16 @@ impl Head {
                 .collect();
             let mut buf = Vec::new();
             crate::wal::record::encode_tombstones(&stones, &mut buf);
-            wal.lock().log(&[&buf])?;
+            let mut series_buf = Vec::new();
+            if unlogged.is_empty() {
+                wal.lock().log(&[&buf])?;
+            } else {
+                crate::wal::record::encode_series(&unlogged, &mut series_buf);
+                wal.lock().log(&[&series_buf, &buf])?;
+                for s in series_refs {
+                    s.logged.store(true, Ordering::Release);
+                }
+            }
         }
         let mut ts = self.tombstones.write();
         for &id in ids {
