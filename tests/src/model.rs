@@ -91,8 +91,7 @@ pub fn fuzz_engine_model(data: &[u8]) {
     let Ok(dir) = tempfile::tempdir() else { return };
     let mut db = Some(Db::open(dir.path(), opts()).expect("open"));
     let mut m = Model::default();
-    // (series, t, value bits, hidden by a delete issued before the commit)
-    let mut pending: Vec<(u8, i64, u64, bool)> = Vec::new();
+    let mut pending: Vec<(u8, i64, u64)> = Vec::new();
     let mut app_ops: Vec<(Labels, i64, f64)> = Vec::new();
     let mut now: i64 = -2500;
     let trace = std::env::var_os("TIDEMARK_MODEL_TRACE").is_some();
@@ -127,7 +126,7 @@ pub fn fuzz_engine_model(data: &[u8]) {
                                 "accepted {t} after {lt}"
                             );
                         }
-                        pending.push((s, t, v.to_bits(), false));
+                        pending.push((s, t, v.to_bits()));
                         app_ops.push((series(s), t, v));
                     }
                     Err(AppendError::OutOfOrder) => {
@@ -160,15 +159,13 @@ pub fn fuzz_engine_model(data: &[u8]) {
                 }
                 let st = app.commit().expect("commit");
                 let (mut appended, mut ignored, mut rejected) = (0, 0, 0);
-                for (s, t, bits, hidden) in batch {
+                for (s, t, bits) in batch {
                     match m.last.get(&s) {
                         Some(&(lt, lb)) if t < lt || (t == lt && lb != bits) => rejected += 1,
                         Some(&(lt, _)) if t == lt => ignored += 1,
                         _ => {
                             m.last.insert(s, (t, bits));
-                            if !hidden {
-                                m.data.entry(s).or_default().insert(t, bits);
-                            }
+                            m.data.entry(s).or_default().insert(t, bits);
                             appended += 1;
                         }
                     }
@@ -184,10 +181,8 @@ pub fn fuzz_engine_model(data: &[u8]) {
                 app_ops.clear();
             }
             5 => {
-                // Delete. Tombstones are intervals (as in Prometheus): a sample committed
-                // later into a deleted range is hidden too. Appends land at `now - 300` or
-                // later, so deleting strictly below that only concerns samples that are
-                // committed or pending now; pending ones in the range will be hidden.
+                // Delete. Appends land at `now - 300` or later, so deleting strictly below
+                // that only concerns samples committed or pending now.
                 let s = a % 4;
                 let hi = now - 301 - i64::from(b) * 10;
                 let lo = hi - i64::from(a) * 30;
@@ -196,12 +191,17 @@ pub fn fuzz_engine_model(data: &[u8]) {
                 if let Some(ser) = m.data.get_mut(&s) {
                     ser.retain(|t, _| *t < lo || *t > hi);
                 }
-                for p in pending
-                    .iter_mut()
-                    .filter(|p| p.0 == s && p.1 >= lo && p.1 <= hi)
-                {
-                    p.3 = true;
-                }
+                // Whether a sample committed after a delete into its range is hidden depends on
+                // whether the series survived head truncation in between (as in Prometheus),
+                // so the model keeps such samples out of the batch altogether.
+                let keep: Vec<bool> = pending
+                    .iter()
+                    .map(|p| !(p.0 == s && p.1 >= lo && p.1 <= hi))
+                    .collect();
+                let mut k = keep.iter();
+                pending.retain(|_| *k.next().unwrap_or(&true));
+                let mut k = keep.iter();
+                app_ops.retain(|_| *k.next().unwrap_or(&true));
             }
             6 => {
                 d.compact().expect("compact");

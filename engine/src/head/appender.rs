@@ -111,6 +111,7 @@ impl<'a> Appender<'a> {
             }
         }
         let r = SeriesRef(s.id);
+        s.pending.fetch_add(1, Ordering::AcqRel);
         self.pending.push(Pending { series: s, t, v });
         Ok(r)
     }
@@ -180,23 +181,45 @@ impl<'a> Appender<'a> {
     }
 
     /// Discards the batch.
-    pub fn rollback(mut self) {
-        self.pending.clear();
+    pub fn rollback(self) {
+        // Drop releases the pending samples.
+    }
+}
+
+impl Drop for Appender<'_> {
+    fn drop(&mut self) {
+        for p in self.pending.drain(..) {
+            p.series.pending.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
 /// Applies committed samples to memory.
+/// Decrements a series' pending count when dropped.
+struct PendingRelease(Arc<MemSeries>);
+
+impl Drop for PendingRelease {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 fn apply(head: &Head, pending: Vec<Pending>) -> CommitStats {
     let mut stats = CommitStats::default();
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
     let range = head.opts.chunk_range;
     for p in pending {
-        let mut series = p.series;
+        // Released after the sample is in memory, so truncation cannot remove the series
+        // in between (it takes the series lock too).
+        let guard = PendingRelease(p.series);
+        let successor;
+        let mut series = &guard.0;
         let mut st = series.state.lock();
         if st.removed {
             // Truncation removed the series after `append` found it: append to its successor.
             drop(st);
-            series = head.get_or_create(&series.labels.clone(), None).0;
+            successor = head.get_or_create(&series.labels, None).0;
+            series = &successor;
             st = series.state.lock();
         }
         match st.append(series.id, p.t, p.v, range, &head.chunks) {

@@ -22,6 +22,7 @@ mod replay;
 mod series;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -92,10 +93,29 @@ impl HeadCounters {
     }
 }
 
-/// One stripe of the id → series map.
-type IdStripe = RwLock<HashMap<u32, Arc<MemSeries>>>;
-/// One stripe of the label-hash → series map.
-type HashStripe = RwLock<HashMap<u64, HashSlot>>;
+/// One stripe of the id → series map: ids are dense, so slot `id / STRIPES` of stripe
+/// `id % STRIPES` holds series `id`.
+type IdStripe = RwLock<Vec<Option<Arc<MemSeries>>>>;
+/// One stripe of the label-hash → series map. The key already is a good hash.
+type HashStripe = RwLock<HashMap<u64, HashSlot, BuildHasherDefault<IdentityHasher>>>;
+
+/// A hasher for keys that are already uniformly distributed 64-bit hashes.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
 
 enum HashSlot {
     One(Arc<MemSeries>),
@@ -141,8 +161,10 @@ impl Head {
         let chunks = HeadChunks::open(chunks_dir, opts.chunk_file_size)?;
         Ok(Self {
             opts,
-            by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_id: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_hash: (0..STRIPES)
+                .map(|_| RwLock::new(HashMap::default()))
+                .collect(),
+            by_id: (0..STRIPES).map(|_| RwLock::new(Vec::new())).collect(),
             postings: RwLock::new(MemPostings::default()),
             next_id: AtomicU32::new(1),
             num_series: AtomicU64::new(0),
@@ -235,7 +257,9 @@ impl Head {
     }
 
     fn hash_stripe(&self, hash: u64) -> &HashStripe {
-        &self.by_hash[(hash as usize) % STRIPES]
+        // Bits 48..56 pick the stripe: the map inside uses the low bits for buckets and the
+        // top seven as tags, so the stripe choice must not correlate with either.
+        &self.by_hash[((hash >> 48) as usize) % STRIPES]
     }
 
     fn id_stripe(&self, id: u32) -> &IdStripe {
@@ -253,7 +277,10 @@ impl Head {
 
     /// Looks up a series by id.
     pub(crate) fn get_by_id(&self, id: u32) -> Option<Arc<MemSeries>> {
-        self.id_stripe(id).read().get(&id).cloned()
+        self.id_stripe(id)
+            .read()
+            .get(id as usize / STRIPES)
+            .and_then(|s| s.clone())
     }
 
     /// Returns the series with `labels`, creating it (with a fresh id, or `want_id` during
@@ -299,7 +326,14 @@ impl Head {
             }
         }
         // Index before releasing the hash stripe so no reader sees the series half-added.
-        self.id_stripe(id).write().insert(id, s.clone());
+        {
+            let mut slots = self.id_stripe(id).write();
+            let i = id as usize / STRIPES;
+            if slots.len() <= i {
+                slots.resize(i + 1, None);
+            }
+            slots[i] = Some(s.clone());
+        }
         self.postings.write().add(id, labels);
         drop(stripe);
         self.num_series.fetch_add(1, Ordering::Relaxed);
@@ -328,7 +362,13 @@ impl Head {
             }
             _ => {}
         }
-        self.id_stripe(s.id).write().remove(&s.id);
+        if let Some(slot) = self
+            .id_stripe(s.id)
+            .write()
+            .get_mut(s.id as usize / STRIPES)
+        {
+            *slot = None;
+        }
         self.postings.write().remove(s.id, &s.labels);
         drop(stripe);
         self.num_series.fetch_sub(1, Ordering::Relaxed);
@@ -339,7 +379,7 @@ impl Head {
     pub(crate) fn all_series(&self) -> Vec<Arc<MemSeries>> {
         let mut out = Vec::with_capacity(self.num_series() as usize);
         for stripe in self.by_id.iter() {
-            out.extend(stripe.read().values().cloned());
+            out.extend(stripe.read().iter().flatten().cloned());
         }
         out
     }
@@ -353,7 +393,8 @@ impl Head {
         for s in self.all_series() {
             let mut st = s.state.lock();
             let empty = st.truncate_before(mint);
-            if empty && (!st.has_samples || st.last_t < mint) {
+            let pending = s.pending.load(Ordering::Acquire) > 0;
+            if empty && !pending && (!st.has_samples || st.last_t < mint) {
                 st.removed = true;
                 drop(st);
                 self.remove_series(&s);

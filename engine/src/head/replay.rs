@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
+
+use parking_lot::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
@@ -71,19 +74,100 @@ impl RefMap {
     }
 }
 
+/// What one replay worker did.
+#[derive(Default)]
+struct WorkerStats {
+    samples: u64,
+    skipped_persisted: u64,
+    rejected: u64,
+    unknown_refs: u64,
+    mint: i64,
+    maxt: i64,
+}
+
+/// Samples per batch handed to a worker.
+const BATCH: usize = 4096;
+
 impl Head {
     /// Replays the WAL in `dir` into this (empty) head.
+    ///
+    /// The calling thread reads and decodes records and handles series and tombstone records
+    /// itself; samples are applied by worker threads, sharded by series ref so each series'
+    /// samples stay in WAL order. A series record is applied before any later batch is sent,
+    /// so workers always find the series a sample refers to.
     pub(crate) fn replay_wal(&self, dir: &Path) -> Result<ReplayStats> {
         let start = Instant::now();
-        let mut stats = ReplayStats::default();
-        let mut refs = RefMap::default();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let refs = RwLock::new(RefMap::default());
         let floor = self.min_valid_time.load(Ordering::Acquire);
-        let range = self.opts.chunk_range;
+        let mut stats = ReplayStats::default();
+        let worker_stats = std::thread::scope(|scope| -> Result<Vec<WorkerStats>> {
+            let mut txs = Vec::with_capacity(workers);
+            let mut handles = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RefSample>>(8);
+                txs.push(tx);
+                let refs = &refs;
+                handles.push(scope.spawn(move || self.replay_worker(rx, refs, floor)));
+            }
+            let res = self.replay_records(dir, &refs, &txs, &mut stats);
+            drop(txs);
+            let mut out = Vec::with_capacity(workers);
+            for h in handles {
+                out.push(h.join().map_err(|_| {
+                    crate::error::Error::InvalidArgument("a WAL replay worker panicked".into())
+                })?);
+            }
+            res.map(|()| out)
+        })?;
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        for w in worker_stats {
+            stats.samples += w.samples;
+            stats.skipped_persisted += w.skipped_persisted;
+            stats.rejected += w.rejected;
+            stats.unknown_refs += w.unknown_refs;
+            if w.samples > 0 {
+                mint = mint.min(w.mint);
+                maxt = maxt.max(w.maxt);
+            }
+        }
+        if stats.samples > 0 {
+            self.note_time_range(mint, maxt);
+        }
+        self.counters
+            .samples_appended
+            .fetch_add(stats.samples, Ordering::Relaxed);
+        stats.duration = start.elapsed();
+        Ok(stats)
+    }
+
+    /// The reading side of [`Head::replay_wal`].
+    fn replay_records(
+        &self,
+        dir: &Path,
+        refs: &RwLock<RefMap>,
+        txs: &[SyncSender<Vec<RefSample>>],
+        stats: &mut ReplayStats,
+    ) -> Result<()> {
+        let n = txs.len() as u64;
+        let mut batches: Vec<Vec<RefSample>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
+        let send = |i: usize, batches: &mut Vec<Vec<RefSample>>| {
+            let full = std::mem::replace(&mut batches[i], Vec::with_capacity(BATCH));
+            // A worker only stops early by panicking, which the caller reports.
+            let _ = txs[i].send(full);
+        };
+        let flush_all = |batches: &mut Vec<Vec<RefSample>>| {
+            for i in 0..batches.len() {
+                if !batches[i].is_empty() {
+                    send(i, batches);
+                }
+            }
+        };
         let mut series_buf: Vec<RefSeries> = Vec::new();
         let mut samples_buf: Vec<RefSample> = Vec::new();
         let mut stones_buf: Vec<RefTombstone> = Vec::new();
-
         let mut replay = WalReplay::open(dir)?;
         while let Some(next) = replay.next_record() {
             let rec = match next {
@@ -107,46 +191,35 @@ impl Head {
                 Ok(RecordType::Series) => {
                     series_buf.clear();
                     record::decode_series(rec, &mut series_buf).map(|_| {
+                        let mut map = refs.write();
                         for s in series_buf.drain(..) {
                             let want = u32::try_from(s.r).ok();
                             let (series, _) = self.get_or_create(&s.labels, want);
                             series.logged.store(true, Ordering::Release);
-                            refs.insert(s.r, series);
+                            map.insert(s.r, series);
                             stats.series += 1;
                         }
                     })
                 }
                 Ok(RecordType::Samples) => {
                     samples_buf.clear();
-                    record::decode_samples(rec, &mut samples_buf).map(|_| {
-                        for smp in &samples_buf {
-                            let Some(series) = refs.get(smp.r) else {
-                                stats.unknown_refs += 1;
-                                continue;
-                            };
-                            if smp.t < floor {
-                                stats.skipped_persisted += 1;
-                                continue;
-                            }
-                            let mut st = series.state.lock();
-                            match st.append(series.id, smp.t, smp.v, range, &self.chunks) {
-                                Ok(Appended::Added) => {
-                                    stats.samples += 1;
-                                    mint = mint.min(smp.t);
-                                    maxt = maxt.max(smp.t);
-                                }
-                                Ok(Appended::Ignored) => {}
-                                Err(_) => stats.rejected += 1,
-                            }
+                    let res = record::decode_samples(rec, &mut samples_buf);
+                    for smp in samples_buf.drain(..) {
+                        let i = (smp.r % n) as usize;
+                        batches[i].push(smp);
+                        if batches[i].len() >= BATCH {
+                            send(i, &mut batches);
                         }
-                    })
+                    }
+                    res
                 }
                 Ok(RecordType::Tombstones) => {
                     stones_buf.clear();
                     record::decode_tombstones(rec, &mut stones_buf).map(|_| {
+                        let map = refs.read();
                         let mut ts = self.tombstones.write();
                         for st in &stones_buf {
-                            match refs.get(st.r) {
+                            match map.get(st.r) {
                                 Some(s) => {
                                     ts.add(u64::from(s.id), st.mint, st.maxt);
                                     stats.tombstones += 1;
@@ -166,13 +239,46 @@ impl Head {
                 stats.corruptions.push(msg);
             }
         }
-        if stats.samples > 0 {
-            self.note_time_range(mint, maxt);
+        flush_all(&mut batches);
+        Ok(())
+    }
+
+    /// Applies batches of samples until the channel closes.
+    fn replay_worker(
+        &self,
+        rx: Receiver<Vec<RefSample>>,
+        refs: &RwLock<RefMap>,
+        floor: i64,
+    ) -> WorkerStats {
+        let range = self.opts.chunk_range;
+        let mut w = WorkerStats {
+            mint: i64::MAX,
+            maxt: i64::MIN,
+            ..WorkerStats::default()
+        };
+        while let Ok(batch) = rx.recv() {
+            let map = refs.read();
+            for smp in &batch {
+                let Some(series) = map.get(smp.r) else {
+                    w.unknown_refs += 1;
+                    continue;
+                };
+                if smp.t < floor {
+                    w.skipped_persisted += 1;
+                    continue;
+                }
+                let mut st = series.state.lock();
+                match st.append(series.id, smp.t, smp.v, range, &self.chunks) {
+                    Ok(Appended::Added) => {
+                        w.samples += 1;
+                        w.mint = w.mint.min(smp.t);
+                        w.maxt = w.maxt.max(smp.t);
+                    }
+                    Ok(Appended::Ignored) => {}
+                    Err(_) => w.rejected += 1,
+                }
+            }
         }
-        self.counters
-            .samples_appended
-            .fetch_add(stats.samples, Ordering::Relaxed);
-        stats.duration = start.elapsed();
-        Ok(stats)
+        w
     }
 }

@@ -9,7 +9,7 @@
 //! - Full chunks are written to the head chunk files and dropped from the heap; a chunk
 //!   whose write failed (e.g. disk full) stays in memory and is still served.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -72,6 +72,9 @@ pub(crate) struct MemSeries {
     pub labels: Labels,
     /// True once a series record for it is in the WAL.
     pub logged: AtomicBool,
+    /// Samples for it sitting in appenders not yet committed or rolled back; head
+    /// truncation never removes a series while this is non-zero.
+    pub pending: AtomicU32,
     pub state: Mutex<SeriesState>,
 }
 
@@ -88,6 +91,7 @@ impl MemSeries {
             id,
             labels,
             logged: AtomicBool::new(false),
+            pending: AtomicU32::new(0),
             state: Mutex::new(SeriesState::default()),
         }
     }
