@@ -116,7 +116,7 @@ fn head(c: &mut Criterion) {
     let mut g = c.benchmark_group("select");
     let q = db.querier(i64::MIN, i64::MAX);
     let eq = |k: &str, v: &str| Matcher::new(MatchType::Equal, k, v).unwrap();
-    let two = [eq("__name__", "metric_7"), eq("pod", "pod-7")];
+    let two = [eq("__name__", "metric_75"), eq("pod", "pod-7")];
     g.bench_function("two_equal_matchers", |b| {
         b.iter(|| q.select(&two).unwrap().len())
     });
@@ -125,7 +125,7 @@ fn head(c: &mut Criterion) {
         b.iter(|| q.select(&re).unwrap().len())
     });
     let pre = [
-        eq("__name__", "metric_7"),
+        eq("__name__", "metric_75"),
         Matcher::new(MatchType::RegexMatch, "pod", "pod-1.*").unwrap(),
     ];
     g.bench_function("regex_prefix", |b| b.iter(|| q.select(&pre).unwrap().len()));

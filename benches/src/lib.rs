@@ -2,7 +2,8 @@
 //! same, realistic data shapes.
 //!
 //! Series labels look like a Kubernetes cluster scraped by Prometheus: 1,000 metric names,
-//! 10 jobs, 50 namespaces, 1,000 instances, and a `pod` label with 100,000 distinct values.
+//! 10 jobs, 50 namespaces, and pods exposing 10 series each, so 1,000,000 series have a `pod`
+//! label with 100,000 distinct values (and an `instance` per pod).
 //!
 //! Sample shapes (15 s scrape interval, timestamps jittered by up to ±5 ms):
 //! - integer counters growing by a jittered increment (0..=20 per scrape);
@@ -38,15 +39,19 @@ impl Rng {
 
 /// Labels of series number `i` (see the module docs for the shape).
 pub fn series_labels(i: u64) -> Labels {
+    let pod = i / 10;
     let mut b = LabelsBuilder::new();
     b.set("__name__", &format!("metric_{}", i % 1000));
     b.set("job", &format!("job-{}", i % 10));
-    b.set("namespace", &format!("ns-{}", i % 50));
-    b.set(
-        "instance",
-        &format!("10.1.{}.{}:9100", (i / 1000) % 250, i % 250),
+    b.set("namespace", &format!("ns-{}", pod % 50));
+    let ip = format!(
+        "10.{}.{}.{}:9100",
+        pod / 62_500 % 250,
+        pod / 250 % 250,
+        pod % 250
     );
-    b.set("pod", &format!("pod-{}", i % 100_000));
+    b.set("instance", &ip);
+    b.set("pod", &format!("pod-{pod}"));
     b.build().expect("valid labels")
 }
 
@@ -131,6 +136,21 @@ mod tests {
             assert_eq!(a, samples(shape, 7, 0, 500));
             assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
         }
-        assert_eq!(series_labels(5).get("pod"), Some("pod-5"));
+        assert_eq!(series_labels(75).get("pod"), Some("pod-7"));
+    }
+}
+
+#[cfg(test)]
+mod uniq {
+    /// Benchmarks append one sample per series number: two numbers must never share labels.
+    #[test]
+    fn labels_are_unique() {
+        let mut seen = std::collections::HashMap::new();
+        for i in (0..2_000_000u64).step_by(7) {
+            let l = super::series_labels(i);
+            if let Some(j) = seen.insert(l.clone(), i) {
+                panic!("{i} and {j} share {l}");
+            }
+        }
     }
 }

@@ -79,7 +79,7 @@ fn main() {
     // --- Select latency over the n-series head. -----------------------------------------
     let q = db.querier(i64::MIN, i64::MAX);
     let eq = |k: &str, v: &str| Matcher::new(MatchType::Equal, k, v).expect("matcher");
-    let two_eq = [eq("__name__", "metric_7"), eq("pod", "pod-7")];
+    let two_eq = [eq("__name__", "metric_75"), eq("pod", "pod-7")];
     let re = [Matcher::new(MatchType::RegexMatch, "pod", "pod-1|pod-2|pod-3").expect("matcher")];
     for (name, ms, target) in [
         ("select, two = matchers", &two_eq[..], "≤ 1 ms"),
