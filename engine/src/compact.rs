@@ -7,15 +7,16 @@
 //! - Series are streamed one at a time in label order: memory is proportional to the number of
 //!   series (labels and postings), never to the number of samples.
 //! - Chunks are copied byte for byte when they need no change; they are re-encoded only where
-//!   sources overlap in time, a chunk sticks out of the block's range, or tombstones delete
-//!   some of its samples (deleted samples are physically removed here).
+//!   sources overlap in time, a chunk sticks out of the block's range, tombstones delete some
+//!   of its samples (deleted samples are physically removed here), or neighbouring chunks are
+//!   so small that merging them saves more than it costs (constant series).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::block::{Block, CHUNKS_DIR, INDEX_FILE, TOMBSTONES_FILE};
-use crate::chunkenc::{num_samples_in, XorChunk, ENCODING_XOR};
+use crate::chunkenc::{num_samples_in, XorChunk, XorIter, ENCODING_XOR};
 use crate::chunks::ChunkWriter;
 use crate::error::{Error, Result};
 use crate::head::Head;
@@ -28,6 +29,11 @@ use crate::tombstones::{write_tombstones, Tombstones};
 
 /// Samples per chunk when chunks are re-encoded.
 const REENCODE_SAMPLES: usize = 120;
+
+/// Neighbouring chunks of a series are merged while together they stay within these bounds
+/// (a chunk of 1,024 samples still decodes in a few microseconds).
+const MERGE_MAX_BYTES: usize = 256;
+const MERGE_MAX_SAMPLES: usize = 1024;
 
 /// The ranges of compaction levels: `block_range × 3^k`, capped at `max_range`.
 pub fn compaction_ranges(block_range: i64, max_range: i64) -> Vec<i64> {
@@ -209,6 +215,11 @@ impl BlockWriter {
                         .is_some_and(|d| d.iter().any(|(a, b)| a <= c.maxt && b >= c.mint))
             });
         if copyable {
+            // Copy chunks byte for byte, except that runs of small neighbours (constant or
+            // slow series) are merged into one chunk: each chunk costs a header, framing and
+            // an index entry, which dominate when its samples compress to a few bytes.
+            let mut group: Vec<(&ChunkSpec, &[u8], usize)> = Vec::new();
+            let (mut group_bytes, mut group_samples) = (0usize, 0usize);
             for c in sorted {
                 let bytes = c.data.bytes().map_err(|e| {
                     Error::InvalidArgument(format!("reading chunk of {}: {e}", series.labels()))
@@ -216,14 +227,19 @@ impl BlockWriter {
                 let n = num_samples_in(bytes).map_err(|e| {
                     Error::InvalidArgument(format!("chunk of {}: {e}", series.labels()))
                 })?;
-                let r = self.chunks.write(ENCODING_XOR, bytes)?;
-                self.metas.push(ChunkMeta {
-                    mint: c.mint,
-                    maxt: c.maxt,
-                    chunk_ref: r,
-                });
-                self.stats.num_samples += n as u64;
+                if !group.is_empty()
+                    && (group_bytes + bytes.len() > MERGE_MAX_BYTES
+                        || group_samples + n > MERGE_MAX_SAMPLES)
+                {
+                    self.write_group(&group, series)?;
+                    group.clear();
+                    (group_bytes, group_samples) = (0, 0);
+                }
+                group.push((c, bytes, n));
+                group_bytes += bytes.len();
+                group_samples += n;
             }
+            self.write_group(&group, series)?;
         } else {
             let mut it = series.iter();
             let mut cur = XorChunk::new();
@@ -249,6 +265,41 @@ impl BlockWriter {
         self.stats.num_series += 1;
         self.stats.num_chunks += self.metas.len() as u64;
         Ok(())
+    }
+
+    /// Writes consecutive, non-overlapping chunks of one series: a single chunk as it is,
+    /// several as one re-encoded chunk.
+    fn write_group(&mut self, group: &[(&ChunkSpec, &[u8], usize)], series: &Series) -> Result<()> {
+        match group {
+            [] => Ok(()),
+            [(c, bytes, n)] => {
+                let r = self.chunks.write(ENCODING_XOR, bytes)?;
+                self.metas.push(ChunkMeta {
+                    mint: c.mint,
+                    maxt: c.maxt,
+                    chunk_ref: r,
+                });
+                self.stats.num_samples += *n as u64;
+                Ok(())
+            }
+            _ => {
+                let mut merged = XorChunk::with_capacity(MERGE_MAX_BYTES);
+                for (_, bytes, _) in group {
+                    let mut it = XorIter::new(bytes);
+                    while it.next() {
+                        let (t, v) = it.at();
+                        merged.append(t, v);
+                    }
+                    if let Some(e) = it.err() {
+                        return Err(Error::InvalidArgument(format!(
+                            "decoding chunk of {}: {e}",
+                            series.labels()
+                        )));
+                    }
+                }
+                self.flush_chunk(&mut merged)
+            }
+        }
     }
 
     fn flush_chunk(&mut self, cur: &mut XorChunk) -> Result<()> {

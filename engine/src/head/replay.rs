@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -106,13 +106,18 @@ impl Head {
         let worker_stats = std::thread::scope(|scope| -> Result<Vec<WorkerStats>> {
             let mut txs = Vec::with_capacity(workers);
             let mut handles = Vec::with_capacity(workers);
+            // Emptied batches come back for reuse, so the reader does not allocate what the
+            // workers free (cross-thread frees are slow in glibc).
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<RefSample>>();
             for _ in 0..workers {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RefSample>>(8);
                 txs.push(tx);
                 let refs = &refs;
-                handles.push(scope.spawn(move || self.replay_worker(rx, refs, floor)));
+                let back = back_tx.clone();
+                handles.push(scope.spawn(move || self.replay_worker(rx, back, refs, floor)));
             }
-            let res = self.replay_records(dir, &refs, &txs, &mut stats);
+            drop(back_tx);
+            let res = self.replay_records(dir, &refs, &txs, &back_rx, &mut stats);
             drop(txs);
             let mut out = Vec::with_capacity(workers);
             for h in handles {
@@ -149,12 +154,16 @@ impl Head {
         dir: &Path,
         refs: &RwLock<RefMap>,
         txs: &[SyncSender<Vec<RefSample>>],
+        back: &Receiver<Vec<RefSample>>,
         stats: &mut ReplayStats,
     ) -> Result<()> {
         let n = txs.len() as u64;
         let mut batches: Vec<Vec<RefSample>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
         let send = |i: usize, batches: &mut Vec<Vec<RefSample>>| {
-            let full = std::mem::replace(&mut batches[i], Vec::with_capacity(BATCH));
+            let fresh = back
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            let full = std::mem::replace(&mut batches[i], fresh);
             // A worker only stops early by panicking, which the caller reports.
             let _ = txs[i].send(full);
         };
@@ -247,6 +256,7 @@ impl Head {
     fn replay_worker(
         &self,
         rx: Receiver<Vec<RefSample>>,
+        back: Sender<Vec<RefSample>>,
         refs: &RwLock<RefMap>,
         floor: i64,
     ) -> WorkerStats {
@@ -256,7 +266,7 @@ impl Head {
             maxt: i64::MIN,
             ..WorkerStats::default()
         };
-        while let Ok(batch) = rx.recv() {
+        while let Ok(mut batch) = rx.recv() {
             let map = refs.read();
             for smp in &batch {
                 let Some(series) = map.get(smp.r) else {
@@ -278,6 +288,10 @@ impl Head {
                     Err(_) => w.rejected += 1,
                 }
             }
+            drop(map);
+            batch.clear();
+            // The reader may be done already; then the buffer is simply freed.
+            let _ = back.send(batch);
         }
         w
     }

@@ -22,6 +22,9 @@ use crate::labels::Labels;
 /// Target number of samples per chunk (as in Prometheus).
 pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
 
+/// Initial byte capacity of a new open chunk.
+const OPEN_CHUNK_CAPACITY: usize = 128;
+
 /// A full chunk, on disk (mapped) or kept in memory after a failed write.
 #[derive(Debug)]
 pub(crate) enum FullChunk {
@@ -133,7 +136,8 @@ impl SeriesState {
         };
         if needs_cut {
             self.cut(series_id, files);
-            self.open = Some(XorChunk::new());
+            // ~1 byte per sample on typical data: sized so a chunk rarely reallocates.
+            self.open = Some(XorChunk::with_capacity(OPEN_CHUNK_CAPACITY));
             self.open_range_end = range_end(t, chunk_range);
         }
         if let Some(c) = self.open.as_mut() {
