@@ -11,7 +11,6 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
@@ -44,19 +43,28 @@ pub struct ReplayStats {
     pub duration: Duration,
 }
 
-/// Series ids are dense, so most lookups hit the vector.
+/// Series refs are dense; each worker sees every `workers`-th ref, so slot `r / workers` of
+/// its vector holds ref `r` (refs too large for that fall back to a map).
 const DENSE_LIMIT: u64 = 1 << 26;
 
-#[derive(Default)]
+/// A worker's ref → series map.
 struct RefMap {
+    stride: u64,
     dense: Vec<Option<Arc<MemSeries>>>,
     sparse: HashMap<u64, Arc<MemSeries>>,
 }
 
 impl RefMap {
+    fn new(stride: u64) -> Self {
+        Self {
+            stride,
+            dense: Vec::new(),
+            sparse: HashMap::new(),
+        }
+    }
     fn insert(&mut self, r: u64, s: Arc<MemSeries>) {
         if r < DENSE_LIMIT {
-            let i = r as usize;
+            let i = (r / self.stride) as usize;
             if self.dense.len() <= i {
                 self.dense.resize(i + 1, None);
             }
@@ -67,40 +75,49 @@ impl RefMap {
     }
     fn get(&self, r: u64) -> Option<&Arc<MemSeries>> {
         if r < DENSE_LIMIT {
-            self.dense.get(r as usize).and_then(|s| s.as_ref())
+            self.dense
+                .get((r / self.stride) as usize)
+                .and_then(|s| s.as_ref())
         } else {
             self.sparse.get(&r)
         }
     }
 }
 
+/// One decoded WAL entry, routed to the worker owning its series ref.
+enum Item {
+    Series(RefSeries),
+    Sample(RefSample),
+    Stone(RefTombstone),
+}
+
 /// What one replay worker did.
-#[derive(Default)]
 struct WorkerStats {
+    series: u64,
     samples: u64,
     skipped_persisted: u64,
     rejected: u64,
     unknown_refs: u64,
+    tombstones: u64,
     mint: i64,
     maxt: i64,
 }
 
-/// Samples per batch handed to a worker.
+/// Items per batch handed to a worker.
 const BATCH: usize = 4096;
 
 impl Head {
     /// Replays the WAL in `dir` into this (empty) head.
     ///
-    /// The calling thread reads and decodes records and handles series and tombstone records
-    /// itself; samples are applied by worker threads, sharded by series ref so each series'
-    /// samples stay in WAL order. A series record is applied before any later batch is sent,
-    /// so workers always find the series a sample refers to.
+    /// The calling thread reads, checks and decodes records; worker threads apply them,
+    /// sharded by series ref. Each worker receives the series, sample and tombstone entries of
+    /// its refs in WAL order, so a series exists before its samples and tombstones arrive, and
+    /// each series' samples are applied in order.
     pub(crate) fn replay_wal(&self, dir: &Path) -> Result<ReplayStats> {
         let start = Instant::now();
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 8);
-        let refs = RwLock::new(RefMap::default());
         let floor = self.min_valid_time.load(Ordering::Acquire);
         let mut stats = ReplayStats::default();
         let worker_stats = std::thread::scope(|scope| -> Result<Vec<WorkerStats>> {
@@ -108,16 +125,16 @@ impl Head {
             let mut handles = Vec::with_capacity(workers);
             // Emptied batches come back for reuse, so the reader does not allocate what the
             // workers free (cross-thread frees are slow in glibc).
-            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<RefSample>>();
+            let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Item>>();
             for _ in 0..workers {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RefSample>>(8);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
                 txs.push(tx);
-                let refs = &refs;
                 let back = back_tx.clone();
-                handles.push(scope.spawn(move || self.replay_worker(rx, back, refs, floor)));
+                handles
+                    .push(scope.spawn(move || self.replay_worker(rx, back, workers as u64, floor)));
             }
             drop(back_tx);
-            let res = self.replay_records(dir, &refs, &txs, &back_rx, &mut stats);
+            let res = self.replay_records(dir, &txs, &back_rx, &mut stats);
             drop(txs);
             let mut out = Vec::with_capacity(workers);
             for h in handles {
@@ -129,10 +146,12 @@ impl Head {
         })?;
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for w in worker_stats {
+            stats.series += w.series;
             stats.samples += w.samples;
             stats.skipped_persisted += w.skipped_persisted;
             stats.rejected += w.rejected;
             stats.unknown_refs += w.unknown_refs;
+            stats.tombstones += w.tombstones;
             if w.samples > 0 {
                 mint = mint.min(w.mint);
                 maxt = maxt.max(w.maxt);
@@ -152,26 +171,22 @@ impl Head {
     fn replay_records(
         &self,
         dir: &Path,
-        refs: &RwLock<RefMap>,
-        txs: &[SyncSender<Vec<RefSample>>],
-        back: &Receiver<Vec<RefSample>>,
+        txs: &[SyncSender<Vec<Item>>],
+        back: &Receiver<Vec<Item>>,
         stats: &mut ReplayStats,
     ) -> Result<()> {
         let n = txs.len() as u64;
-        let mut batches: Vec<Vec<RefSample>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
-        let send = |i: usize, batches: &mut Vec<Vec<RefSample>>| {
-            let fresh = back
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-            let full = std::mem::replace(&mut batches[i], fresh);
-            // A worker only stops early by panicking, which the caller reports.
-            let _ = txs[i].send(full);
-        };
-        let flush_all = |batches: &mut Vec<Vec<RefSample>>| {
-            for i in 0..batches.len() {
-                if !batches[i].is_empty() {
-                    send(i, batches);
-                }
+        let mut batches: Vec<Vec<Item>> = (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
+        let route = |r: u64, item: Item, batches: &mut Vec<Vec<Item>>| {
+            let i = (r % n) as usize;
+            batches[i].push(item);
+            if batches[i].len() >= BATCH {
+                let fresh = back
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                let full = std::mem::replace(&mut batches[i], fresh);
+                // A worker only stops early by panicking, which the caller reports.
+                let _ = txs[i].send(full);
             }
         };
         let mut series_buf: Vec<RefSeries> = Vec::new();
@@ -199,44 +214,27 @@ impl Head {
             let decoded = match record::record_type(rec) {
                 Ok(RecordType::Series) => {
                     series_buf.clear();
-                    record::decode_series(rec, &mut series_buf).map(|_| {
-                        let mut map = refs.write();
-                        for s in series_buf.drain(..) {
-                            let want = u32::try_from(s.r).ok();
-                            let (series, _) = self.get_or_create(&s.labels, want);
-                            series.logged.store(true, Ordering::Release);
-                            map.insert(s.r, series);
-                            stats.series += 1;
-                        }
-                    })
+                    let res = record::decode_series(rec, &mut series_buf);
+                    for s in series_buf.drain(..) {
+                        route(s.r, Item::Series(s), &mut batches);
+                    }
+                    res
                 }
                 Ok(RecordType::Samples) => {
                     samples_buf.clear();
                     let res = record::decode_samples(rec, &mut samples_buf);
-                    for smp in samples_buf.drain(..) {
-                        let i = (smp.r % n) as usize;
-                        batches[i].push(smp);
-                        if batches[i].len() >= BATCH {
-                            send(i, &mut batches);
-                        }
+                    for s in samples_buf.drain(..) {
+                        route(s.r, Item::Sample(s), &mut batches);
                     }
                     res
                 }
                 Ok(RecordType::Tombstones) => {
                     stones_buf.clear();
-                    record::decode_tombstones(rec, &mut stones_buf).map(|_| {
-                        let map = refs.read();
-                        let mut ts = self.tombstones.write();
-                        for st in &stones_buf {
-                            match map.get(st.r) {
-                                Some(s) => {
-                                    ts.add(u64::from(s.id), st.mint, st.maxt);
-                                    stats.tombstones += 1;
-                                }
-                                None => stats.unknown_refs += 1,
-                            }
-                        }
-                    })
+                    let res = record::decode_tombstones(rec, &mut stones_buf);
+                    for s in stones_buf.drain(..) {
+                        route(s.r, Item::Stone(s), &mut batches);
+                    }
+                    res
                 }
                 Err(e) => Err(e),
             };
@@ -248,48 +246,78 @@ impl Head {
                 stats.corruptions.push(msg);
             }
         }
-        flush_all(&mut batches);
+        for (i, b) in batches.into_iter().enumerate() {
+            if !b.is_empty() {
+                let _ = txs[i].send(b);
+            }
+        }
         Ok(())
     }
 
-    /// Applies batches of samples until the channel closes.
+    /// Applies batches until the channel closes.
     fn replay_worker(
         &self,
-        rx: Receiver<Vec<RefSample>>,
-        back: Sender<Vec<RefSample>>,
-        refs: &RwLock<RefMap>,
+        rx: Receiver<Vec<Item>>,
+        back: Sender<Vec<Item>>,
+        stride: u64,
         floor: i64,
     ) -> WorkerStats {
         let range = self.opts.chunk_range;
+        let mut refs = RefMap::new(stride);
         let mut w = WorkerStats {
+            series: 0,
+            samples: 0,
+            skipped_persisted: 0,
+            rejected: 0,
+            unknown_refs: 0,
+            tombstones: 0,
             mint: i64::MAX,
             maxt: i64::MIN,
-            ..WorkerStats::default()
         };
         while let Ok(mut batch) = rx.recv() {
-            let map = refs.read();
-            for smp in &batch {
-                let Some(series) = map.get(smp.r) else {
-                    w.unknown_refs += 1;
-                    continue;
-                };
-                if smp.t < floor {
-                    w.skipped_persisted += 1;
-                    continue;
-                }
-                let mut st = series.state.lock();
-                match st.append(series.id, smp.t, smp.v, range, &self.chunks) {
-                    Ok(Appended::Added) => {
-                        w.samples += 1;
-                        w.mint = w.mint.min(smp.t);
-                        w.maxt = w.maxt.max(smp.t);
+            for item in batch.drain(..) {
+                match item {
+                    Item::Series(s) => {
+                        // The same labels may come back under a newer ref (a series removed
+                        // by truncation and re-created before the next checkpoint): both refs
+                        // then lead to one series.
+                        let want = u32::try_from(s.r).ok();
+                        let (series, _) = self.get_or_create(&s.labels, want);
+                        series.logged.store(true, Ordering::Release);
+                        refs.insert(s.r, series);
+                        w.series += 1;
                     }
-                    Ok(Appended::Ignored) => {}
-                    Err(_) => w.rejected += 1,
+                    Item::Sample(smp) => {
+                        let Some(series) = refs.get(smp.r) else {
+                            w.unknown_refs += 1;
+                            continue;
+                        };
+                        if smp.t < floor {
+                            w.skipped_persisted += 1;
+                            continue;
+                        }
+                        let mut st = series.state.lock();
+                        match st.append(series.id, smp.t, smp.v, range, &self.chunks) {
+                            Ok(Appended::Added) => {
+                                w.samples += 1;
+                                w.mint = w.mint.min(smp.t);
+                                w.maxt = w.maxt.max(smp.t);
+                            }
+                            Ok(Appended::Ignored) => {}
+                            Err(_) => w.rejected += 1,
+                        }
+                    }
+                    Item::Stone(st) => match refs.get(st.r) {
+                        Some(s) => {
+                            self.tombstones
+                                .write()
+                                .add(u64::from(s.id), st.mint, st.maxt);
+                            w.tombstones += 1;
+                        }
+                        None => w.unknown_refs += 1,
+                    },
                 }
             }
-            drop(map);
-            batch.clear();
             // The reader may be done already; then the buffer is simply freed.
             let _ = back.send(batch);
         }
