@@ -353,7 +353,7 @@ fn tmp_dir(data_dir: &Path, ulid: ulid::Ulid) -> PathBuf {
 /// Persists the head's samples in `[mint, maxt)` as a level-1 block under `data_dir`.
 /// Returns `None` if the range holds no samples.
 pub fn write_head_block(
-    head: &Head,
+    head: &Arc<Head>,
     data_dir: &Path,
     mint: i64,
     maxt: i64,

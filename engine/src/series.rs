@@ -10,12 +10,13 @@
 //!   are deduplicated: the chunk from the later source in query order (newer block, then head)
 //!   wins.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::block::Block;
 use crate::chunkenc::XorIter;
 use crate::chunks::ChunkBytes;
 use crate::error::DecodeError;
+use crate::head::Head;
 use crate::iter::SampleIterator;
 use crate::labels::Labels;
 use crate::tombstones::Intervals;
@@ -25,8 +26,13 @@ use crate::tombstones::Intervals;
 pub(crate) enum ChunkData {
     /// In a block's chunk segments.
     Block { block: Arc<Block>, r: u64 },
-    /// In one of the head's memory-mapped chunk files.
-    HeadFile(ChunkBytes),
+    /// In one of the head's chunk files, read on first use (a query that selects many series
+    /// but reads few pays nothing for the rest).
+    HeadFile {
+        head: Arc<Head>,
+        r: u64,
+        bytes: Arc<OnceLock<ChunkBytes>>,
+    },
     /// A copy of an open head chunk, or a full chunk kept in memory.
     Mem(Arc<[u8]>),
 }
@@ -37,7 +43,15 @@ impl ChunkData {
             ChunkData::Block { block, r } => block
                 .chunk(*r)
                 .map_err(|e| DecodeError::new(0, format!("block {}: {e}", block.ulid()))),
-            ChunkData::HeadFile(b) => Ok(b),
+            ChunkData::HeadFile { head, r, bytes } => {
+                if let Some(b) = bytes.get() {
+                    return Ok(b);
+                }
+                let b = head
+                    .read_chunk(*r)
+                    .map_err(|e| DecodeError::new(0, format!("head chunk: {e}")))?;
+                Ok(bytes.get_or_init(|| b))
+            }
             ChunkData::Mem(b) => Ok(b),
         }
     }

@@ -58,7 +58,7 @@ impl Head {
     /// The labels of series `id` and its chunks overlapping `[mint, maxt]`, or `None` if the
     /// series is gone. `priority` orders sources for deduplication.
     pub(crate) fn series_chunks(
-        &self,
+        self: &Arc<Self>,
         id: u32,
         mint: i64,
         maxt: i64,
@@ -85,7 +85,11 @@ impl Head {
                 continue;
             }
             let data = match c {
-                FullChunk::File { r, .. } => ChunkData::HeadFile(self.chunks.read(*r)?),
+                FullChunk::File { r, .. } => ChunkData::HeadFile {
+                    head: self.clone(),
+                    r: *r,
+                    bytes: Arc::default(),
+                },
                 FullChunk::Mem { bytes, .. } => ChunkData::Mem(bytes.clone()),
             };
             out.push(ChunkSpec {
@@ -110,5 +114,10 @@ impl Head {
             }
         }
         Ok(Some((s.labels.clone(), out)))
+    }
+
+    /// The bytes of a chunk in the head chunk files.
+    pub(crate) fn read_chunk(&self, r: u64) -> Result<crate::chunks::ChunkBytes> {
+        self.chunks.read(r)
     }
 }
