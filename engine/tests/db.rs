@@ -287,3 +287,119 @@ fn regex_and_negative_matchers_select_like_prometheus() {
         1
     );
 }
+
+/// Copies a block directory (as a backfill tool would drop one in).
+fn copy_block(src: &std::path::Path, dst_dir: &std::path::Path) {
+    let dst = dst_dir.join(src.file_name().unwrap());
+    std::fs::create_dir_all(dst.join("chunks")).unwrap();
+    for f in ["meta.json", "index", "tombstones"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(src.join("chunks")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join("chunks").join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn overlapping_blocks_are_deduplicated_when_read_and_merged_by_compaction() {
+    let step = 60_000;
+    // Block A: series 0..4 over [0, 2h); block B: series 2..6 over [1h, 3h), with different
+    // values where they overlap in time, as an out-of-band backfill would produce.
+    let make = |ids: std::ops::Range<usize>, from: i64, to: i64, bias: f64| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        for k in from..to {
+            let mut app = db.appender();
+            for i in ids.clone() {
+                app.append(&series(i), k * step, k as f64 + bias).unwrap();
+            }
+            app.commit().unwrap();
+        }
+        let out = tempfile::tempdir().unwrap();
+        let b = tidemark_engine::compact::write_head_block(
+            db.head(),
+            out.path(),
+            from * step,
+            to * step,
+        )
+        .unwrap()
+        .unwrap();
+        (out, b.dir)
+    };
+    let (_a_dir, a) = make(0..4, 0, 120, 0.0);
+    let (_b_dir, b) = make(2..6, 60, 180, 0.5);
+    let dir = tempfile::tempdir().unwrap();
+    copy_block(&a, dir.path());
+    copy_block(&b, dir.path());
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.blocks().len(), 2);
+    let check = |db: &Db| {
+        let r = query(db, &[eq("__name__", "m")], 0, i64::MAX);
+        assert_eq!(r.len(), 6);
+        for (l, samples) in &r {
+            let i: usize = l.get("i").unwrap().parse().unwrap();
+            let (lo, hi) = match i {
+                0 | 1 => (0, 120),
+                2 | 3 => (0, 180),
+                _ => (60, 180),
+            };
+            let ts: Vec<i64> = samples.iter().map(|s| s.0 / step).collect();
+            assert_eq!(
+                ts,
+                (lo..hi).collect::<Vec<_>>(),
+                "series {i}: one sample per timestamp"
+            );
+            for (t, v) in samples {
+                let k = t / step;
+                // Where both blocks have the series, the newer block (B) wins.
+                let want = if (2..6).contains(&i) && k >= 60 {
+                    k as f64 + 0.5
+                } else {
+                    k as f64
+                };
+                assert_eq!(*v, want, "series {i} at {k}");
+            }
+        }
+    };
+    check(&db);
+    let rep = db.compact().unwrap();
+    assert_eq!(rep.merged_blocks.len(), 1, "{rep:?}");
+    let blocks = db.blocks();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(
+        (blocks[0].min_time(), blocks[0].max_time()),
+        (0, 180 * step)
+    );
+    assert_eq!(blocks[0].meta().compaction.parents.len(), 2);
+    check(&db);
+    drop(db);
+    check(&Db::open(dir.path(), opts()).unwrap());
+}
+
+#[test]
+fn stats_and_cardinality() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 6, (0..10).map(|k| k * 15_000));
+    let mut app = db.appender();
+    app.append(&labels!("__name__" => "other", "job" => "odd"), 0, 1.0)
+        .unwrap();
+    app.commit().unwrap();
+    let st = db.stats();
+    assert_eq!(st.head_series, 7);
+    assert_eq!(st.samples_appended, 61);
+    assert_eq!(st.head_time_range, Some((0, 135_000)));
+    assert!(st.wal_bytes > 0);
+    let c = db.cardinality(2);
+    assert_eq!(
+        c.series_count_by_metric_name,
+        vec![("m".to_owned(), 6), ("other".to_owned(), 1)]
+    );
+    assert_eq!(
+        c.series_count_by_label_value_pair[0],
+        ("__name__=m".to_owned(), 6)
+    );
+    assert_eq!(c.label_value_count_by_label_name[0], ("i".to_owned(), 6));
+    assert_eq!(c.label_value_count_by_label_name.len(), 2);
+}
