@@ -325,6 +325,9 @@ impl Db {
             }
             let mint = crate::head::range_start(hmin, range);
             let maxt = mint.saturating_add(range);
+            // Appends are already refused below `max - range/2`, which is past `maxt`; raising
+            // the floor first makes that explicit, so nothing lands in the range being written.
+            self.head.set_min_valid_time(maxt);
             if let Some(w) = compact::write_head_block(&self.head, &self.dir, mint, maxt)? {
                 let b = Block::open(&w.dir)?;
                 report.head_blocks.push(b.ulid());
