@@ -1,2 +1,7 @@
 //! PromQL for Tidemark: parsing, planning and evaluation of instant and range queries over the
-//! engine's querier traits. (Not built yet: this crate is a placeholder until the PromQL issue.)
+//! engine's querier. (Work in progress: value types and functions first.)
+
+pub mod functions;
+pub mod value;
+
+pub use value::{Point, Sample, Series, Value};
