@@ -2,3 +2,4 @@
 //! and by the fuzz targets.
 
 pub mod model;
+pub mod prom;
