@@ -33,7 +33,10 @@ fn pt(t_ms: i64, v: f64) -> Point {
     }
 }
 
-fn vector(elems: &[(&[(&str, &str)], i64, f64)]) -> PromResult {
+/// Labels written as string pairs in the expectations below.
+type L<'a> = &'a [(&'a str, &'a str)];
+
+fn vector(elems: &[(L, i64, f64)]) -> PromResult {
     PromResult::Vector(
         elems
             .iter()
@@ -45,7 +48,7 @@ fn vector(elems: &[(&[(&str, &str)], i64, f64)]) -> PromResult {
     )
 }
 
-fn matrix(series: &[(&[(&str, &str)], Vec<(i64, f64)>)]) -> PromResult {
+fn matrix(series: &[(L, Vec<(i64, f64)>)]) -> PromResult {
     PromResult::Matrix(
         series
             .iter()
@@ -484,4 +487,76 @@ fn compare_reports_differences() {
     };
     assert!(compare(&e1, &e2, TOL).unwrap_err().contains("error type"));
     assert!(compare(&e1, &base, TOL).is_err());
+}
+
+#[test]
+fn start_failure_reports_the_process_log() {
+    let err = PromServer::start_with(&PromOptions {
+        extra_args: vec!["--no-such-flag".into()],
+        ..PromOptions::default()
+    })
+    .err()
+    .expect("must fail");
+    assert!(
+        err.contains("exited during start-up") && err.contains("no-such-flag"),
+        "{err}"
+    );
+}
+
+/// Data spanning more than 3h makes Prometheus compact its head into blocks (in the background,
+/// possibly while later batches arrive); the data stays complete and queryable from the blocks.
+#[test]
+fn long_history_survives_head_compaction() {
+    let prom = start();
+    const STEP: i64 = 30 * S;
+    const N: i64 = 10 * 120 + 1; // 10h of samples every 30 s
+    let series: Vec<InputSeries> = (0..3)
+        .map(|j| {
+            let inst = format!("i{j}");
+            let samples = (0..N).map(|i| (i * STEP, (i + j) as f64)).collect();
+            (
+                labels(&[("__name__", "long"), ("instance", inst.as_str())]),
+                samples,
+            )
+        })
+        .collect();
+    prom.remote_write()
+        .with_batch_size(300)
+        .write(&series)
+        .unwrap_or_else(|e| panic!("{e}\nlog:\n{}", prom.log()));
+    let end = (N - 1) * STEP;
+    let got = prom.api().query("count_over_time(long[10h])", end).unwrap();
+    let expected = vector(&[
+        (&[("instance", "i0")], end, N as f64),
+        (&[("instance", "i1")], end, N as f64),
+        (&[("instance", "i2")], end, N as f64),
+    ]);
+    compare(&expected, &got.result, TOL).unwrap_or_else(|e| panic!("{e}"));
+    // The head compacts in the background once it spans more than 3h; wait (bounded) for the
+    // blocks and check the data again, now read from blocks.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !prom.log().contains("write block") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no head compaction within 20 s; log:\n{}",
+            prom.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got = prom.api().query("count_over_time(long[10h])", end).unwrap();
+    compare(&expected, &got.result, TOL).unwrap_or_else(|e| panic!("after compaction: {e}"));
+    let got = prom
+        .api()
+        .query("long{instance=\"i2\"}", 3_600 * S)
+        .unwrap();
+    compare(
+        &vector(&[(
+            &[("__name__", "long"), ("instance", "i2")],
+            3_600 * S,
+            122.0,
+        )]),
+        &got.result,
+        TOL,
+    )
+    .unwrap();
 }

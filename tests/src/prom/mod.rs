@@ -32,8 +32,19 @@
 //! There is no check against the wall clock, and time-based retention counts from the newest
 //! block, not from "now", so data starting at timestamp 0 works. [`RemoteWriteClient::write`]
 //! therefore sends all samples in timestamp order across series, in batches. Data spanning more
-//! than 3h makes the head compact into blocks while writing; that is harmless as long as the
-//! writes stay in timestamp order. `tests/tests/prometheus_reference.rs` checks the 1h bound.
+//! than 3h makes the head compact into 2h blocks in the background (during or just after the
+//! writes); the data stays queryable, but from then on the block's max time is a floor for new
+//! writes too, so write each data set in one go, in timestamp order, into a fresh server.
+//! `tests/tests/prometheus_reference.rs` checks the 1h bound and the compaction.
+//!
+//! # Prometheus 2.42 windows include their left edge
+//!
+//! In 2.42 an instant selector at `t` sees samples in `[t − lookback, t]` and a range selector
+//! `[d]` sees `[t − d, t]`, both ends included (checked by the tests: a sample exactly 5m old is
+//! still returned, `count_over_time(x[5m])` over 60 s samples counts 6). Prometheus 3 made both
+//! left-open, `(t − 5m, t]`, which is what `shared/reference/http-api-and-promql.md` describes;
+//! differential tests against this reference follow 2.42, so avoid samples exactly on a window's
+//! left edge unless the edge itself is what is being tested.
 
 mod api;
 mod compare;
