@@ -101,8 +101,7 @@ fn ensure_monotonic(buckets: &mut [(f64, f64)]) {
 /// `quantile_over_time` compute it: values sorted ascending (NaNs first), rank `q * (n - 1)`,
 /// linear interpolation between the neighbouring values.
 ///
-/// Empty → NaN; `q < 0` → -Inf; `q > 1` → +Inf. A NaN `q` gives NaN (Prometheus 2.42 fails
-/// with an internal error instead). `values` is sorted in place.
+/// Empty → NaN; NaN `q` → NaN; `q < 0` → -Inf; `q > 1` → +Inf. `values` is sorted in place.
 pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;

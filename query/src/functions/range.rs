@@ -188,6 +188,9 @@ pub fn deriv(i: &RangeInput) -> Option<f64> {
 
 /// `predict_linear(v[r], t)`: the least-squares line's value `duration_secs` seconds after the
 /// evaluation time `eval_t` (ms). `None` with fewer than two points.
+///
+/// `eval_t` is the step's evaluation time (Prometheus's `enh.Ts`), not shifted by an `offset`,
+/// while point timestamps are the stored ones, exactly as Prometheus 2.42 does it.
 pub fn predict_linear(i: &RangeInput, eval_t: i64, duration_secs: f64) -> Option<f64> {
     if i.points.len() < 2 {
         return None;
