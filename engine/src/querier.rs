@@ -55,6 +55,17 @@ impl Querier {
         }
     }
 
+    /// A querier over the same sources, restricted to `[mint, maxt]`.
+    pub fn narrowed(&self, mint: i64, maxt: i64) -> Querier {
+        let blocks = self
+            .blocks
+            .iter()
+            .filter(|b| b.overlaps(mint, maxt))
+            .cloned()
+            .collect();
+        Querier::new(self.head.clone(), blocks, mint, maxt)
+    }
+
     /// Inclusive start of the range.
     pub fn mint(&self) -> i64 {
         self.mint

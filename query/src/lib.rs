@@ -1,7 +1,18 @@
-//! PromQL for Tidemark: parsing, planning and evaluation of instant and range queries over the
-//! engine's querier. (Work in progress: value types and functions first.)
+//! PromQL for Tidemark: parsing (with the `promql-parser` crate), evaluation of instant and
+//! range queries over the engine's querier, and the functions, aggregations and operators of
+//! Prometheus 2.42 for float samples.
+//!
+//! Evaluation is step-vectorized: each expression node is evaluated for every step of a range
+//! query at once, so each selected series is read from storage once per query.
 
+mod aggregate;
+mod binary;
+pub mod engine;
+pub mod error;
+mod eval;
 pub mod functions;
 pub mod value;
 
+pub use engine::{EngineOptions, QueryEngine, QueryResult, QueryStats, Queryable};
+pub use error::{ErrorKind, QueryError};
 pub use value::{Point, Sample, Series, Value};

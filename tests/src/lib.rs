@@ -3,3 +3,4 @@
 
 pub mod model;
 pub mod prom;
+pub mod promql_fuzz;

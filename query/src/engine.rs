@@ -1,0 +1,353 @@
+//! The query engine: parses a PromQL expression, evaluates it as an instant or range query
+//! against a storage querier, and enforces the limits (samples loaded, timeout, concurrent
+//! queries).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use tidemark_engine::{Db, Querier};
+
+use crate::error::{ErrorKind, QueryError};
+use crate::eval::{is_stale, EvalStats, Evaluator, StepSeries, Val};
+use crate::value::{Point, Sample, Series, Value};
+
+/// Settings of the query engine; defaults are Prometheus's.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back a selector looks for the newest sample (`--query.lookback-delta`, 5m).
+    pub lookback_delta: Duration,
+    /// Most samples one query may load (`--query.max-samples`, 50,000,000).
+    pub max_samples: u64,
+    /// Longest a query may run (`--query.timeout`, 2m).
+    pub timeout: Duration,
+    /// Queries evaluated at once; more wait (`--query.max-concurrency`, 20).
+    pub max_concurrency: usize,
+    /// Step of subqueries without one (the evaluation interval, 1m).
+    pub default_subquery_step: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback_delta: Duration::from_secs(300),
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            max_concurrency: 20,
+            default_subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Where a query reads its data.
+pub trait Queryable {
+    /// A querier over `[mint, maxt]` (ms, inclusive).
+    fn querier(&self, mint: i64, maxt: i64) -> Querier;
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Querier {
+        Db::querier(self, mint, maxt)
+    }
+}
+
+/// Per-query statistics, for the API and self-metrics.
+#[derive(Debug, Clone, Default)]
+pub struct QueryStats {
+    /// Series read from storage.
+    pub series_touched: u64,
+    /// Samples loaded from storage.
+    pub samples_loaded: u64,
+    /// Time spent waiting for a concurrency slot.
+    pub queue_time: Duration,
+    /// Time spent parsing.
+    pub parse_time: Duration,
+    /// Time spent evaluating.
+    pub eval_time: Duration,
+}
+
+/// A successful query's result.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// The value.
+    pub value: Value,
+    /// Warnings for the API's `warnings` field.
+    pub warnings: Vec<String>,
+    /// Statistics.
+    pub stats: QueryStats,
+}
+
+/// Evaluates PromQL queries; share one per process.
+#[derive(Debug)]
+pub struct QueryEngine {
+    opts: EngineOptions,
+    running: Mutex<usize>,
+    slot_freed: Condvar,
+}
+
+struct Slot<'a>(&'a QueryEngine);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock() -= 1;
+        self.0.slot_freed.notify_one();
+    }
+}
+
+/// Most points a range query may return per series, as Prometheus enforces.
+pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+impl QueryEngine {
+    /// An engine with the given options.
+    pub fn new(opts: EngineOptions) -> Self {
+        Self {
+            opts,
+            running: Mutex::new(0),
+            slot_freed: Condvar::new(),
+        }
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    fn acquire(&self, deadline: Instant) -> Result<Slot<'_>, QueryError> {
+        let mut n = self.running.lock();
+        while *n >= self.opts.max_concurrency.max(1) {
+            if self.slot_freed.wait_until(&mut n, deadline).timed_out() {
+                return Err(QueryError {
+                    kind: ErrorKind::Timeout,
+                    message: "query timed out in query queue".into(),
+                });
+            }
+        }
+        *n += 1;
+        Ok(Slot(self))
+    }
+
+    /// Evaluates `expr` at time `t` (ms).
+    pub fn instant(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        t: i64,
+    ) -> Result<QueryResult, QueryError> {
+        self.run(db, expr, t, t, 1, true)
+    }
+
+    /// Evaluates `expr` at every `step` (ms, > 0) from `start` to `end` (ms).
+    pub fn range(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, QueryError> {
+        if end < start {
+            return Err(QueryError::bad_data(
+                "end timestamp must not be before start time",
+            ));
+        }
+        if step <= 0 {
+            return Err(QueryError::bad_data(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if (end - start) / step > MAX_POINTS_PER_SERIES {
+            return Err(QueryError::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
+        self.run(db, expr, start, end, step, false)
+    }
+
+    fn run(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        instant: bool,
+    ) -> Result<QueryResult, QueryError> {
+        let t0 = Instant::now();
+        let deadline = t0 + self.opts.timeout;
+        let _slot = self.acquire(deadline)?;
+        let queue_time = t0.elapsed();
+        let t1 = Instant::now();
+        let ast = promql_parser::parser::parse(expr).map_err(QueryError::bad_data)?;
+        let parse_time = t1.elapsed();
+        let t2 = Instant::now();
+        let lookback = i64::try_from(self.opts.lookback_delta.as_millis()).unwrap_or(i64::MAX);
+        let mut steps = Vec::new();
+        let mut t = start;
+        while t <= end {
+            steps.push(t);
+            match t.checked_add(step) {
+                Some(n) => t = n,
+                None => break,
+            }
+        }
+        let querier = db.querier(i64::MIN, i64::MAX);
+        let mut ev = Evaluator {
+            querier: &querier,
+            steps: steps.clone(),
+            start,
+            end,
+            lookback,
+            default_subquery_step: i64::try_from(self.opts.default_subquery_step.as_millis())
+                .unwrap_or(60_000),
+            max_samples: self.opts.max_samples,
+            deadline,
+            stats: EvalStats::default(),
+        };
+        let val = ev.eval(&ast)?;
+        let value = if instant {
+            instant_value(val, &ast, start)?
+        } else {
+            range_value(val, &steps)?
+        };
+        Ok(QueryResult {
+            value,
+            warnings: Vec::new(),
+            stats: QueryStats {
+                series_touched: ev.stats.series_touched,
+                samples_loaded: ev.stats.samples_loaded,
+                queue_time,
+                parse_time,
+                eval_time: t2.elapsed(),
+            },
+        })
+    }
+}
+
+fn duplicate_at_step(v: &[StepSeries]) -> bool {
+    let mut seen: HashMap<&tidemark_engine::Labels, usize> = HashMap::new();
+    for (i, s) in v.iter().enumerate() {
+        if let Some(&j) = seen.get(&s.labels) {
+            if s.vals
+                .iter()
+                .zip(&v[j].vals)
+                .any(|(a, b)| a.is_some() && b.is_some())
+            {
+                return true;
+            }
+        } else {
+            seen.insert(&s.labels, i);
+        }
+    }
+    false
+}
+
+fn top_call_name(e: &promql_parser::parser::Expr) -> Option<&'static str> {
+    match e {
+        promql_parser::parser::Expr::Call(c) => Some(c.func.name),
+        promql_parser::parser::Expr::Paren(p) => top_call_name(&p.expr),
+        _ => None,
+    }
+}
+
+fn instant_value(val: Val, ast: &promql_parser::parser::Expr, t: i64) -> Result<Value, QueryError> {
+    Ok(match val {
+        Val::Scalar(v) => Value::Scalar { t, v: v[0] },
+        Val::String(s) => Value::String { t, s },
+        Val::Matrix(m) => {
+            let mut out: Vec<Series> = m
+                .into_iter()
+                .map(|s| Series {
+                    labels: s.labels,
+                    points: s.points,
+                })
+                .collect();
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            Value::Matrix(out)
+        }
+        Val::Vector(v) => {
+            if duplicate_at_step(&v) {
+                return Err(QueryError::execution(
+                    "vector cannot contain metrics with the same labelset",
+                ));
+            }
+            let mut out: Vec<Sample> = v
+                .into_iter()
+                .filter_map(|s| {
+                    s.vals[0].map(|v| Sample {
+                        labels: s.labels,
+                        t,
+                        v,
+                    })
+                })
+                .collect();
+            match top_call_name(ast) {
+                Some("sort") => out.sort_by(|a, b| cmp_value(a.v, b.v)),
+                Some("sort_desc") => out.sort_by(|a, b| cmp_value(b.v, a.v)),
+                _ => {}
+            }
+            Value::Vector(out)
+        }
+    })
+}
+
+/// Orders values with NaN last (as Prometheus's sort and sort_desc do).
+fn cmp_value(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+fn range_value(val: Val, steps: &[i64]) -> Result<Value, QueryError> {
+    Ok(match val {
+        Val::Scalar(v) => Value::Matrix(vec![Series {
+            labels: tidemark_engine::Labels::empty(),
+            points: v.iter().zip(steps).map(|(&v, &t)| Point { t, v }).collect(),
+        }]),
+        Val::Vector(v) => {
+            if duplicate_at_step(&v) {
+                return Err(QueryError::execution(
+                    "vector cannot contain metrics with the same labelset",
+                ));
+            }
+            let mut out: Vec<Series> = v
+                .into_iter()
+                .map(|s| Series {
+                    labels: s.labels,
+                    points: s
+                        .vals
+                        .iter()
+                        .zip(steps)
+                        .filter_map(|(v, &t)| v.map(|v| Point { t, v }))
+                        .collect(),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect();
+            // Merge series that share labels at different steps.
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            let mut merged: Vec<Series> = Vec::with_capacity(out.len());
+            for s in out {
+                match merged.last_mut() {
+                    Some(last) if last.labels == s.labels => {
+                        last.points.extend(s.points);
+                        last.points.sort_by_key(|p| p.t);
+                    }
+                    _ => merged.push(s),
+                }
+            }
+            Value::Matrix(merged)
+        }
+        Val::String(_) | Val::Matrix(_) => {
+            return Err(QueryError::bad_data(
+                "invalid expression type for range query, must be Scalar or instant Vector",
+            ))
+        }
+    })
+}
+
+/// True if `v` is Prometheus's stale marker (exposed for callers that write samples).
+pub fn is_stale_marker(v: f64) -> bool {
+    is_stale(v)
+}

@@ -1,0 +1,946 @@
+//! The evaluator: every expression node is evaluated for all steps of a query at once (an
+//! instant query is a range query with one step), as Prometheus's `rangeEval` does, so a
+//! selector reads each series once per query.
+//!
+//! What must stay true:
+//! - Instant-vector values are kept per series as one optional value per step; a series
+//!   absent at a step has `None` there.
+//! - `__name__` is dropped exactly where Prometheus 2.42 drops it: arithmetic and `bool`
+//!   comparisons, most functions, and aggregations.
+//! - Stale markers end a series at once: a step whose newest sample in the lookback window is
+//!   a stale marker has no value.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{
+    AggregateExpr, AtModifier, BinaryExpr, Call, Expr, LabelModifier, MatrixSelector, Offset,
+    SubqueryExpr, VectorSelector,
+};
+use tidemark_engine::iter::SampleIterator;
+use tidemark_engine::labels::METRIC_NAME;
+use tidemark_engine::{Labels, MatchType, Matcher, Querier};
+
+use crate::error::{ErrorKind, QueryError};
+use crate::functions::{self, RangeInput};
+use crate::value::Point;
+
+/// Prometheus's stale marker.
+pub(crate) const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+pub(crate) fn is_stale(v: f64) -> bool {
+    v.to_bits() == STALE_NAN_BITS
+}
+
+type Result<T> = std::result::Result<T, QueryError>;
+
+/// An instant vector over all steps.
+#[derive(Debug, Clone)]
+pub(crate) struct StepSeries {
+    pub labels: Labels,
+    pub vals: Vec<Option<f64>>,
+}
+
+/// A range vector: raw points per series (only an instant query's result, or a function arg).
+#[derive(Debug, Clone)]
+pub(crate) struct RangeSeries {
+    pub labels: Labels,
+    pub points: Vec<Point>,
+}
+
+/// An evaluated node.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Scalar(Vec<f64>),
+    String(String),
+    Vector(Vec<StepSeries>),
+    /// Only produced at the top of an instant query (`x[5m]`, a subquery).
+    Matrix(Vec<RangeSeries>),
+}
+
+/// Per-query counters.
+#[derive(Debug, Clone, Default)]
+pub struct EvalStats {
+    /// Series read from storage.
+    pub series_touched: u64,
+    /// Samples loaded from storage.
+    pub samples_loaded: u64,
+}
+
+pub(crate) struct Evaluator<'q> {
+    pub querier: &'q Querier,
+    /// Step timestamps (ms).
+    pub steps: Vec<i64>,
+    pub start: i64,
+    pub end: i64,
+    pub lookback: i64,
+    pub default_subquery_step: i64,
+    pub max_samples: u64,
+    pub deadline: Instant,
+    pub stats: EvalStats,
+}
+
+fn dur_ms(d: &std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => dur_ms(d),
+        Some(Offset::Neg(d)) => -dur_ms(d),
+    }
+}
+
+fn to_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>> {
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err(QueryError::bad_data(
+            "the 'or' operator in label matchers is not supported by Prometheus 2.42",
+        ));
+    }
+    let mut out = Vec::new();
+    if let Some(name) = &vs.name {
+        out.push(Matcher::new(MatchType::Equal, METRIC_NAME, name.clone())?);
+    }
+    for m in &vs.matchers.matchers {
+        let kind = match &m.op {
+            MatchOp::Equal => MatchType::Equal,
+            MatchOp::NotEqual => MatchType::NotEqual,
+            MatchOp::Re(_) => MatchType::RegexMatch,
+            MatchOp::NotRe(_) => MatchType::RegexNoMatch,
+        };
+        out.push(Matcher::new(kind, m.name.clone(), m.value.clone())?);
+    }
+    if out.iter().all(|m| m.matches_empty()) {
+        return Err(QueryError::bad_data(
+            "vector selector must contain at least one non-empty matcher",
+        ));
+    }
+    Ok(out)
+}
+
+fn drop_name(l: &Labels) -> Labels {
+    l.without(&[METRIC_NAME])
+}
+
+impl Evaluator<'_> {
+    fn check_deadline(&self) -> Result<()> {
+        if Instant::now() > self.deadline {
+            return Err(QueryError {
+                kind: ErrorKind::Timeout,
+                message: "query timed out in expression evaluation".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn count_samples(&mut self, n: u64) -> Result<()> {
+        self.stats.samples_loaded += n;
+        if self.stats.samples_loaded > self.max_samples {
+            return Err(QueryError::execution(
+                "query processing would load too many samples into memory in query execution",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The timestamp a selector reads at for step `t`, given `@` and `offset`.
+    fn ref_time(&self, t: i64, at: &Option<AtModifier>, offset: &Option<Offset>) -> Result<i64> {
+        let base = match at {
+            None => t,
+            Some(AtModifier::Start) => self.start,
+            Some(AtModifier::End) => self.end,
+            Some(AtModifier::At(st)) => match st.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => dur_ms(&d),
+                Err(e) => -dur_ms(&e.duration()),
+            },
+        };
+        Ok(base - offset_ms(offset))
+    }
+
+    pub fn eval(&mut self, e: &Expr) -> Result<Val> {
+        self.check_deadline()?;
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
+            Expr::StringLiteral(s) => Ok(Val::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr),
+            Expr::Unary(u) => match self.eval(&u.expr)? {
+                Val::Scalar(v) => Ok(Val::Scalar(v.into_iter().map(|x| -x).collect())),
+                Val::Vector(vs) => Ok(Val::Vector(
+                    vs.into_iter()
+                        .map(|s| StepSeries {
+                            labels: drop_name(&s.labels),
+                            vals: s.vals.into_iter().map(|v| v.map(|x| -x)).collect(),
+                        })
+                        .collect(),
+                )),
+                _ => Err(QueryError::bad_data(
+                    "unary expression only allowed on expressions of type scalar or instant vector",
+                )),
+            },
+            Expr::VectorSelector(vs) => self.eval_vector_selector(vs).map(Val::Vector),
+            Expr::MatrixSelector(ms) => self.eval_matrix_top(ms),
+            Expr::Subquery(sq) => self.eval_subquery_top(sq),
+            Expr::Call(c) => self.eval_call(c),
+            Expr::Aggregate(a) => self.eval_aggregate(a),
+            Expr::Binary(b) => self.eval_binary(b),
+            Expr::Extension(_) => Err(QueryError::bad_data("unsupported expression")),
+        }
+    }
+
+    /// Loads the raw points of every series matching `vs` in `[mint, maxt]`.
+    fn load(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<RangeSeries>> {
+        let matchers = to_matchers(vs)?;
+        let sub = self.querier_for(mint, maxt);
+        let selected = sub.select(&matchers)?;
+        let mut out = Vec::with_capacity(selected.len());
+        for s in &selected {
+            self.stats.series_touched += 1;
+            let mut it = s.iter();
+            let mut points = Vec::new();
+            if it.seek(mint) {
+                loop {
+                    let (t, v) = it.at();
+                    if t > maxt {
+                        break;
+                    }
+                    points.push(Point { t, v });
+                    if !it.next() {
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = it.err() {
+                return Err(QueryError::internal(format!("reading {}: {e}", s.labels())));
+            }
+            self.count_samples(points.len() as u64)?;
+            out.push(RangeSeries {
+                labels: s.labels().clone(),
+                points,
+            });
+        }
+        Ok(out)
+    }
+
+    fn querier_for(&self, mint: i64, maxt: i64) -> Querier {
+        self.querier.narrowed(mint, maxt)
+    }
+
+    fn eval_vector_selector(&mut self, vs: &VectorSelector) -> Result<Vec<StepSeries>> {
+        let refs: Vec<i64> = self
+            .steps
+            .iter()
+            .map(|&t| self.ref_time(t, &vs.at, &vs.offset))
+            .collect::<Result<_>>()?;
+        let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let series = self.load(vs, lo.saturating_sub(self.lookback), hi)?;
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let vals = lookback_values(&s.points, &refs, self.lookback);
+            if vals.iter().any(Option::is_some) {
+                out.push(StepSeries {
+                    labels: s.labels,
+                    vals,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `timestamp(selector)`: the time of the sample each step reads, in seconds.
+    fn eval_selector_timestamps(&mut self, vs: &VectorSelector) -> Result<Vec<StepSeries>> {
+        let refs: Vec<i64> = self
+            .steps
+            .iter()
+            .map(|&t| self.ref_time(t, &vs.at, &vs.offset))
+            .collect::<Result<_>>()?;
+        let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let series = self.load(vs, lo.saturating_sub(self.lookback), hi)?;
+        let mut out = Vec::new();
+        for s in series {
+            let ts: Vec<Point> = s
+                .points
+                .iter()
+                .map(|p| Point {
+                    t: p.t,
+                    v: if is_stale(p.v) {
+                        p.v
+                    } else {
+                        p.t as f64 / 1000.0
+                    },
+                })
+                .collect();
+            let vals = lookback_values(&ts, &refs, self.lookback);
+            if vals.iter().any(Option::is_some) {
+                out.push(StepSeries {
+                    labels: drop_name(&s.labels),
+                    vals,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn eval_matrix_top(&mut self, ms: &MatrixSelector) -> Result<Val> {
+        if self.steps.len() != 1 {
+            return Err(QueryError::bad_data(
+                "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector",
+            ));
+        }
+        let t = self.ref_time(self.steps[0], &ms.vs.at, &ms.vs.offset)?;
+        let range = dur_ms(&ms.range);
+        let series = self.load(&ms.vs, t - range, t)?;
+        Ok(Val::Matrix(
+            series
+                .into_iter()
+                .map(|s| RangeSeries {
+                    labels: s.labels,
+                    points: s.points.into_iter().filter(|p| !is_stale(p.v)).collect(),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect(),
+        ))
+    }
+
+    /// Evaluates a subquery's inner expression at its own aligned steps covering every outer
+    /// step's window; returns the series as points.
+    fn eval_subquery_points(&mut self, sq: &SubqueryExpr) -> Result<(Vec<RangeSeries>, Vec<i64>)> {
+        let range = dur_ms(&sq.range);
+        let step = sq
+            .step
+            .as_ref()
+            .map(dur_ms)
+            .filter(|&s| s > 0)
+            .unwrap_or(self.default_subquery_step);
+        let refs: Vec<i64> = self
+            .steps
+            .iter()
+            .map(|&t| self.ref_time(t, &sq.at, &sq.offset))
+            .collect::<Result<_>>()?;
+        let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
+            return Ok((Vec::new(), refs));
+        };
+        // Inner steps are aligned to multiples of the step from the epoch.
+        let first = (lo - range).div_euclid(step) * step;
+        let first = if first < lo - range {
+            first + step
+        } else {
+            first
+        };
+        let mut inner_steps = Vec::new();
+        let mut t = first;
+        while t <= hi {
+            inner_steps.push(t);
+            t += step;
+            // Every inner step is at least one point held in memory: bound them by the
+            // query's sample budget.
+            if inner_steps.len() as u64 > self.max_samples.saturating_sub(self.stats.samples_loaded)
+            {
+                return Err(QueryError::execution(
+                    "query processing would load too many samples into memory in subquery evaluation",
+                ));
+            }
+        }
+        let mut inner = Evaluator {
+            querier: self.querier,
+            start: inner_steps.first().copied().unwrap_or(lo),
+            end: inner_steps.last().copied().unwrap_or(hi),
+            steps: inner_steps.clone(),
+            lookback: self.lookback,
+            default_subquery_step: self.default_subquery_step,
+            max_samples: self.max_samples.saturating_sub(self.stats.samples_loaded),
+            deadline: self.deadline,
+            stats: EvalStats::default(),
+        };
+        let v = inner.eval(&sq.expr)?;
+        self.stats.series_touched += inner.stats.series_touched;
+        self.count_samples(inner.stats.samples_loaded)?;
+        let series = match v {
+            Val::Vector(vs) => vs
+                .into_iter()
+                .map(|s| RangeSeries {
+                    labels: s.labels,
+                    points: s
+                        .vals
+                        .iter()
+                        .zip(&inner_steps)
+                        .filter_map(|(v, &t)| v.map(|v| Point { t, v }))
+                        .collect(),
+                })
+                .collect(),
+            Val::Scalar(vs) => vec![RangeSeries {
+                labels: Labels::empty(),
+                points: vs
+                    .iter()
+                    .zip(&inner_steps)
+                    .map(|(&v, &t)| Point { t, v })
+                    .collect(),
+            }],
+            _ => {
+                return Err(QueryError::bad_data(
+                    "subquery is only allowed on instant vector or scalar",
+                ))
+            }
+        };
+        Ok((series, refs))
+    }
+
+    fn eval_subquery_top(&mut self, sq: &SubqueryExpr) -> Result<Val> {
+        if self.steps.len() != 1 {
+            return Err(QueryError::bad_data(
+                "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector",
+            ));
+        }
+        let range = dur_ms(&sq.range);
+        let (series, refs) = self.eval_subquery_points(sq)?;
+        let t = refs[0];
+        Ok(Val::Matrix(
+            series
+                .into_iter()
+                .map(|s| RangeSeries {
+                    labels: s.labels,
+                    points: s
+                        .points
+                        .into_iter()
+                        .filter(|p| p.t >= t - range && p.t <= t)
+                        .collect(),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect(),
+        ))
+    }
+
+    /// The windows a range function sees: for each series, for each step, its points in
+    /// `[ref - range, ref]` (closed on both ends in Prometheus 2.x).
+    fn range_arg(&mut self, e: &Expr) -> Result<(Vec<RangeSeries>, Vec<i64>, i64)> {
+        match e {
+            Expr::MatrixSelector(ms) => {
+                let range = dur_ms(&ms.range);
+                let refs: Vec<i64> = self
+                    .steps
+                    .iter()
+                    .map(|&t| self.ref_time(t, &ms.vs.at, &ms.vs.offset))
+                    .collect::<Result<_>>()?;
+                let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
+                    return Ok((Vec::new(), refs, range));
+                };
+                let mut series = self.load(&ms.vs, lo - range, hi)?;
+                for s in &mut series {
+                    s.points.retain(|p| !is_stale(p.v));
+                }
+                Ok((series, refs, range))
+            }
+            Expr::Subquery(sq) => {
+                let (series, refs) = self.eval_subquery_points(sq)?;
+                Ok((series, refs, dur_ms(&sq.range)))
+            }
+            Expr::Paren(p) => self.range_arg(&p.expr),
+            _ => Err(QueryError::bad_data(
+                "expected type range vector in call to function",
+            )),
+        }
+    }
+
+    /// Applies `f` to every step window of a range argument.
+    fn apply_range_fn(
+        &mut self,
+        arg: &Expr,
+        keep_name: bool,
+        mut f: impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
+    ) -> Result<Vec<StepSeries>> {
+        let (series, refs, range) = self.range_arg(arg)?;
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let mut vals = Vec::with_capacity(refs.len());
+            for (i, &t) in refs.iter().enumerate() {
+                // Prometheus 2.x windows are closed: [t - range, t].
+                let lo = s.points.partition_point(|p| p.t < t - range);
+                let hi = s.points.partition_point(|p| p.t <= t);
+                let input = RangeInput {
+                    points: &s.points[lo..hi],
+                    range_start: t - range,
+                    range_end: t,
+                };
+                vals.push(if lo == hi { None } else { f(&input, i)? });
+            }
+            if vals.iter().any(Option::is_some) {
+                let labels = if keep_name {
+                    s.labels
+                } else {
+                    drop_name(&s.labels)
+                };
+                out.push(StepSeries { labels, vals });
+            }
+        }
+        Ok(out)
+    }
+
+    fn scalar_arg(&mut self, e: &Expr) -> Result<Vec<f64>> {
+        match self.eval(e)? {
+            Val::Scalar(v) => Ok(v),
+            _ => Err(QueryError::bad_data(
+                "expected type scalar in call to function",
+            )),
+        }
+    }
+
+    fn vector_arg(&mut self, e: &Expr) -> Result<Vec<StepSeries>> {
+        match self.eval(e)? {
+            Val::Vector(v) => Ok(v),
+            _ => Err(QueryError::bad_data(
+                "expected type instant vector in call to function",
+            )),
+        }
+    }
+
+    fn string_arg(&mut self, e: &Expr) -> Result<String> {
+        match self.eval(e)? {
+            Val::String(s) => Ok(s),
+            _ => Err(QueryError::bad_data(
+                "expected type string in call to function",
+            )),
+        }
+    }
+
+    fn map_vector(
+        &mut self,
+        e: &Expr,
+        mut f: impl FnMut(f64, usize) -> Option<f64>,
+    ) -> Result<Val> {
+        let v = self.vector_arg(e)?;
+        Ok(Val::Vector(
+            v.into_iter()
+                .map(|s| StepSeries {
+                    labels: drop_name(&s.labels),
+                    vals: s
+                        .vals
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| v.and_then(|x| f(x, i)))
+                        .collect(),
+                })
+                .filter(|s| s.vals.iter().any(Option::is_some))
+                .collect(),
+        ))
+    }
+
+    fn eval_call(&mut self, c: &Call) -> Result<Val> {
+        let name = c.func.name;
+        let Some(def) = functions::function_def(name) else {
+            return Err(QueryError::bad_data(format!(
+                "unknown function with name {name:?}"
+            )));
+        };
+        let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
+        // The parser knows a newer function table; hold every call to 2.42's signatures.
+        def.check_arity(args.len()).map_err(QueryError::bad_data)?;
+        let n = self.steps.len();
+        let v = match name {
+            "time" => Val::Scalar(self.steps.iter().map(|&t| t as f64 / 1000.0).collect()),
+            "pi" => Val::Scalar(vec![std::f64::consts::PI; n]),
+            "vector" => {
+                let s = self.scalar_arg(args[0])?;
+                Val::Vector(vec![StepSeries {
+                    labels: Labels::empty(),
+                    vals: s.into_iter().map(Some).collect(),
+                }])
+            }
+            "scalar" => {
+                let v = self.vector_arg(args[0])?;
+                Val::Scalar(
+                    (0..n)
+                        .map(|i| {
+                            let mut present = v.iter().filter_map(|s| s.vals[i]);
+                            match (present.next(), present.next()) {
+                                (Some(x), None) => x,
+                                _ => f64::NAN,
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            "timestamp" => match strip_parens(args[0]) {
+                Expr::VectorSelector(vs) => Val::Vector(self.eval_selector_timestamps(vs)?),
+                other => {
+                    let v = self.vector_arg(other)?;
+                    let steps = self.steps.clone();
+                    Val::Vector(
+                        v.into_iter()
+                            .map(|s| StepSeries {
+                                labels: drop_name(&s.labels),
+                                vals: s
+                                    .vals
+                                    .iter()
+                                    .zip(&steps)
+                                    .map(|(v, &t)| v.map(|_| t as f64 / 1000.0))
+                                    .collect(),
+                            })
+                            .collect(),
+                    )
+                }
+            },
+            "sort" | "sort_desc" => Val::Vector(self.vector_arg(args[0])?),
+            "absent" => {
+                let v = self.vector_arg(args[0])?;
+                let labels = absent_labels(args[0]);
+                let vals: Vec<Option<f64>> = (0..n)
+                    .map(|i| {
+                        if v.iter().any(|s| s.vals[i].is_some()) {
+                            None
+                        } else {
+                            Some(1.0)
+                        }
+                    })
+                    .collect();
+                Val::Vector(if vals.iter().any(Option::is_some) {
+                    vec![StepSeries { labels, vals }]
+                } else {
+                    vec![]
+                })
+            }
+            "absent_over_time" => {
+                let labels = absent_labels(args[0]);
+                let present = self.apply_range_fn(args[0], true, |_, _| Ok(Some(1.0)))?;
+                let vals: Vec<Option<f64>> = (0..n)
+                    .map(|i| {
+                        if present.iter().any(|s| s.vals[i].is_some()) {
+                            None
+                        } else {
+                            Some(1.0)
+                        }
+                    })
+                    .collect();
+                Val::Vector(if vals.iter().any(Option::is_some) {
+                    vec![StepSeries { labels, vals }]
+                } else {
+                    vec![]
+                })
+            }
+            "rate" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::rate(i)))?)
+            }
+            "increase" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::increase(i)))?)
+            }
+            "delta" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::delta(i)))?)
+            }
+            "irate" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::irate(i)))?)
+            }
+            "idelta" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::idelta(i)))?)
+            }
+            "deriv" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::deriv(i)))?)
+            }
+            "changes" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::changes(i)))?)
+            }
+            "resets" => {
+                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::resets(i)))?)
+            }
+            "avg_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::avg_over_time(i)))?,
+            ),
+            "min_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::min_over_time(i)))?,
+            ),
+            "max_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::max_over_time(i)))?,
+            ),
+            "sum_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::sum_over_time(i)))?,
+            ),
+            "count_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::count_over_time(i)))?,
+            ),
+            "stddev_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::stddev_over_time(i)))?,
+            ),
+            "stdvar_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::stdvar_over_time(i)))?,
+            ),
+            "last_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], true, |i, _| Ok(functions::last_over_time(i)))?,
+            ),
+            "present_over_time" => Val::Vector(
+                self.apply_range_fn(args[0], false, |i, _| Ok(functions::present_over_time(i)))?,
+            ),
+            "quantile_over_time" => {
+                let q = self.scalar_arg(args[0])?;
+                Val::Vector(self.apply_range_fn(args[1], false, |i, k| {
+                    Ok(functions::quantile_over_time(q[k], i))
+                })?)
+            }
+            "predict_linear" => {
+                let d = self.scalar_arg(args[1])?;
+                let steps = self.steps.clone();
+                Val::Vector(self.apply_range_fn(args[0], false, |i, k| {
+                    Ok(functions::predict_linear(i, steps[k], d[k]))
+                })?)
+            }
+            "holt_winters" => {
+                let sf = self.scalar_arg(args[1])?;
+                let tf = self.scalar_arg(args[2])?;
+                Val::Vector(self.apply_range_fn(args[0], false, |i, k| {
+                    functions::holt_winters(i, sf[k], tf[k]).map_err(QueryError::bad_data)
+                })?)
+            }
+            "round" => {
+                let to = if args.len() > 1 {
+                    self.scalar_arg(args[1])?
+                } else {
+                    vec![1.0; n]
+                };
+                self.map_vector(args[0], |v, i| Some(functions::round(v, to[i])))?
+            }
+            "clamp" => {
+                let lo = self.scalar_arg(args[1])?;
+                let hi = self.scalar_arg(args[2])?;
+                self.map_vector(args[0], |v, i| functions::clamp(v, lo[i], hi[i]))?
+            }
+            "clamp_min" => {
+                let lo = self.scalar_arg(args[1])?;
+                self.map_vector(args[0], |v, i| Some(functions::clamp_min(v, lo[i])))?
+            }
+            "clamp_max" => {
+                let hi = self.scalar_arg(args[1])?;
+                self.map_vector(args[0], |v, i| Some(functions::clamp_max(v, hi[i])))?
+            }
+            "histogram_quantile" => {
+                let q = self.scalar_arg(args[0])?;
+                let v = self.vector_arg(args[1])?;
+                Val::Vector(histogram_quantile(&q, v))
+            }
+            "label_replace" => {
+                let v = self.vector_arg(args[0])?;
+                let dst = self.string_arg(args[1])?;
+                let repl = self.string_arg(args[2])?;
+                let src = self.string_arg(args[3])?;
+                let re_s = self.string_arg(args[4])?;
+                let re =
+                    functions::compile_label_replace_regex(&re_s).map_err(QueryError::execution)?;
+                functions::check_label_replace_dst(&dst).map_err(QueryError::execution)?;
+                let out: Vec<StepSeries> = v
+                    .into_iter()
+                    .map(|s| StepSeries {
+                        labels: functions::label_replace(&s.labels, &dst, &repl, &src, &re),
+                        vals: s.vals,
+                    })
+                    .collect();
+                Val::Vector(check_unique(out)?)
+            }
+            "label_join" => {
+                let v = self.vector_arg(args[0])?;
+                let dst = self.string_arg(args[1])?;
+                let sep = self.string_arg(args[2])?;
+                let mut srcs = Vec::new();
+                for a in &args[3..] {
+                    srcs.push(self.string_arg(a)?);
+                }
+                let src_refs: Vec<&str> = srcs.iter().map(String::as_str).collect();
+                functions::check_label_join_args(&dst, &src_refs).map_err(QueryError::execution)?;
+                let out: Vec<StepSeries> = v
+                    .into_iter()
+                    .map(|s| StepSeries {
+                        labels: functions::label_join(&s.labels, &dst, &sep, &src_refs),
+                        vals: s.vals,
+                    })
+                    .collect();
+                Val::Vector(check_unique(out)?)
+            }
+            "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour"
+            | "minute" | "month" | "year" => {
+                let f = functions::date_fn(name)
+                    .ok_or_else(|| QueryError::bad_data(format!("unknown function {name}")))?;
+                if args.is_empty() {
+                    let steps = self.steps.clone();
+                    Val::Vector(vec![StepSeries {
+                        labels: Labels::empty(),
+                        vals: steps.iter().map(|&t| Some(f(t as f64 / 1000.0))).collect(),
+                    }])
+                } else {
+                    self.map_vector(args[0], |v, _| Some(f(v)))?
+                }
+            }
+            _ => match functions::math_fn(name) {
+                Some(f) => self.map_vector(args[0], |v, _| Some(f(v)))?,
+                None => {
+                    return Err(QueryError::bad_data(format!(
+                        "function {name:?} is not supported"
+                    )))
+                }
+            },
+        };
+        Ok(v)
+    }
+
+    fn eval_aggregate(&mut self, a: &AggregateExpr) -> Result<Val> {
+        let op = a.op.to_string().to_lowercase();
+        let param = match &a.param {
+            Some(p) if op == "count_values" => Some(Val::String(self.string_arg(p)?)),
+            Some(p) => Some(Val::Scalar(self.scalar_arg(p)?)),
+            None => None,
+        };
+        let input = self.vector_arg(&a.expr)?;
+        crate::aggregate::aggregate(&op, param, input, a.modifier.as_ref(), self.steps.len())
+    }
+
+    fn eval_binary(&mut self, b: &BinaryExpr) -> Result<Val> {
+        let lhs = self.eval(&b.lhs)?;
+        let rhs = self.eval(&b.rhs)?;
+        crate::binary::binary(b, lhs, rhs, self.steps.len())
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        other => other,
+    }
+}
+
+/// Labels of `absent(...)`'s output: the selector's equality matchers (names other than
+/// `__name__`, each used once).
+fn absent_labels(e: &Expr) -> Labels {
+    let vs = match strip_parens(e) {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.vs,
+        _ => return Labels::empty(),
+    };
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for m in &vs.matchers.matchers {
+        *seen.entry(m.name.as_str()).or_default() += 1;
+    }
+    let pairs: Vec<(&str, &str)> = vs
+        .matchers
+        .matchers
+        .iter()
+        .filter(|m| {
+            matches!(m.op, MatchOp::Equal)
+                && m.name != METRIC_NAME
+                && seen.get(m.name.as_str()) == Some(&1)
+        })
+        .map(|m| (m.name.as_str(), m.value.as_str()))
+        .collect();
+    Labels::from_pairs(pairs).unwrap_or_default()
+}
+
+/// For each reference time (increasing or not), the newest point in `[ref - lookback, ref]`,
+/// or `None` if there is none or it is a stale marker.
+pub(crate) fn lookback_values(points: &[Point], refs: &[i64], lookback: i64) -> Vec<Option<f64>> {
+    refs.iter()
+        .map(|&t| {
+            let hi = points.partition_point(|p| p.t <= t);
+            if hi == 0 {
+                return None;
+            }
+            let p = points[hi - 1];
+            // Prometheus 2.x includes a sample exactly `lookback` old.
+            if p.t < t - lookback || is_stale(p.v) {
+                None
+            } else {
+                Some(p.v)
+            }
+        })
+        .collect()
+}
+
+/// Fails if two series have the same labels (Prometheus: "vector cannot contain metrics with
+/// the same labelset").
+pub(crate) fn check_unique(v: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
+    let mut seen: HashMap<&Labels, ()> = HashMap::with_capacity(v.len());
+    for s in &v {
+        if seen.insert(&s.labels, ()).is_some() {
+            return Err(QueryError::execution(
+                "vector cannot contain metrics with the same labelset",
+            ));
+        }
+    }
+    drop(seen);
+    Ok(v)
+}
+
+fn histogram_quantile(q: &[f64], v: Vec<StepSeries>) -> Vec<StepSeries> {
+    // Group by labels without `le` and `__name__`, in order of first appearance.
+    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for (si, s) in v.iter().enumerate() {
+        let Some(le) = s.labels.get("le") else {
+            continue;
+        };
+        let Ok(upper) = parse_le(le) else { continue };
+        let key = s.labels.without(&["le", METRIC_NAME]);
+        let gi = *index.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[gi].1.push((upper, si));
+    }
+    let n = q.len();
+    let mut out = Vec::new();
+    for (labels, members) in groups {
+        let mut vals = Vec::with_capacity(n);
+        for (i, &qi) in q.iter().enumerate() {
+            let mut buckets: Vec<(f64, f64)> = members
+                .iter()
+                .filter_map(|&(u, si)| v[si].vals[i].map(|c| (u, c)))
+                .collect();
+            vals.push(if buckets.is_empty() {
+                None
+            } else {
+                Some(functions::bucket_quantile(qi, &mut buckets))
+            });
+        }
+        if vals.iter().any(Option::is_some) {
+            out.push(StepSeries { labels, vals });
+        }
+    }
+    out
+}
+
+fn parse_le(s: &str) -> std::result::Result<f64, ()> {
+    match s.trim() {
+        "+Inf" | "Inf" | "+inf" | "inf" => Ok(f64::INFINITY),
+        "-Inf" | "-inf" => Ok(f64::NEG_INFINITY),
+        t => t.parse::<f64>().map_err(|_| ()),
+    }
+}
+
+/// Label-set helpers shared by aggregation and binary operators.
+pub(crate) fn labels_keep(l: &Labels, names: &[String]) -> Labels {
+    Labels::from_pairs(
+        l.iter()
+            .filter(|x| names.iter().any(|n| n == x.name))
+            .map(|x| (x.name, x.value)),
+    )
+    .unwrap_or_default()
+}
+
+/// `labels` minus `names` (and `__name__` if `drop_metric`).
+pub(crate) fn labels_drop(l: &Labels, names: &[String], drop_metric: bool) -> Labels {
+    Labels::from_pairs(
+        l.iter()
+            .filter(|x| {
+                let dropped = names.iter().any(|n| n == x.name);
+                !(dropped || drop_metric && x.name == METRIC_NAME)
+            })
+            .map(|x| (x.name, x.value)),
+    )
+    .unwrap_or_default()
+}
+
+/// The grouping key of an aggregation.
+pub(crate) fn group_key(l: &Labels, m: Option<&LabelModifier>) -> Labels {
+    match m {
+        None => Labels::empty(),
+        Some(LabelModifier::Include(ls)) => labels_keep(l, &ls.labels),
+        Some(LabelModifier::Exclude(ls)) => labels_drop(l, &ls.labels, true),
+    }
+}
