@@ -177,7 +177,7 @@ impl QueryEngine {
         let _slot = self.acquire(deadline)?;
         let queue_time = t0.elapsed();
         let t1 = Instant::now();
-        let ast = promql_parser::parser::parse(expr).map_err(QueryError::bad_data)?;
+        let ast = crate::parse::parse(expr)?;
         let parse_time = t1.elapsed();
         let t2 = Instant::now();
         let lookback = i64::try_from(self.opts.lookback_delta.as_millis()).unwrap_or(i64::MAX);

@@ -530,7 +530,10 @@ impl Evaluator<'_> {
     }
 
     fn eval_call(&mut self, c: &Call) -> Result<Val> {
-        let name = c.func.name;
+        let name = match c.func.name {
+            crate::parse::HOLT_WINTERS_PARSER_NAME => "holt_winters",
+            other => other,
+        };
         let Some(def) = functions::function_def(name) else {
             return Err(QueryError::bad_data(format!(
                 "unknown function with name {name:?}"
@@ -689,7 +692,7 @@ impl Evaluator<'_> {
                 let sf = self.scalar_arg(args[1])?;
                 let tf = self.scalar_arg(args[2])?;
                 Val::Vector(self.apply_range_fn(args[0], false, |i, k| {
-                    functions::holt_winters(i, sf[k], tf[k]).map_err(QueryError::bad_data)
+                    functions::holt_winters(i, sf[k], tf[k]).map_err(QueryError::execution)
                 })?)
             }
             "round" => {

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 mod eval;
 pub mod functions;
+mod parse;
 pub mod value;
 
 pub use engine::{EngineOptions, QueryEngine, QueryResult, QueryStats, Queryable};
