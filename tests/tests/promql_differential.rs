@@ -307,6 +307,140 @@ const QUERIES: &[&str] = &[
     "holt_winters(node_temp_celsius[10m], 1.5, 0.5)",
 ];
 
+/// Systematic combinations on top of the hand-written list, so every function, aggregation
+/// and operator is met with several inputs, windows and modifiers.
+fn generated_queries() -> Vec<String> {
+    let mut q = Vec::new();
+    let counters = [
+        "http_requests_total",
+        "http_requests_total{job=\"api\"}",
+        "req_duration_seconds_count",
+    ];
+    let gauges = [
+        "node_temp_celsius",
+        "rpc_seconds",
+        "node_temp_celsius{instance=~\"10.0.0.*\"}",
+    ];
+    for f in ["rate", "irate", "increase", "resets"] {
+        for sel in counters {
+            for w in ["30s", "2m", "5m", "17m"] {
+                q.push(format!("{f}({sel}[{w}])"));
+            }
+            q.push(format!("{f}({sel}[5m] offset 3m)"));
+        }
+    }
+    for f in [
+        "delta",
+        "idelta",
+        "deriv",
+        "changes",
+        "avg_over_time",
+        "min_over_time",
+        "max_over_time",
+        "sum_over_time",
+        "count_over_time",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "last_over_time",
+        "present_over_time",
+    ] {
+        for sel in gauges {
+            for w in ["1m", "5m", "11m"] {
+                q.push(format!("{f}({sel}[{w}])"));
+            }
+        }
+        q.push(format!("{f}(node_temp_celsius[5m:45s])"));
+    }
+    for p in ["0", "0.25", "0.5", "0.99", "1", "-1", "2"] {
+        q.push(format!("quantile_over_time({p}, node_temp_celsius[10m])"));
+        q.push(format!("quantile({p}, node_temp_celsius)"));
+        q.push(format!(
+            "histogram_quantile({p}, sum by (le) (rate(req_duration_seconds_bucket[5m])))"
+        ));
+    }
+    for (sf, tf) in [("0.1", "0.9"), ("0.9", "0.1"), ("0.5", "0.5")] {
+        q.push(format!("holt_winters(node_temp_celsius[15m], {sf}, {tf})"));
+    }
+    for d in ["60", "600", "-300"] {
+        q.push(format!("predict_linear(node_temp_celsius[10m], {d})"));
+    }
+    for agg in [
+        "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar",
+    ] {
+        for grouping in [
+            "",
+            " by (job)",
+            " without (instance)",
+            " by (method, job)",
+            " without (job, instance, method)",
+        ] {
+            q.push(format!("{agg}{grouping} (rate(http_requests_total[5m]))"));
+        }
+        q.push(format!("{agg} by (job) (node_temp_celsius)"));
+    }
+    for k in ["1", "3", "0", "100"] {
+        q.push(format!("topk({k}, node_temp_celsius)"));
+        q.push(format!("bottomk by (job) ({k}, node_temp_celsius)"));
+    }
+    q.push("count_values(\"v\", http_requests_total)".to_owned());
+    q.push("count_values by (job) (\"v\", round(node_temp_celsius))".to_owned());
+    for f in [
+        "abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "log10", "sgn", "sin", "cos", "tan",
+        "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "deg", "rad",
+    ] {
+        q.push(format!("{f}(node_temp_celsius / 30)"));
+        q.push(format!("{f}(-rpc_seconds)"));
+    }
+    for f in [
+        "day_of_month",
+        "day_of_week",
+        "day_of_year",
+        "days_in_month",
+        "hour",
+        "minute",
+        "month",
+        "year",
+    ] {
+        q.push(format!("{f}(node_temp_celsius * 100000)"));
+        q.push(format!("{f}(vector(86400 * 59.5))"));
+    }
+    for op in ["+", "-", "*", "/", "%", "^"] {
+        q.push(format!("node_temp_celsius {op} 3"));
+        q.push(format!("3 {op} node_temp_celsius"));
+        q.push(format!(
+            "rate(http_requests_total[5m]) {op} on(instance) group_left node_temp_celsius"
+        ));
+        q.push(format!("sum by (job) (node_temp_celsius) {op} ignoring(method) sum by (job, method) (http_requests_total) "));
+    }
+    for op in ["==", "!=", ">", "<", ">=", "<="] {
+        q.push(format!("node_temp_celsius {op} 25"));
+        q.push(format!("node_temp_celsius {op} bool 25"));
+        q.push(format!("25 {op} node_temp_celsius"));
+        q.push(format!(
+            "node_temp_celsius {op} on(instance) group_left max by (instance) (node_temp_celsius)"
+        ));
+        q.push(format!("1 {op} bool 2"));
+    }
+    for op in ["and", "or", "unless"] {
+        q.push(format!("http_requests_total {op} node_temp_celsius > 25"));
+        q.push(format!(
+            "http_requests_total {op} on(job) node_temp_celsius > 25"
+        ));
+        q.push(format!(
+            "node_temp_celsius {op} ignoring(instance) rpc_seconds"
+        ));
+    }
+    for (r, st) in [("10m", "1m"), ("5m", ""), ("30m", "5m"), ("3m", "7s")] {
+        q.push(format!(
+            "max_over_time(sum(rate(http_requests_total[1m]))[{r}:{st}])"
+        ));
+        q.push(format!(
+            "avg_over_time(node_temp_celsius[{r}:{st}] offset 2m)"
+        ));
+    }
+    q
+}
+
 fn labels_map(l: &Labels) -> BTreeMap<String, String> {
     l.iter()
         .map(|x| (x.name.to_owned(), x.value.to_owned()))
@@ -413,7 +547,11 @@ fn promql_agrees_with_prometheus() {
     let mut failures = Vec::new();
     let mut compared = 0;
     let end = (POINTS - 1) * STEP;
-    for q in QUERIES {
+    let mut queries: Vec<String> = QUERIES.iter().map(|s| s.to_string()).collect();
+    queries.extend(generated_queries());
+    assert!(queries.len() >= 500, "only {} queries", queries.len());
+    for q in &queries {
+        let q = q.as_str();
         let ordered = q.starts_with("sort") || q.starts_with("topk") || q.starts_with("bottomk");
         for t in [
             0,
@@ -456,7 +594,7 @@ fn promql_agrees_with_prometheus() {
         .collect();
     eprintln!(
         "compared {compared} query evaluations over {} queries; {} differ",
-        QUERIES.len(),
+        queries.len(),
         failures.len()
     );
     assert!(
