@@ -66,45 +66,43 @@ pub(crate) fn aggregate(
         });
         members[g].push(i);
     }
+    // Series-major: each member series is read once, front to back, into per-step
+    // accumulators. Per step, values are still combined in member order, as Prometheus does.
+    let kind = Kind::parse(op)?;
     let mut out = Vec::with_capacity(keys.len());
-    let mut buf: Vec<f64> = Vec::new();
     for (key, m) in keys.into_iter().zip(members) {
-        let mut vals = Vec::with_capacity(steps);
-        for step in 0..steps {
-            buf.clear();
-            buf.extend(m.iter().filter_map(|&i| input[i].vals[step]));
-            if buf.is_empty() {
-                vals.push(None);
-                continue;
+        let mut acc = vec![Acc::default(); steps];
+        let mut per_step: Vec<Vec<f64>> = if kind == Kind::Quantile {
+            vec![Vec::new(); steps]
+        } else {
+            Vec::new()
+        };
+        for &i in &m {
+            for (step, v) in input[i].vals.iter().enumerate() {
+                let Some(x) = *v else { continue };
+                acc[step].add(kind, x);
+                if kind == Kind::Quantile {
+                    per_step[step].push(x);
+                }
             }
-            let v = match op {
-                "sum" => buf.iter().sum(),
-                "avg" => mean(&buf),
-                "min" => {
-                    buf.iter()
-                        .copied()
-                        .fold(f64::NAN, |a, b| if a.is_nan() || b < a { b } else { a })
-                }
-                "max" => {
-                    buf.iter()
-                        .copied()
-                        .fold(f64::NAN, |a, b| if a.is_nan() || b > a { b } else { a })
-                }
-                "count" => buf.len() as f64,
-                "group" => 1.0,
-                "stddev" => variance(&buf).sqrt(),
-                "stdvar" => variance(&buf),
-                "quantile" => {
-                    functions::quantile(q.as_ref().map_or(f64::NAN, |q| q[step]), &mut buf)
-                }
-                other => {
-                    return Err(QueryError::bad_data(format!(
-                        "unknown aggregation {other:?}"
-                    )))
-                }
-            };
-            vals.push(Some(v));
         }
+        let vals = acc
+            .iter()
+            .enumerate()
+            .map(|(step, a)| {
+                (a.n > 0.0).then(|| match kind {
+                    Kind::Sum | Kind::Avg | Kind::Min | Kind::Max => a.a,
+                    Kind::Count => a.n,
+                    Kind::Group => 1.0,
+                    Kind::Stddev => (a.b / a.n).sqrt(),
+                    Kind::Stdvar => a.b / a.n,
+                    Kind::Quantile => functions::quantile(
+                        q.as_ref().map_or(f64::NAN, |q| q[step]),
+                        &mut per_step[step],
+                    ),
+                })
+            })
+            .collect();
         out.push(StepSeries { labels: key, vals });
     }
     Ok(Val::Vector(out))
@@ -119,37 +117,90 @@ fn scalar_param(param: Option<Val>, op: &str) -> Result<Vec<f64>> {
     }
 }
 
-/// Incremental mean as Prometheus 2.42 computes `avg` (it switches to this form to avoid
-/// overflow; infinities are handled explicitly).
-fn mean(v: &[f64]) -> f64 {
-    let mut m = v[0];
-    for (i, &x) in v.iter().enumerate().skip(1) {
-        let n = (i + 1) as f64;
-        if m.is_infinite() {
-            if x.is_infinite() && (x > 0.0) != (m > 0.0) {
-                m = f64::NAN;
-            }
-            continue;
-        }
-        if x.is_infinite() {
-            m = x;
-            continue;
-        }
-        m += x / n - m / n;
-    }
-    m
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Count,
+    Group,
+    Stddev,
+    Stdvar,
+    Quantile,
 }
 
-/// Population variance by Welford's method, as Prometheus computes stddev/stdvar.
-fn variance(v: &[f64]) -> f64 {
-    let (mut count, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
-    for &x in v {
-        count += 1.0;
-        let delta = x - mean;
-        mean += delta / count;
-        m2 += delta * (x - mean);
+impl Kind {
+    fn parse(op: &str) -> Result<Kind> {
+        Ok(match op {
+            "sum" => Kind::Sum,
+            "avg" => Kind::Avg,
+            "min" => Kind::Min,
+            "max" => Kind::Max,
+            "count" => Kind::Count,
+            "group" => Kind::Group,
+            "stddev" => Kind::Stddev,
+            "stdvar" => Kind::Stdvar,
+            "quantile" => Kind::Quantile,
+            other => {
+                return Err(QueryError::bad_data(format!(
+                    "unknown aggregation {other:?}"
+                )))
+            }
+        })
     }
-    m2 / count
+}
+
+/// One group's running state at one step.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    /// Values seen.
+    n: f64,
+    /// Sum, mean (avg, stddev), min or max.
+    a: f64,
+    /// Sum of squared deviations (stddev, stdvar).
+    b: f64,
+}
+
+impl Acc {
+    fn add(&mut self, kind: Kind, x: f64) {
+        self.n += 1.0;
+        let first = self.n == 1.0;
+        match kind {
+            Kind::Sum => self.a = if first { x } else { self.a + x },
+            // Incremental mean as Prometheus 2.42 computes `avg`, with its Inf handling.
+            Kind::Avg => {
+                if first {
+                    self.a = x;
+                } else if self.a.is_infinite() {
+                    if x.is_infinite() && (x > 0.0) != (self.a > 0.0) {
+                        self.a = f64::NAN;
+                    }
+                } else if x.is_infinite() {
+                    self.a = x;
+                } else {
+                    self.a += x / self.n - self.a / self.n;
+                }
+            }
+            Kind::Min => {
+                if first || self.a.is_nan() || x < self.a {
+                    self.a = x;
+                }
+            }
+            Kind::Max => {
+                if first || self.a.is_nan() || x > self.a {
+                    self.a = x;
+                }
+            }
+            // Welford's method, as Prometheus computes stddev/stdvar.
+            Kind::Stddev | Kind::Stdvar => {
+                let delta = x - self.a;
+                self.a += delta / self.n;
+                self.b += delta * (x - self.a);
+            }
+            Kind::Count | Kind::Group | Kind::Quantile => {}
+        }
+    }
 }
 
 fn top_bottom(
@@ -174,32 +225,36 @@ fn top_bottom(
     let mut keep: Vec<Vec<Option<f64>>> = vec![vec![None; steps]; input.len()];
     for key in &order {
         let m = &groups[key];
-        for step in 0..steps {
-            let kk = k[step];
-            if kk.is_nan() || kk < 1.0 {
-                continue;
-            }
-            let kk = if kk >= m.len() as f64 {
-                m.len()
-            } else {
-                kk as usize
-            };
-            let mut present: Vec<(usize, f64)> = m
-                .iter()
-                .filter_map(|&i| input[i].vals[step].map(|v| (i, v)))
-                .collect();
-            // NaN sorts last for both directions, as in Prometheus.
-            present.sort_by(|a, b| {
-                let (x, y) = (a.1, b.1);
-                match (x.is_nan(), y.is_nan()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    _ if top => y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal),
-                    _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        // Prometheus's algorithm: per step, a bounded heap whose root is the weakest kept
+        // sample; a new sample replaces the root only if strictly better. Series are offered
+        // in member order (series-major, so each series is read once), which keeps
+        // Prometheus's tie-breaking for a given input order.
+        let limits: Vec<usize> = k
+            .iter()
+            .map(|&kk| {
+                if kk.is_nan() || kk < 1.0 {
+                    0
+                } else if kk >= m.len() as f64 {
+                    m.len()
+                } else {
+                    kk as usize
                 }
-            });
-            for &(i, v) in present.iter().take(kk) {
+            })
+            .collect();
+        let mut heaps: Vec<Vec<(f64, usize)>> =
+            limits.iter().map(|&l| Vec::with_capacity(l)).collect();
+        for &i in m {
+            for (step, v) in input[i].vals.iter().enumerate() {
+                let Some(x) = *v else { continue };
+                let limit = limits[step];
+                if limit == 0 {
+                    continue;
+                }
+                heap_offer(&mut heaps[step], limit, (x, i), top);
+            }
+        }
+        for (step, heap) in heaps.into_iter().enumerate() {
+            for (v, i) in heap {
                 keep[i][step] = Some(v);
             }
         }
@@ -250,6 +305,58 @@ fn top_bottom(
         .flatten()
         .filter(|s| s.vals.iter().any(Option::is_some))
         .collect()
+}
+
+/// Whether `a` ranks below `b` in the heap (the root is the lowest-ranked kept sample): for
+/// topk, smaller values rank lower; for bottomk, larger ones; NaN always ranks lowest.
+fn weaker(a: f64, b: f64, top: bool) -> bool {
+    if a.is_nan() {
+        return true;
+    }
+    if top {
+        a < b
+    } else {
+        a > b
+    }
+}
+
+/// Offers a sample to a bounded heap of at most `limit` entries.
+fn heap_offer(h: &mut Vec<(f64, usize)>, limit: usize, item: (f64, usize), top: bool) {
+    if h.len() < limit {
+        h.push(item);
+        let mut c = h.len() - 1;
+        while c > 0 {
+            let p = (c - 1) / 2;
+            if !weaker(h[c].0, h[p].0, top) {
+                break;
+            }
+            h.swap(c, p);
+            c = p;
+        }
+        return;
+    }
+    let root = h[0].0;
+    let better = if top { root < item.0 } else { root > item.0 };
+    if !(better || (root.is_nan() && !item.0.is_nan())) {
+        return;
+    }
+    h[0] = item;
+    let mut p = 0;
+    loop {
+        let (l, r) = (2 * p + 1, 2 * p + 2);
+        let mut m = p;
+        if l < h.len() && weaker(h[l].0, h[m].0, top) {
+            m = l;
+        }
+        if r < h.len() && weaker(h[r].0, h[m].0, top) {
+            m = r;
+        }
+        if m == p {
+            break;
+        }
+        h.swap(p, m);
+        p = m;
+    }
 }
 
 fn count_values(

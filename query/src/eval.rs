@@ -455,12 +455,25 @@ impl Evaluator<'_> {
     ) -> Result<Vec<StepSeries>> {
         let (series, refs, range) = self.range_arg(arg)?;
         let mut out = Vec::with_capacity(series.len());
+        // Steps usually move forward, so the window bounds only advance; with `@` they may not.
+        let monotonic = refs.windows(2).all(|w| w[0] <= w[1]);
         for s in series {
             let mut vals = Vec::with_capacity(refs.len());
+            let (mut lo, mut hi) = (0usize, 0usize);
             for (i, &t) in refs.iter().enumerate() {
                 // Prometheus 2.x windows are closed: [t - range, t].
-                let lo = s.points.partition_point(|p| p.t < t - range);
-                let hi = s.points.partition_point(|p| p.t <= t);
+                if monotonic {
+                    while lo < s.points.len() && s.points[lo].t < t - range {
+                        lo += 1;
+                    }
+                    hi = hi.max(lo);
+                    while hi < s.points.len() && s.points[hi].t <= t {
+                        hi += 1;
+                    }
+                } else {
+                    lo = s.points.partition_point(|p| p.t < t - range);
+                    hi = s.points.partition_point(|p| p.t <= t);
+                }
                 let input = RangeInput {
                     points: &s.points[lo..hi],
                     range_start: t - range,
