@@ -44,7 +44,9 @@ fn data() -> Vec<InputSeries> {
     ];
     for h in 0..100u64 {
         let mut counts = [0f64; 10];
-        let mut series: Vec<Vec<(i64, f64)>> = vec![Vec::with_capacity(POINTS as usize); 10];
+        let mut series: Vec<Vec<(i64, f64)>> = (0..10)
+            .map(|_| Vec::with_capacity(POINTS as usize))
+            .collect();
         for k in 0..POINTS {
             for (b, c) in counts.iter_mut().enumerate() {
                 *c += (r.below(5) * (b as u64 + 1)) as f64;
