@@ -3,6 +3,7 @@
 //! queries).
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -133,7 +134,7 @@ impl QueryEngine {
         expr: &str,
         t: i64,
     ) -> Result<QueryResult, QueryError> {
-        self.run(db, expr, t, t, 1, true)
+        self.run(db, expr, (t, t, 1), true, None)
     }
 
     /// Evaluates `expr` at every `step` (ms, > 0) from `start` to `end` (ms).
@@ -145,32 +146,41 @@ impl QueryEngine {
         end: i64,
         step: i64,
     ) -> Result<QueryResult, QueryError> {
-        if end < start {
-            return Err(QueryError::bad_data(
-                "end timestamp must not be before start time",
-            ));
-        }
-        if step <= 0 {
-            return Err(QueryError::bad_data(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer",
-            ));
-        }
-        if (end - start) / step > MAX_POINTS_PER_SERIES {
-            return Err(QueryError::bad_data(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
-            ));
-        }
-        self.run(db, expr, start, end, step, false)
+        check_range(start, end, step)?;
+        self.run(db, expr, (start, end, step), false, None)
+    }
+
+    /// Like [`QueryEngine::instant`], stopping with a `canceled` error soon after `cancel` is
+    /// set (checked between series and between expression nodes).
+    pub fn instant_cancellable(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        t: i64,
+        cancel: &AtomicBool,
+    ) -> Result<QueryResult, QueryError> {
+        self.run(db, expr, (t, t, 1), true, Some(cancel))
+    }
+
+    /// Like [`QueryEngine::range`], stopping with a `canceled` error soon after `cancel` is set.
+    pub fn range_cancellable(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        (start, end, step): (i64, i64, i64),
+        cancel: &AtomicBool,
+    ) -> Result<QueryResult, QueryError> {
+        check_range(start, end, step)?;
+        self.run(db, expr, (start, end, step), false, Some(cancel))
     }
 
     fn run(
         &self,
         db: &dyn Queryable,
         expr: &str,
-        start: i64,
-        end: i64,
-        step: i64,
+        (start, end, step): (i64, i64, i64),
         instant: bool,
+        cancel: Option<&AtomicBool>,
     ) -> Result<QueryResult, QueryError> {
         let t0 = Instant::now();
         let deadline = t0 + self.opts.timeout;
@@ -201,6 +211,7 @@ impl QueryEngine {
                 .unwrap_or(60_000),
             max_samples: self.opts.max_samples,
             deadline,
+            cancel,
             stats: EvalStats::default(),
         };
         let val = ev.eval(&ast)?;
@@ -221,6 +232,26 @@ impl QueryEngine {
             },
         })
     }
+}
+
+/// Prometheus's validation of a range query's parameters.
+fn check_range(start: i64, end: i64, step: i64) -> Result<(), QueryError> {
+    if end < start {
+        return Err(QueryError::bad_data(
+            "end timestamp must not be before start time",
+        ));
+    }
+    if step <= 0 {
+        return Err(QueryError::bad_data(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    if (end - start) / step > MAX_POINTS_PER_SERIES {
+        return Err(QueryError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    Ok(())
 }
 
 fn duplicate_at_step(v: &[StepSeries]) -> bool {

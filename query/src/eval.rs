@@ -11,6 +11,7 @@
 //!   a stale marker has no value.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use promql_parser::label::MatchOp;
@@ -78,6 +79,8 @@ pub(crate) struct Evaluator<'q> {
     pub default_subquery_step: i64,
     pub max_samples: u64,
     pub deadline: Instant,
+    /// Set by the caller (e.g. when the HTTP client went away) to stop the query.
+    pub cancel: Option<&'q AtomicBool>,
     pub stats: EvalStats,
 }
 
@@ -126,6 +129,12 @@ fn drop_name(l: &Labels) -> Labels {
 
 impl Evaluator<'_> {
     fn check_deadline(&self) -> Result<()> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(QueryError {
+                kind: ErrorKind::Canceled,
+                message: "query was canceled".into(),
+            });
+        }
         if Instant::now() > self.deadline {
             return Err(QueryError {
                 kind: ErrorKind::Timeout,
@@ -196,6 +205,7 @@ impl Evaluator<'_> {
         let selected = sub.select(&matchers)?;
         let mut out = Vec::with_capacity(selected.len());
         for s in &selected {
+            self.check_deadline()?;
             self.stats.series_touched += 1;
             let mut it = s.iter();
             let mut points = Vec::new();
@@ -355,6 +365,7 @@ impl Evaluator<'_> {
             default_subquery_step: self.default_subquery_step,
             max_samples: self.max_samples.saturating_sub(self.stats.samples_loaded),
             deadline: self.deadline,
+            cancel: self.cancel,
             stats: EvalStats::default(),
         };
         let v = inner.eval(&sq.expr)?;
