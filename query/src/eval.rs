@@ -199,16 +199,24 @@ impl Evaluator<'_> {
     }
 
     /// Loads the raw points of every series matching `vs` in `[mint, maxt]`.
-    fn load(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<RangeSeries>> {
+    /// Reads every series matching `vs` in `[mint, maxt]` and hands its points to `f`, one
+    /// series at a time, so a query holds one series' raw points at once, not all of them.
+    fn load_each(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(Labels, Vec<Point>) -> Result<()>,
+    ) -> Result<()> {
         let matchers = to_matchers(vs)?;
         let sub = self.querier_for(mint, maxt);
         let selected = sub.select(&matchers)?;
-        let mut out = Vec::with_capacity(selected.len());
+        let mut points = Vec::new();
         for s in &selected {
             self.check_deadline()?;
             self.stats.series_touched += 1;
             let mut it = s.iter();
-            let mut points = Vec::new();
+            points.clear();
             if it.seek(mint) {
                 loop {
                     let (t, v) = it.at();
@@ -225,11 +233,18 @@ impl Evaluator<'_> {
                 return Err(QueryError::internal(format!("reading {}: {e}", s.labels())));
             }
             self.count_samples(points.len() as u64)?;
-            out.push(RangeSeries {
-                labels: s.labels().clone(),
-                points,
-            });
+            f(s.labels().clone(), std::mem::take(&mut points))?;
         }
+        Ok(())
+    }
+
+    /// Reads every series matching `vs` in `[mint, maxt]` (for results that are raw points).
+    fn load(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<RangeSeries>> {
+        let mut out = Vec::new();
+        self.load_each(vs, mint, maxt, |labels, points| {
+            out.push(RangeSeries { labels, points });
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -246,17 +261,15 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
             return Ok(Vec::new());
         };
-        let series = self.load(vs, lo.saturating_sub(self.lookback), hi)?;
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            let vals = lookback_values(&s.points, &refs, self.lookback);
+        let lookback = self.lookback;
+        let mut out = Vec::new();
+        self.load_each(vs, lo.saturating_sub(lookback), hi, |labels, points| {
+            let vals = lookback_values(&points, &refs, lookback);
             if vals.iter().any(Option::is_some) {
-                out.push(StepSeries {
-                    labels: s.labels,
-                    vals,
-                });
+                out.push(StepSeries { labels, vals });
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -464,41 +477,41 @@ impl Evaluator<'_> {
         keep_name: bool,
         mut f: impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
     ) -> Result<Vec<StepSeries>> {
-        let (series, refs, range) = self.range_arg(arg)?;
-        let mut out = Vec::with_capacity(series.len());
-        // Steps usually move forward, so the window bounds only advance; with `@` they may not.
-        let monotonic = refs.windows(2).all(|w| w[0] <= w[1]);
-        for s in series {
-            let mut vals = Vec::with_capacity(refs.len());
-            let (mut lo, mut hi) = (0usize, 0usize);
-            for (i, &t) in refs.iter().enumerate() {
-                // Prometheus 2.x windows are closed: [t - range, t].
-                if monotonic {
-                    while lo < s.points.len() && s.points[lo].t < t - range {
-                        lo += 1;
-                    }
-                    hi = hi.max(lo);
-                    while hi < s.points.len() && s.points[hi].t <= t {
-                        hi += 1;
-                    }
-                } else {
-                    lo = s.points.partition_point(|p| p.t < t - range);
-                    hi = s.points.partition_point(|p| p.t <= t);
-                }
-                let input = RangeInput {
-                    points: &s.points[lo..hi],
-                    range_start: t - range,
-                    range_end: t,
-                };
-                vals.push(if lo == hi { None } else { f(&input, i)? });
-            }
+        let mut out = Vec::new();
+        let mut emit = |labels: Labels, points: &[Point], refs: &[i64], range: i64| -> Result<()> {
+            let vals = range_fn_values(points, refs, range, &mut f)?;
             if vals.iter().any(Option::is_some) {
                 let labels = if keep_name {
-                    s.labels
+                    labels
                 } else {
-                    drop_name(&s.labels)
+                    drop_name(&labels)
                 };
                 out.push(StepSeries { labels, vals });
+            }
+            Ok(())
+        };
+        match strip_parens(arg) {
+            // Matrix selectors stream: one series' points in memory at a time.
+            Expr::MatrixSelector(ms) => {
+                let range = dur_ms(&ms.range);
+                let refs: Vec<i64> = self
+                    .steps
+                    .iter()
+                    .map(|&t| self.ref_time(t, &ms.vs.at, &ms.vs.offset))
+                    .collect::<Result<_>>()?;
+                let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
+                    return Ok(Vec::new());
+                };
+                self.load_each(&ms.vs, lo - range, hi, |labels, mut points| {
+                    points.retain(|p| !is_stale(p.v));
+                    emit(labels, &points, &refs, range)
+                })?;
+            }
+            other => {
+                let (series, refs, range) = self.range_arg(other)?;
+                for s in series {
+                    emit(s.labels, &s.points, &refs, range)?;
+                }
             }
         }
         Ok(out)
@@ -824,6 +837,41 @@ impl Evaluator<'_> {
         let rhs = self.eval(&b.rhs)?;
         crate::binary::binary(b, lhs, rhs, self.steps.len())
     }
+}
+
+/// A range function's value at every step: its window is `[t - range, t]` (closed in
+/// Prometheus 2.x) for each reference time `t`.
+fn range_fn_values(
+    points: &[Point],
+    refs: &[i64],
+    range: i64,
+    f: &mut impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
+) -> Result<Vec<Option<f64>>> {
+    let mut vals = Vec::with_capacity(refs.len());
+    // Steps usually move forward, so the window bounds only advance; with `@` they may not.
+    let monotonic = refs.windows(2).all(|w| w[0] <= w[1]);
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for (i, &t) in refs.iter().enumerate() {
+        if monotonic {
+            while lo < points.len() && points[lo].t < t - range {
+                lo += 1;
+            }
+            hi = hi.max(lo);
+            while hi < points.len() && points[hi].t <= t {
+                hi += 1;
+            }
+        } else {
+            lo = points.partition_point(|p| p.t < t - range);
+            hi = points.partition_point(|p| p.t <= t);
+        }
+        let input = RangeInput {
+            points: &points[lo..hi],
+            range_start: t - range,
+            range_end: t,
+        };
+        vals.push(if lo == hi { None } else { f(&input, i)? });
+    }
+    Ok(vals)
 }
 
 fn strip_parens(e: &Expr) -> &Expr {
