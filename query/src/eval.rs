@@ -580,6 +580,13 @@ impl Evaluator<'_> {
         // The parser knows a newer function table; hold every call to 2.42's signatures.
         def.check_arity(args.len()).map_err(QueryError::bad_data)?;
         let n = self.steps.len();
+        if let Some((func, keep_name)) = simple_range_fn(name) {
+            return Ok(Val::Vector(self.apply_range_fn(
+                args[0],
+                keep_name,
+                |i, _| Ok(func(i)),
+            )?));
+        }
         let v = match name {
             "time" => Val::Scalar(self.steps.iter().map(|&t| t as f64 / 1000.0).collect()),
             "pi" => Val::Scalar(vec![std::f64::consts::PI; n]),
@@ -661,57 +668,6 @@ impl Evaluator<'_> {
                     vec![]
                 })
             }
-            "rate" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::rate(i)))?)
-            }
-            "increase" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::increase(i)))?)
-            }
-            "delta" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::delta(i)))?)
-            }
-            "irate" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::irate(i)))?)
-            }
-            "idelta" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::idelta(i)))?)
-            }
-            "deriv" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::deriv(i)))?)
-            }
-            "changes" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::changes(i)))?)
-            }
-            "resets" => {
-                Val::Vector(self.apply_range_fn(args[0], false, |i, _| Ok(functions::resets(i)))?)
-            }
-            "avg_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::avg_over_time(i)))?,
-            ),
-            "min_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::min_over_time(i)))?,
-            ),
-            "max_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::max_over_time(i)))?,
-            ),
-            "sum_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::sum_over_time(i)))?,
-            ),
-            "count_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::count_over_time(i)))?,
-            ),
-            "stddev_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::stddev_over_time(i)))?,
-            ),
-            "stdvar_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::stdvar_over_time(i)))?,
-            ),
-            "last_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], true, |i, _| Ok(functions::last_over_time(i)))?,
-            ),
-            "present_over_time" => Val::Vector(
-                self.apply_range_fn(args[0], false, |i, _| Ok(functions::present_over_time(i)))?,
-            ),
             "quantile_over_time" => {
                 let q = self.scalar_arg(args[0])?;
                 Val::Vector(self.apply_range_fn(args[1], false, |i, k| {
@@ -837,6 +793,35 @@ impl Evaluator<'_> {
         let rhs = self.eval(&b.rhs)?;
         crate::binary::binary(b, lhs, rhs, self.steps.len())
     }
+}
+
+/// A range-vector function of one window.
+type RangeFn = fn(&RangeInput) -> Option<f64>;
+
+/// Range-vector functions that take only the range argument: the function and whether it
+/// keeps `__name__` (only `last_over_time` does in 2.42).
+fn simple_range_fn(name: &str) -> Option<(RangeFn, bool)> {
+    let f: RangeFn = match name {
+        "rate" => functions::rate,
+        "increase" => functions::increase,
+        "delta" => functions::delta,
+        "irate" => functions::irate,
+        "idelta" => functions::idelta,
+        "deriv" => functions::deriv,
+        "changes" => functions::changes,
+        "resets" => functions::resets,
+        "avg_over_time" => functions::avg_over_time,
+        "min_over_time" => functions::min_over_time,
+        "max_over_time" => functions::max_over_time,
+        "sum_over_time" => functions::sum_over_time,
+        "count_over_time" => functions::count_over_time,
+        "stddev_over_time" => functions::stddev_over_time,
+        "stdvar_over_time" => functions::stdvar_over_time,
+        "last_over_time" => functions::last_over_time,
+        "present_over_time" => functions::present_over_time,
+        _ => return None,
+    };
+    Some((f, name == "last_over_time"))
 }
 
 /// A range function's value at every step: its window is `[t - range, t]` (closed in
