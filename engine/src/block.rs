@@ -153,11 +153,24 @@ impl Block {
         metas: &mut Vec<ChunkMeta>,
     ) -> Result<(Labels, Vec<ChunkSpec>)> {
         let labels = self.index.series(id, metas)?;
+        Ok((labels, self.chunk_specs(id, metas, mint, maxt, priority)))
+    }
+
+    /// The chunks among `metas` (series `id`'s, already read from the index) that overlap
+    /// `[mint, maxt]` and are not wholly deleted.
+    pub(crate) fn chunk_specs(
+        self: &Arc<Self>,
+        id: u32,
+        metas: &[ChunkMeta],
+        mint: i64,
+        maxt: i64,
+        priority: u32,
+    ) -> Vec<ChunkSpec> {
         let deleted = self
             .tombstones()
             .get(u64::from(id))
             .map(|iv| Arc::new(iv.clone()));
-        let specs = metas
+        metas
             .iter()
             .filter(|m| m.maxt >= mint && m.mint <= maxt)
             .filter(|m| !deleted.as_ref().is_some_and(|d| d.covers(m.mint, m.maxt)))
@@ -171,8 +184,7 @@ impl Block {
                 deleted: deleted.clone(),
                 priority,
             })
-            .collect();
-        Ok((labels, specs))
+            .collect()
     }
 }
 

@@ -199,11 +199,11 @@ impl BlockWriter {
     }
 
     /// Adds one series; `series` carries the chunks of every source and the deletions.
-    fn add(&mut self, series: &Series, specs: &[ChunkSpec]) -> Result<()> {
+    fn add(&mut self, series: &Series) -> Result<()> {
         self.metas.clear();
         let (mint, maxt) = (self.mint, self.maxt - 1);
-        let mut sorted: Vec<&ChunkSpec> = specs.iter().collect();
-        sorted.sort_by_key(|c| c.mint);
+        // Series keeps its chunks sorted by start time.
+        let sorted: Vec<&ChunkSpec> = series.chunks().iter().collect();
         let overlapping = sorted.windows(2).any(|w| w[1].mint <= w[0].maxt);
         let copyable = !overlapping
             && sorted.iter().all(|c| {
@@ -374,8 +374,7 @@ pub fn write_head_block(
                 if specs.is_empty() {
                     continue;
                 }
-                let s = Series::new(labels, specs.clone(), mint, maxt - 1);
-                w.add(&s, &specs)?;
+                w.add(&Series::new(labels, specs, mint, maxt - 1))?;
             }
         }
         Ok::<_, Error>(())
@@ -412,32 +411,32 @@ pub fn merge_blocks(blocks: &[Arc<Block>], data_dir: &Path) -> Result<Option<Wri
         // k-way merge over each block's series, which are sorted by labels (id order).
         let mut cursors: Vec<(u32, u32)> =
             blocks.iter().map(|b| (0, b.index().num_series())).collect();
-        let mut heads: Vec<Option<Labels>> = vec![None; blocks.len()];
-        let mut metas = Vec::new();
+        // Each cursor holds its current series, decoded once: labels and chunk metas.
+        let mut heads: Vec<Option<(Labels, Vec<ChunkMeta>)>> = vec![None; blocks.len()];
         loop {
             for (i, b) in blocks.iter().enumerate() {
                 if heads[i].is_none() && cursors[i].0 < cursors[i].1 {
-                    heads[i] = Some(b.index().series(cursors[i].0, &mut metas)?);
+                    let mut metas = Vec::new();
+                    let labels = b.index().series(cursors[i].0, &mut metas)?;
+                    heads[i] = Some((labels, metas));
                 }
             }
-            let Some(min) = heads.iter().flatten().min().cloned() else {
+            let Some(min) = heads.iter().flatten().map(|h| &h.0).min().cloned() else {
                 break;
             };
             let mut specs: Vec<ChunkSpec> = Vec::new();
             for (i, b) in blocks.iter().enumerate() {
-                if heads[i].as_ref() == Some(&min) {
-                    let (_, s) =
-                        b.series_chunks(cursors[i].0, mint, maxt - 1, i as u32, &mut metas)?;
-                    specs.extend(s);
+                if heads[i].as_ref().is_some_and(|h| h.0 == min) {
+                    if let Some((_, metas)) = heads[i].take() {
+                        specs.extend(b.chunk_specs(cursors[i].0, &metas, mint, maxt - 1, i as u32));
+                    }
                     cursors[i].0 += 1;
-                    heads[i] = None;
                 }
             }
             if specs.is_empty() {
                 continue;
             }
-            let s = Series::new(min, specs.clone(), mint, maxt - 1);
-            w.add(&s, &specs)?;
+            w.add(&Series::new(min, specs, mint, maxt - 1))?;
         }
         Ok::<_, Error>(())
     })();

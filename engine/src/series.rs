@@ -108,6 +108,11 @@ impl Series {
         &self.labels
     }
 
+    /// The chunks, sorted by start time.
+    pub(crate) fn chunks(&self) -> &[ChunkSpec] {
+        &self.chunks
+    }
+
     /// Number of chunks that may hold samples in the query range.
     pub fn num_chunks(&self) -> usize {
         self.chunks.len()

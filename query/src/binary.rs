@@ -303,20 +303,17 @@ fn vector_vector(
                 )));
             }
         }
-        let mut seen_one: HashMap<usize, usize> = HashMap::new();
+        let mut seen_one: HashMap<usize, ()> = HashMap::new();
         let mut produced: HashMap<usize, ()> = HashMap::new();
         for (i, s) in many.iter().enumerate() {
             let Some(mv) = s.vals[step] else { continue };
             let Some(&j) = one_map.get(&many_sig[i]) else {
                 continue;
             };
-            if one_to_one {
-                if let Some(prev) = seen_one.insert(j, i) {
-                    let _ = prev;
-                    return Err(QueryError::execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                    ));
-                }
+            if one_to_one && seen_one.insert(j, ()).is_some() {
+                return Err(QueryError::execution(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                ));
             }
             let ov = one[j].vals[step].unwrap_or(f64::NAN);
             let (lv, rv) = if swapped { (ov, mv) } else { (mv, ov) };

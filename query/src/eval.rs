@@ -633,40 +633,12 @@ impl Evaluator<'_> {
             },
             "sort" | "sort_desc" => Val::Vector(self.vector_arg(args[0])?),
             "absent" => {
-                let v = self.vector_arg(args[0])?;
-                let labels = absent_labels(args[0]);
-                let vals: Vec<Option<f64>> = (0..n)
-                    .map(|i| {
-                        if v.iter().any(|s| s.vals[i].is_some()) {
-                            None
-                        } else {
-                            Some(1.0)
-                        }
-                    })
-                    .collect();
-                Val::Vector(if vals.iter().any(Option::is_some) {
-                    vec![StepSeries { labels, vals }]
-                } else {
-                    vec![]
-                })
+                let present = self.vector_arg(args[0])?;
+                absent(&present, absent_labels(args[0]), n)
             }
             "absent_over_time" => {
-                let labels = absent_labels(args[0]);
                 let present = self.apply_range_fn(args[0], true, |_, _| Ok(Some(1.0)))?;
-                let vals: Vec<Option<f64>> = (0..n)
-                    .map(|i| {
-                        if present.iter().any(|s| s.vals[i].is_some()) {
-                            None
-                        } else {
-                            Some(1.0)
-                        }
-                    })
-                    .collect();
-                Val::Vector(if vals.iter().any(Option::is_some) {
-                    vec![StepSeries { labels, vals }]
-                } else {
-                    vec![]
-                })
+                absent(&present, absent_labels(args[0]), n)
             }
             "quantile_over_time" => {
                 let q = self.scalar_arg(args[0])?;
@@ -864,6 +836,19 @@ fn strip_parens(e: &Expr) -> &Expr {
         Expr::Paren(p) => strip_parens(&p.expr),
         other => other,
     }
+}
+
+/// `absent`/`absent_over_time`: one series with `labels`, valued 1 at the steps where
+/// nothing in `present` has a value.
+fn absent(present: &[StepSeries], labels: Labels, steps: usize) -> Val {
+    let vals: Vec<Option<f64>> = (0..steps)
+        .map(|i| (!present.iter().any(|s| s.vals[i].is_some())).then_some(1.0))
+        .collect();
+    Val::Vector(if vals.iter().any(Option::is_some) {
+        vec![StepSeries { labels, vals }]
+    } else {
+        Vec::new()
+    })
 }
 
 /// Labels of `absent(...)`'s output: the selector's equality matchers (names other than
