@@ -1,3 +1,16 @@
-//! Ingest for Tidemark: Prometheus configuration, service discovery (static, file, Kubernetes),
-//! relabeling, scrape loops, exposition parsers, remote-write decoding and backfill.
-//! (Not built yet: this crate is a placeholder until the scrape-ingest issue.)
+//! Ingest for Tidemark: everything between a target and the engine's appender.
+//!
+//! In data order:
+//! - [`config`]: Prometheus's `prometheus.yml`, parsed strictly and validated before anything
+//!   starts.
+//! - [`discovery`]: target groups from `static_configs`, `file_sd_configs` and
+//!   `kubernetes_sd_configs`.
+//! - [`relabel`]: `relabel_configs` / `metric_relabel_configs`.
+//! - [`scrape`]: the scrape manager and one loop per target.
+//! - [`exposition`]: the text format 0.0.4 and OpenMetrics 1.0 parsers.
+
+pub mod config;
+pub mod discovery;
+pub mod exposition;
+pub mod relabel;
+pub mod scrape;

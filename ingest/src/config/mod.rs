@@ -1,0 +1,3 @@
+//! Prometheus's configuration file, `prometheus.yml`.
+
+pub mod http;

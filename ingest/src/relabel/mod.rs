@@ -1,0 +1,1 @@
+//! Relabeling: `relabel_configs` and `metric_relabel_configs`.

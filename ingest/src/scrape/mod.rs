@@ -1,0 +1,1 @@
+//! The scrape manager and scrape loops.
