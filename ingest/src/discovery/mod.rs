@@ -4,7 +4,9 @@
 //! [`TargetGroup`]s on a channel. A group is identified by its `source`; a later group with the
 //! same source replaces the earlier one, and a group with no targets removes them all.
 
+pub mod file;
 pub mod kubernetes;
+pub mod static_sd;
 
 use std::collections::BTreeMap;
 
