@@ -114,7 +114,11 @@ impl HttpClient {
                 (Some(c), None) => c.clone(),
                 (None, None) => String::new(),
             };
-            return Ok(Some(format!("{} {}", kind.unwrap_or("Bearer"), credentials)));
+            return Ok(Some(format!(
+                "{} {}",
+                kind.unwrap_or("Bearer"),
+                credentials
+            )));
         }
         if let Some(path) = &cfg.bearer_token_file {
             return Ok(Some(format!(
@@ -327,7 +331,6 @@ pub fn scrape_headers(timeout: Duration) -> Vec<(HeaderName, HeaderValue)> {
         ),
     ]
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -95,7 +95,10 @@ pub(crate) fn client_config(
             Some(name) if !name.is_empty() => {
                 let name = ServerName::try_from(name.clone())
                     .map_err(|e| ClientError::Tls(format!("invalid server_name {name:?}: {e}")))?;
-                Arc::new(NameOverride { inner: webpki, name })
+                Arc::new(NameOverride {
+                    inner: webpki,
+                    name,
+                })
             }
             _ => webpki,
         }
@@ -245,8 +248,6 @@ impl ServerCertVerifier for AcceptAnyCert {
         )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

@@ -90,7 +90,9 @@ fn list_files(patterns: &[String]) -> Vec<PathBuf> {
     for p in patterns {
         match glob::glob(p) {
             Ok(paths) => out.extend(paths.flatten()),
-            Err(e) => tracing::error!(target: "discovery", pattern = %p, error = %e, "invalid file_sd pattern"),
+            Err(e) => {
+                tracing::error!(target: "discovery", pattern = %p, error = %e, "invalid file_sd pattern")
+            }
         }
     }
     out.sort();

@@ -1,21 +1,12 @@
 //! The scrape manager and scrape loops: from target groups to samples in the engine.
 //!
-//! [`ScrapeManager`] runs one [`pool`](PoolSnapshot) per job; a pool turns its discovered
-//! groups into [`Target`]s (relabeling) and runs one loop per target. A loop fetches at the
-//! target's fixed phase, parses the body, appends samples and the report series (`up`,
+//! [`ScrapeManager`] runs one pool per job; a pool turns its discovered groups into
+//! [`Target`]s (relabeling) and runs one loop per target. A loop fetches at the target's fixed
+//! phase, parses the body, appends samples and the report series (`up`,
 //! `scrape_duration_seconds`, …) as one commit, and writes stale markers for series that
 //! disappear.
 
-pub mod cache;
-mod manager;
-mod metrics;
-mod pool;
 pub mod schedule;
-mod scrape_loop;
 pub mod target;
 
-pub use cache::{AppendOptions, ScrapeCounts, SeriesCache, STALE_NAN};
-pub use manager::{ApplyError, ManagerOptions, ScrapeManager};
-pub use metrics::ScrapeMetrics;
-pub use pool::{DroppedTarget, PoolSnapshot};
 pub use target::{Target, TargetHealth};
