@@ -100,10 +100,13 @@ fn list_files(patterns: &[String]) -> Vec<PathBuf> {
     out
 }
 
+/// A file's modification time and size.
+type Stamp = (SystemTime, u64);
+
 /// Watches `patterns` and sends groups on `tx` until the receiver is gone.
 pub async fn run(patterns: Vec<String>, refresh_interval: Duration, tx: GroupSender) {
     // What each file last contributed: its stamp and its groups' sources.
-    let mut known: HashMap<PathBuf, (Option<(SystemTime, u64)>, Vec<String>)> = HashMap::new();
+    let mut known: HashMap<PathBuf, (Option<Stamp>, Vec<String>)> = HashMap::new();
     let mut last_full = Instant::now();
     let mut first = true;
     loop {
