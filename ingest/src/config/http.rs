@@ -143,3 +143,238 @@ impl Default for HttpClientConfig {
 pub fn default_true() -> bool {
     true
 }
+
+/// Header names `http_headers` may not set (prometheus/common's reserved list).
+const RESERVED_HEADERS: [&str; 17] = [
+    "Authorization",
+    "Host",
+    "Content-Encoding",
+    "Content-Length",
+    "Content-Type",
+    "User-Agent",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Www-Authenticate",
+    "Accept-Encoding",
+    "X-Prometheus-Remote-Write-Version",
+    "X-Prometheus-Remote-Read-Version",
+    "X-Prometheus-Scrape-Timeout-Seconds",
+    "X-Amz-Date",
+    "X-Amz-Security-Token",
+];
+
+fn set(s: &Option<String>) -> bool {
+    s.as_deref().is_some_and(|s| !s.is_empty())
+}
+
+impl TlsConfig {
+    /// Checks the combinations prometheus/common (as in Prometheus 2.42) rejects.
+    pub fn validate(&self) -> Result<(), String> {
+        if set(&self.ca) && set(&self.ca_file) {
+            return Err("at most one of ca and ca_file must be configured".to_owned());
+        }
+        if set(&self.cert) && set(&self.cert_file) {
+            return Err("at most one of cert and cert_file must be configured".to_owned());
+        }
+        if set(&self.key) && set(&self.key_file) {
+            return Err("at most one of key and key_file must be configured".to_owned());
+        }
+        let cert = set(&self.cert) || set(&self.cert_file);
+        let key = set(&self.key) || set(&self.key_file);
+        if cert && !key {
+            return Err(
+                "exactly one of key or key_file must be configured when a client certificate is configured"
+                    .to_owned(),
+            );
+        }
+        if key && !cert {
+            return Err(
+                "exactly one of cert or cert_file must be configured when a client key is configured"
+                    .to_owned(),
+            );
+        }
+        for v in [&self.min_version, &self.max_version].into_iter().flatten() {
+            if !matches!(v.as_str(), "TLS10" | "TLS11" | "TLS12" | "TLS13") {
+                return Err(format!("unknown TLS version: {v}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl HttpClientConfig {
+    /// Checks the field combinations prometheus/common rejects, with its messages.
+    pub fn validate(&self) -> Result<(), String> {
+        let bearer = set(&self.bearer_token) || set(&self.bearer_token_file);
+        if set(&self.bearer_token) && set(&self.bearer_token_file) {
+            return Err("at most one of bearer_token & bearer_token_file must be configured".to_owned());
+        }
+        if self.basic_auth.is_some() && bearer {
+            return Err(
+                "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
+                    .to_owned(),
+            );
+        }
+        if let Some(b) = &self.basic_auth {
+            if !b.username.is_empty() && set(&b.username_file) {
+                return Err(
+                    "at most one of basic_auth username & username_file must be configured".to_owned(),
+                );
+            }
+            if set(&b.password) && set(&b.password_file) {
+                return Err(
+                    "at most one of basic_auth password & password_file must be configured".to_owned(),
+                );
+            }
+        }
+        if let Some(a) = &self.authorization {
+            if bearer {
+                return Err(
+                    "authorization is not compatible with bearer_token & bearer_token_file".to_owned(),
+                );
+            }
+            if set(&a.credentials) && set(&a.credentials_file) {
+                return Err(
+                    "at most one of authorization credentials & credentials_file must be configured"
+                        .to_owned(),
+                );
+            }
+            if a.kind.as_deref().unwrap_or("").trim().eq_ignore_ascii_case("basic") {
+                return Err(
+                    r#"authorization type cannot be set to "basic", use "basic_auth" instead"#.to_owned(),
+                );
+            }
+            if self.basic_auth.is_some() {
+                return Err(
+                    "at most one of basic_auth, oauth2 & authorization must be configured".to_owned(),
+                );
+            }
+        }
+        if set(&self.no_proxy) && !set(&self.proxy_url) {
+            return Err("if no_proxy is configured, proxy_url must also be configured".to_owned());
+        }
+        if self.proxy_from_environment && set(&self.proxy_url) {
+            return Err(
+                "if proxy_from_environment is configured, proxy_url must not be configured".to_owned(),
+            );
+        }
+        if self.proxy_from_environment && set(&self.no_proxy) {
+            return Err(
+                "if proxy_from_environment is configured, no_proxy must not be configured".to_owned(),
+            );
+        }
+        if !self.proxy_connect_header.is_empty()
+            && !(set(&self.proxy_url) || self.proxy_from_environment)
+        {
+            return Err(
+                "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured"
+                    .to_owned(),
+            );
+        }
+        for name in self.http_headers.keys() {
+            if RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                return Err(format!("setting header {name:?} is not allowed"));
+            }
+        }
+        self.tls_config.validate()
+    }
+
+    /// The configuration as Prometheus uses it after validation: the legacy `bearer_token` /
+    /// `bearer_token_file` become `authorization` with type `Bearer`, and an `authorization`
+    /// without a type gets `Bearer`.
+    pub fn normalized(mut self) -> Self {
+        if let Some(a) = &mut self.authorization {
+            let kind = a.kind.as_deref().unwrap_or("").trim().to_owned();
+            a.kind = Some(if kind.is_empty() { "Bearer".to_owned() } else { kind });
+        } else if set(&self.bearer_token) || set(&self.bearer_token_file) {
+            self.authorization = Some(Authorization {
+                kind: Some("Bearer".to_owned()),
+                credentials: self.bearer_token.take().filter(|s| !s.is_empty()),
+                credentials_file: self.bearer_token_file.take().filter(|s| !s.is_empty()),
+            });
+        }
+        self
+    }
+
+    /// Makes every relative file path absolute against `dir` (the configuration file's folder),
+    /// as Prometheus's `SetDirectory` does.
+    pub fn resolve_paths(&mut self, dir: &std::path::Path) {
+        let files = [
+            &mut self.bearer_token_file,
+            &mut self.tls_config.ca_file,
+            &mut self.tls_config.cert_file,
+            &mut self.tls_config.key_file,
+        ];
+        for f in files {
+            resolve_path(f, dir);
+        }
+        if let Some(b) = &mut self.basic_auth {
+            resolve_path(&mut b.password_file, dir);
+            resolve_path(&mut b.username_file, dir);
+        }
+        if let Some(a) = &mut self.authorization {
+            resolve_path(&mut a.credentials_file, dir);
+        }
+    }
+}
+
+/// Joins a relative, non-empty `path` to `dir`.
+pub fn resolve_path(path: &mut Option<String>, dir: &std::path::Path) {
+    if let Some(p) = path {
+        if !p.is_empty() && std::path::Path::new(p.as_str()).is_relative() {
+            *p = dir.join(p.as_str()).to_string_lossy().into_owned();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(yaml: &str) -> HttpClientConfig {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn rejects_conflicting_auth_with_prometheus_messages() {
+        for (yaml, err) in [
+            ("bearer_token: a\nbearer_token_file: b", "at most one of bearer_token & bearer_token_file must be configured"),
+            ("bearer_token: a\nbasic_auth: {username: u}", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"),
+            ("basic_auth: {username: u, password: p, password_file: f}", "at most one of basic_auth password & password_file must be configured"),
+            ("authorization: {credentials: c}\nbearer_token: a", "authorization is not compatible with bearer_token & bearer_token_file"),
+            ("authorization: {credentials: c, credentials_file: f}", "at most one of authorization credentials & credentials_file must be configured"),
+            ("authorization: {type: Basic, credentials: c}", r#"authorization type cannot be set to "basic", use "basic_auth" instead"#),
+            ("authorization: {credentials: c}\nbasic_auth: {username: u}", "at most one of basic_auth, oauth2 & authorization must be configured"),
+            ("tls_config: {ca: x, ca_file: y}", "at most one of ca and ca_file must be configured"),
+            ("tls_config: {cert_file: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
+            ("tls_config: {key_file: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
+            ("tls_config: {min_version: TLS14}", "unknown TLS version: TLS14"),
+            ("no_proxy: x", "if no_proxy is configured, proxy_url must also be configured"),
+            ("proxy_from_environment: true\nproxy_url: http://p", "if proxy_from_environment is configured, proxy_url must not be configured"),
+            ("http_headers: {Host: {values: [x]}}", r#"setting header "Host" is not allowed"#),
+        ] {
+            assert_eq!(http(yaml).validate(), Err(err.to_owned()), "{yaml}");
+        }
+        for ok in ["bearer_token: a", "basic_auth: {username: u, password_file: f}", "tls_config: {cert_file: c, key: k}", "authorization: {credentials_file: f}", "{}"] {
+            assert_eq!(http(ok).validate(), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn bearer_token_becomes_authorization() {
+        let c = http("bearer_token_file: /t").normalized();
+        assert_eq!(
+            c.authorization,
+            Some(Authorization {
+                kind: Some("Bearer".to_owned()),
+                credentials: None,
+                credentials_file: Some("/t".to_owned())
+            })
+        );
+        assert_eq!(c.bearer_token_file, None);
+        let c = http("authorization: {credentials: x}").normalized();
+        assert_eq!(c.authorization.unwrap().kind.as_deref(), Some("Bearer"));
+    }
+}

@@ -1,0 +1,2 @@
+//! Unit tests of configuration parsing.
+use super::*;

@@ -1,0 +1,2 @@
+//! Relabel table tests.
+use super::*;
