@@ -6,7 +6,6 @@
 
 pub mod file;
 pub mod kubernetes;
-pub mod static_sd;
 
 use std::collections::BTreeMap;
 

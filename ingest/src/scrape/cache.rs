@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tidemark_engine::{AppendError, Appender, Labels, SeriesRef};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
-use crate::exposition::{Entry, Format, LabelBuf, Parser};
+use crate::exposition::{Entry, Format, LabelBuf, Parser, ParserOptions};
 use crate::relabel::{self, RelabelConfig, SortedLabels};
 
 /// Prometheus's stale marker: a signalling NaN no exposition can produce.
@@ -138,7 +138,7 @@ impl SeriesCache {
     ) -> Result<(), String> {
         self.iter += 1;
         let iter = self.iter;
-        let mut parser = Parser::new(body, format);
+        let mut parser = Parser::new(body, format, ParserOptions::default());
         loop {
             let entry = match parser.next_entry() {
                 Ok(Some(e)) => e,

@@ -97,10 +97,10 @@ impl ScrapeManager {
     /// mark their series stale. Every job's HTTP client is built first, so an error changes
     /// nothing. Must be called within a Tokio runtime.
     pub fn apply(&self, config: &Config) -> Result<(), ApplyError> {
-        let seed = server_seed(&self.options.hostname, &config.global.external_labels_string());
+        let seed = server_seed(&self.options.hostname, &external_labels_string(&config.global.external_labels));
         let mut clients = HashMap::new();
         for sc in &config.scrape_configs {
-            let client = HttpClient::new(&sc.http_client_config()).map_err(|e| ApplyError {
+            let client = HttpClient::new(&sc.http_client_config).map_err(|e| ApplyError {
                 job: sc.job_name.clone(),
                 cause: e.to_string(),
             })?;
@@ -164,11 +164,7 @@ impl ScrapeManager {
             }));
         };
         if !cfg.static_configs.is_empty() {
-            let groups = discovery::static_sd::groups(
-                cfg.static_configs
-                    .iter()
-                    .map(|s| (s.targets.as_slice(), &s.labels)),
-            );
+            let groups = cfg.static_target_groups();
             spawn(Box::new(move |tx| {
                 tokio::spawn(async move {
                     let _ = tx.send(groups);
@@ -179,7 +175,7 @@ impl ScrapeManager {
         }
         for fsd in &cfg.file_sd_configs {
             let files = fsd.files.clone();
-            let refresh: Duration = fsd.refresh_interval.into();
+            let refresh = fsd.refresh_interval.to_std();
             spawn(Box::new(move |tx| {
                 tokio::spawn(discovery::file::run(files, refresh, tx))
             }));
@@ -222,6 +218,12 @@ impl ScrapeManager {
             let _ = h.await;
         }
     }
+}
+
+/// Prometheus's `labels.String()` of the external labels: `{a="b", c="d"}`.
+fn external_labels_string(labels: &crate::discovery::LabelSet) -> String {
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", inner.join(", "))
 }
 
 /// Applies a job's discovery updates to its pool, coalesced to at most one sync per

@@ -6,7 +6,16 @@
 //! `scrape_duration_seconds`, …) as one commit, and writes stale markers for series that
 //! disappear.
 
+pub mod cache;
+mod manager;
+mod metrics;
+mod pool;
 pub mod schedule;
+mod scrape_loop;
 pub mod target;
 
+pub use cache::{AppendOptions, ScrapeCounts, SeriesCache, STALE_NAN};
+pub use manager::{ApplyError, ManagerOptions, ScrapeManager};
+pub use metrics::ScrapeMetrics;
+pub use pool::{DroppedTarget, PoolSnapshot};
 pub use target::{Target, TargetHealth};

@@ -63,10 +63,10 @@ impl ScrapePool {
         let options = AppendOptions {
             honor_labels: cfg.honor_labels,
             honor_timestamps: cfg.honor_timestamps,
-            sample_limit: cfg.sample_limit,
-            label_limit: cfg.label_limit,
-            label_name_length_limit: cfg.label_name_length_limit,
-            label_value_length_limit: cfg.label_value_length_limit,
+            sample_limit: cfg.limits.sample_limit,
+            label_limit: cfg.limits.label_limit,
+            label_name_length_limit: cfg.limits.label_name_length_limit,
+            label_value_length_limit: cfg.limits.label_value_length_limit,
             metric_relabel: Arc::new(cfg.metric_relabel_configs.clone()),
         };
         Self {
@@ -115,8 +115,8 @@ impl ScrapePool {
                             continue;
                         }
                         let Some(labels) = p.labels else { continue };
-                        let interval = parse_or(&labels, "__scrape_interval__", self.cfg.scrape_interval.into());
-                        let timeout = parse_or(&labels, "__scrape_timeout__", self.cfg.scrape_timeout.into());
+                        let interval = parse_or(&labels, "__scrape_interval__", self.cfg.scrape_interval.to_std());
+                        let timeout = parse_or(&labels, "__scrape_timeout__", self.cfg.scrape_timeout.to_std());
                         let target = Target::new(labels, p.discovered, &self.cfg.params, interval, timeout);
                         wanted.entry(target.hash).or_insert_with(|| Arc::new(target));
                     }
@@ -128,7 +128,7 @@ impl ScrapePool {
         }
         self.dropped = dropped;
 
-        let limit = self.cfg.target_limit;
+        let limit = self.cfg.limits.target_limit;
         let over_limit = limit > 0 && wanted.len() as u64 > limit;
         self.limit_error = over_limit.then(|| {
             format!(
@@ -169,7 +169,7 @@ impl ScrapePool {
                 target: target.clone(),
                 client: self.client.clone(),
                 options: self.options.clone(),
-                body_size_limit: self.cfg.body_size_limit.0,
+                body_size_limit: self.cfg.limits.body_size_limit.0,
                 seed: self.seed,
                 metrics: self.metrics.clone(),
             });
@@ -203,6 +203,6 @@ fn parse_or(labels: &LabelSet, name: &str, default: Duration) -> Duration {
     labels
         .get(name)
         .and_then(|v| crate::config::Duration::parse(v).ok())
-        .map(Into::into)
+        .map(crate::config::Duration::to_std)
         .unwrap_or(default)
 }

@@ -13,7 +13,7 @@ use super::metrics::ScrapeMetrics;
 use super::schedule;
 use super::target::Target;
 use crate::client::{scrape_headers, HttpClient};
-use crate::exposition::Format;
+use crate::exposition::format_for_content_type;
 
 /// What the loop's owner asks of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +174,7 @@ async fn scrape_once(
     let mut app = ctx.db.appender();
     let mut error = match fetched {
         Ok(fetched) => {
-            let format = Format::from_content_type(fetched.content_type.as_deref());
+            let format = format_for_content_type(fetched.content_type.as_deref());
             match cache.append_body(
                 &mut app,
                 body,

@@ -1,0 +1,392 @@
+//! What the parsers yield: entries borrowing the body, and the reusable label buffer that
+//! turns a sample's raw label text into names and unescaped values on a cache miss.
+
+use std::borrow::Cow;
+
+use tidemark_engine::{Labels, LabelsBuilder};
+
+use super::error::{ErrorKind, ParseError};
+use super::lex::{self, skip_blanks};
+use super::Format;
+
+/// One entry of an exposition body. Everything borrows the body; nothing is allocated.
+#[derive(Debug, Clone, Copy)]
+pub enum Entry<'a> {
+    /// A series sample (`name{labels} value [timestamp] [# exemplar]`).
+    Sample(Sample<'a>),
+    /// `# HELP <metric> <text>`.
+    Help(Help<'a>),
+    /// `# TYPE <metric> <type>`.
+    Type {
+        /// The metric family name.
+        metric: &'a str,
+        /// Its type.
+        kind: MetricType,
+    },
+    /// OpenMetrics `# UNIT <metric> <unit>`.
+    Unit {
+        /// The metric family name.
+        metric: &'a str,
+        /// The unit; empty when the line gives none.
+        unit: &'a str,
+    },
+    /// Any other `#` line of the text format, as written (including the `#`).
+    Comment(&'a [u8]),
+}
+
+/// A metric type from `# TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// `counter`.
+    Counter,
+    /// `gauge`.
+    Gauge,
+    /// `histogram`.
+    Histogram,
+    /// OpenMetrics `gaugehistogram`.
+    GaugeHistogram,
+    /// `summary`.
+    Summary,
+    /// OpenMetrics `info`.
+    Info,
+    /// OpenMetrics `stateset`.
+    StateSet,
+    /// OpenMetrics `unknown` and the text format's `untyped`.
+    Unknown,
+}
+
+impl MetricType {
+    /// The name Prometheus's metadata API reports (`unknown` for text-format `untyped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Gauge => "gauge",
+            Self::Histogram => "histogram",
+            Self::GaugeHistogram => "gaugehistogram",
+            Self::Summary => "summary",
+            Self::Info => "info",
+            Self::StateSet => "stateset",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// `# HELP` metadata. The text is kept escaped; [`Help::text`] unescapes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Help<'a> {
+    /// The metric family name.
+    pub metric: &'a str,
+    raw: &'a [u8],
+    format: Format,
+}
+
+impl<'a> Help<'a> {
+    pub(crate) fn new(metric: &'a str, raw: &'a [u8], format: Format) -> Self {
+        Self {
+            metric,
+            raw,
+            format,
+        }
+    }
+
+    /// The help text as written in the body (still escaped).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The unescaped help text. The text format unescapes `\\` and `\n`; OpenMetrics also
+    /// `\"`. Other backslashes stay. Invalid UTF-8 (which promtool accepts in the text format)
+    /// becomes U+FFFD.
+    pub fn text(&self) -> Cow<'a, str> {
+        lex::unescape(self.raw, self.format == Format::OpenMetrics)
+    }
+}
+
+/// The labels of a sample or exemplar as written between the braces, not yet unescaped.
+/// Already validated by the parser.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawLabels<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> RawLabels<'a> {
+    pub(crate) fn new(raw: &'a [u8]) -> Self {
+        Self { raw }
+    }
+
+    /// The bytes between the braces.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The `(name, value)` pairs in written order, values unescaped (borrowed unless they
+    /// contain an escape).
+    pub fn iter(&self) -> RawLabelsIter<'a> {
+        RawLabelsIter {
+            raw: self.raw,
+            pos: 0,
+        }
+    }
+
+    /// Raw `(name, escaped value)` pairs, in written order.
+    fn raw_pairs(&self) -> RawPairs<'a> {
+        RawPairs {
+            raw: self.raw,
+            pos: 0,
+        }
+    }
+}
+
+/// Iterates over validated label text; tolerant of the text format's blanks and commas.
+struct RawPairs<'a> {
+    raw: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for RawPairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.raw;
+        let mut i = self.pos;
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b',') {
+            i += 1;
+        }
+        if i >= b.len() || !lex::is_label_start(b[i]) {
+            self.pos = b.len();
+            return None;
+        }
+        let name_end = lex::scan_label_name(b, i);
+        let eq = skip_blanks(b, name_end);
+        let q = skip_blanks(b, eq + 1);
+        // The parser validated this text, so the closing quote exists.
+        let close = lex::scan_label_value(b, q + 1, true).unwrap_or(b.len());
+        self.pos = close + 1;
+        Some((&b[i..name_end], &b[(q + 1).min(close)..close]))
+    }
+}
+
+/// Iterator of [`RawLabels::iter`].
+pub struct RawLabelsIter<'a> {
+    raw: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for RawLabelsIter<'a> {
+    type Item = (&'a str, Cow<'a, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut inner = RawPairs {
+            raw: self.raw,
+            pos: self.pos,
+        };
+        let (n, v) = inner.next()?;
+        self.pos = inner.pos;
+        Some((ascii(n), lex::unescape(v, true)))
+    }
+}
+
+/// A validated ASCII name as `&str`.
+pub(crate) fn ascii(b: &[u8]) -> &str {
+    // Names are checked against the ASCII name charset before they get here.
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
+/// An OpenMetrics exemplar attached to a sample.
+#[derive(Debug, Clone, Copy)]
+pub struct Exemplar<'a> {
+    /// Its labels (at least `{}`).
+    pub labels: RawLabels<'a>,
+    /// Its value (NaN canonicalised).
+    pub value: f64,
+    /// Its timestamp in milliseconds, if given.
+    pub timestamp_ms: Option<i64>,
+}
+
+impl Exemplar<'_> {
+    /// The exemplar's label set; if a name repeats, the last value wins.
+    pub fn to_labels(&self) -> Labels {
+        Labels::from_pairs(self.labels.iter()).unwrap_or_default()
+    }
+}
+
+/// One series sample. Borrows the body; nothing is allocated until labels are materialised.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    pub(crate) body: &'a [u8],
+    pub(crate) format: Format,
+    pub(crate) start: usize,
+    pub(crate) name_end: usize,
+    pub(crate) series_end: usize,
+    pub(crate) labels: RawLabels<'a>,
+    pub(crate) value: f64,
+    pub(crate) timestamp_ms: Option<i64>,
+    pub(crate) exemplar: Option<Exemplar<'a>>,
+}
+
+impl<'a> Sample<'a> {
+    /// The series identity exactly as written: `name` or `name{labels}` (text format: with any
+    /// blanks inside). Equal bytes mean the same series, so the scrape loop can key its cache
+    /// on this without materialising labels (the same series written differently misses the
+    /// cache but resolves to the same labels).
+    #[inline]
+    pub fn series(&self) -> &'a [u8] {
+        &self.body[self.start..self.series_end]
+    }
+
+    /// The metric name.
+    #[inline]
+    pub fn metric_name(&self) -> &'a str {
+        ascii(&self.body[self.start..self.name_end])
+    }
+
+    /// The labels between the braces, unmaterialised (empty without braces).
+    #[inline]
+    pub fn raw_labels(&self) -> RawLabels<'a> {
+        self.labels
+    }
+
+    /// The value; every NaN is the canonical [`NORMAL_NAN`](super::NORMAL_NAN).
+    #[inline]
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// The explicit timestamp in milliseconds, if the line has one.
+    #[inline]
+    pub fn timestamp_ms(&self) -> Option<i64> {
+        self.timestamp_ms
+    }
+
+    /// The exemplar, if the line has one and the parser keeps exemplars.
+    #[inline]
+    pub fn exemplar(&self) -> Option<&Exemplar<'a>> {
+        self.exemplar.as_ref()
+    }
+
+    /// 1-based line number of this sample (scans the body: for error messages).
+    pub fn line(&self) -> usize {
+        1 + self.body[..self.start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+    }
+
+    /// Writes `__name__` and the unescaped labels into `buf`, sorted by name. Fails on a
+    /// duplicate label name, which Prometheus rejects when appending the series, failing the
+    /// scrape. Empty values are kept in `buf` (they matter for `honor_labels`) and dropped by
+    /// [`LabelBuf::to_labels`].
+    pub fn labels_into(&self, buf: &mut LabelBuf) -> Result<(), ParseError> {
+        buf.clear();
+        buf.push(b"__name__", self.metric_name().as_bytes(), false);
+        for (n, v) in self.labels.raw_pairs() {
+            buf.push(n, v, true);
+        }
+        if let Some(dup) = buf.sort_and_find_duplicate() {
+            let dup = dup.to_owned();
+            return Err(ParseError::at(
+                self.format,
+                self.body,
+                self.start,
+                ErrorKind::DuplicateLabel(dup),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The sample's label set (allocates; see [`Sample::labels_into`] for the reusable form).
+    pub fn to_labels(&self) -> Result<Labels, ParseError> {
+        let mut buf = LabelBuf::default();
+        self.labels_into(&mut buf)?;
+        Ok(buf.to_labels())
+    }
+}
+
+/// A reusable buffer holding one series' labels, unescaped and sorted by name. Reusing it
+/// across cache misses means a miss allocates only the final [`Labels`].
+#[derive(Debug, Clone, Default)]
+pub struct LabelBuf {
+    text: Vec<u8>,
+    spans: Vec<[u32; 3]>,
+}
+
+impl LabelBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Removes every label.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    fn push(&mut self, name: &[u8], value: &[u8], unescape: bool) {
+        let start = self.text.len() as u32;
+        self.text.extend_from_slice(name);
+        let name_end = self.text.len() as u32;
+        if unescape {
+            lex::unescape_into(value, true, &mut self.text);
+        } else {
+            self.text.extend_from_slice(value);
+        }
+        self.spans.push([start, name_end, self.text.len() as u32]);
+    }
+
+    fn str_at(&self, a: u32, b: u32) -> &str {
+        // Names are ASCII and values were validated as UTF-8 by the parser; an escape
+        // replacement only inserts ASCII.
+        std::str::from_utf8(&self.text[a as usize..b as usize]).unwrap_or_default()
+    }
+
+    fn sort_and_find_duplicate(&mut self) -> Option<&str> {
+        let text = &self.text;
+        self.spans.sort_unstable_by(|x, y| {
+            text[x[0] as usize..x[1] as usize].cmp(&text[y[0] as usize..y[1] as usize])
+        });
+        let dup = self.spans.windows(2).find(|w| {
+            text[w[0][0] as usize..w[0][1] as usize] == text[w[1][0] as usize..w[1][1] as usize]
+        })?;
+        let [a, b, _] = dup[0];
+        Some(self.str_at(a, b))
+    }
+
+    /// Number of labels, `__name__` included.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no labels.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// `(name, value)` pairs sorted by name, empty values included.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone + '_ {
+        self.spans
+            .iter()
+            .map(|&[a, b, c]| (self.str_at(a, b), self.str_at(b, c)))
+    }
+
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The label set, with empty-valued labels dropped as Prometheus does.
+    pub fn to_labels(&self) -> Labels {
+        let pairs = self.iter().filter(|(_, v)| !v.is_empty());
+        // Sorted, unique and non-empty by construction, so `from_sorted` cannot fail; the
+        // sorting constructor is the fallback rather than a panic.
+        Labels::from_sorted(pairs.clone())
+            .unwrap_or_else(|_| Labels::from_pairs(pairs).unwrap_or_default())
+    }
+
+    /// Sets every label on `builder` (empty values delete, as in [`LabelsBuilder::set`]).
+    pub fn fill_builder(&self, builder: &mut LabelsBuilder) {
+        for (n, v) in self.iter() {
+            builder.set(n, v);
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! Byte-level pieces shared by both formats: character classes, Go-compatible float parsing,
+//! label-value scanning and unescaping.
+//!
+//! Everything here works on `&[u8]` slices of the scraped body and never allocates, except
+//! [`unescape`] when the text really contains an escape sequence.
+
+use std::borrow::Cow;
+
+const M_START: u8 = 1;
+const M_CONT: u8 = 2;
+const L_START: u8 = 4;
+const L_CONT: u8 = 8;
+
+/// Character classes of the legacy name charset: metric names `[a-zA-Z_:][a-zA-Z0-9_:]*`,
+/// label names `[a-zA-Z_][a-zA-Z0-9_]*`.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let alpha = b.is_ascii_alphabetic() || b == b'_';
+        let digit = b.is_ascii_digit();
+        let mut v = 0;
+        if alpha || b == b':' {
+            v |= M_START | M_CONT;
+        }
+        if digit {
+            v |= M_CONT | L_CONT;
+        }
+        if alpha {
+            v |= L_START | L_CONT;
+        }
+        t[c] = v;
+        c += 1;
+    }
+    t
+};
+
+/// Whether `b` may start a metric name.
+#[inline]
+pub(crate) fn is_metric_start(b: u8) -> bool {
+    CLASS[usize::from(b)] & M_START != 0
+}
+
+/// Whether `b` may start a label name.
+#[inline]
+pub(crate) fn is_label_start(b: u8) -> bool {
+    CLASS[usize::from(b)] & L_START != 0
+}
+
+/// End of the metric name starting at `i` (which must hold a metric-name start character).
+#[inline]
+pub(crate) fn scan_metric_name(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && CLASS[usize::from(b[i])] & M_CONT != 0 {
+        i += 1;
+    }
+    i
+}
+
+/// End of the label name starting at `i` (which must hold a label-name start character).
+#[inline]
+pub(crate) fn scan_label_name(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && CLASS[usize::from(b[i])] & L_CONT != 0 {
+        i += 1;
+    }
+    i
+}
+
+/// Skips spaces and tabs (the text format's only separators).
+#[inline]
+pub(crate) fn skip_blanks(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// Why a quoted label value could not be scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueScanError {
+    /// The body (or, in OpenMetrics, the line) ended before the closing quote.
+    Unterminated,
+    /// A backslash was followed by a line break.
+    EscapedNewline,
+    /// The value is not valid UTF-8.
+    InvalidUtf8,
+}
+
+/// Scans a quoted label value whose opening quote is at `i - 1`; returns the index of the
+/// closing quote. A backslash escapes the next byte (never a line break). With
+/// `allow_newline == false` (OpenMetrics) a raw line break ends the value with an error; the
+/// text format allows it, as Prometheus's lexer does.
+#[inline]
+pub(crate) fn scan_label_value(
+    b: &[u8],
+    mut i: usize,
+    allow_newline: bool,
+) -> Result<usize, ValueScanError> {
+    let start = i;
+    let mut high = 0u8;
+    while i < b.len() {
+        let c = b[i];
+        high |= c;
+        match c {
+            b'"' => {
+                if high >= 0x80 && std::str::from_utf8(&b[start..i]).is_err() {
+                    return Err(ValueScanError::InvalidUtf8);
+                }
+                return Ok(i);
+            }
+            b'\\' => match b.get(i + 1) {
+                None => return Err(ValueScanError::Unterminated),
+                Some(b'\n') => return Err(ValueScanError::EscapedNewline),
+                Some(&n) => {
+                    high |= n;
+                    i += 2;
+                }
+            },
+            b'\n' if !allow_newline => return Err(ValueScanError::Unterminated),
+            _ => i += 1,
+        }
+    }
+    Err(ValueScanError::Unterminated)
+}
+
+/// Undoes exposition escaping the way Prometheus's `strings.Replacer` does: `\\` → `\`,
+/// `\n` → line break and, when `quote` is set, `\"` → `"`. Any other backslash is kept as is.
+/// Borrows when there is nothing to replace; invalid UTF-8 (possible only in help text of the
+/// text format) is replaced with U+FFFD.
+pub(crate) fn unescape(raw: &[u8], quote: bool) -> Cow<'_, str> {
+    if !raw.contains(&b'\\') {
+        return String::from_utf8_lossy(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    unescape_into(raw, quote, &mut out);
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// [`unescape`] appending bytes to `out`.
+pub(crate) fn unescape_into(raw: &[u8], quote: bool, out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < raw.len() {
+        let c = raw[i];
+        if c == b'\\' {
+            match raw.get(i + 1) {
+                Some(b'\\') => {
+                    out.push(b'\\');
+                    i += 2;
+                    continue;
+                }
+                Some(b'n') => {
+                    out.push(b'\n');
+                    i += 2;
+                    continue;
+                }
+                Some(b'"') if quote => {
+                    out.push(b'"');
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+}
+
+/// The canonical NaN every parsed NaN becomes (Prometheus's `value.NormalNaN`), so that a
+/// scraped value can never be mistaken for a staleness marker.
+pub const NORMAL_NAN: u64 = 0x7ff8_0000_0000_0001;
+
+/// Parses a sample value or OpenMetrics timestamp exactly as Prometheus does: Go's
+/// `strconv.ParseFloat` minus hex floats and `_` separators. Accepted: decimal numbers with
+/// optional sign, fraction and exponent (`1`, `-.5`, `5.`, `1E+06`); `Inf`/`Infinity` with an
+/// optional sign and `NaN`, case-insensitively. Out-of-range numbers (`1e400`) are rejected,
+/// as Go reports them as range errors; NaN is returned as [`NORMAL_NAN`].
+#[inline]
+pub(crate) fn parse_float(s: &[u8]) -> Option<f64> {
+    if let Some(v) = parse_simple_decimal(s) {
+        return Some(v);
+    }
+    parse_float_slow(s)
+}
+
+/// Powers of ten that are exact in an f64.
+static POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Fast path for `[-+]?digits[.digits]` whose digits fit in 2^53 and whose fraction has at
+/// most 22 digits: the mantissa and the power of ten are both exact, so one IEEE division
+/// gives the correctly rounded result (Clinger's fast path). Returns `None` for anything else.
+#[inline]
+fn parse_simple_decimal(s: &[u8]) -> Option<f64> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut mant: u64 = 0;
+    let mut ndigits = 0usize;
+    let mut frac: Option<usize> = None;
+    for (k, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                if ndigits >= 15 {
+                    return None;
+                }
+                mant = mant * 10 + u64::from(c - b'0');
+                ndigits += 1;
+            }
+            b'.' if frac.is_none() => frac = Some(k),
+            _ => return None,
+        }
+    }
+    if ndigits == 0 {
+        return None;
+    }
+    let frac_digits = match frac {
+        Some(k) => digits.len() - k - 1,
+        None => 0,
+    };
+    let v = if frac_digits == 0 {
+        mant as f64
+    } else {
+        mant as f64 / POW10[frac_digits]
+    };
+    Some(if neg { -v } else { v })
+}
+
+#[cold]
+fn parse_float_slow(s: &[u8]) -> Option<f64> {
+    let (neg, rest) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
+        return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
+    }
+    // Go accepts no sign before NaN.
+    if s.eq_ignore_ascii_case(b"nan") {
+        return Some(f64::from_bits(NORMAL_NAN));
+    }
+    if !is_decimal_syntax(rest) {
+        return None;
+    }
+    let text = std::str::from_utf8(s).ok()?;
+    let v: f64 = text.parse().ok()?;
+    // Go's ParseFloat reports overflow as an error; Rust returns infinity.
+    if v.is_infinite() {
+        return None;
+    }
+    Some(v)
+}
+
+/// `digits[.digits][e[+-]digits]` with at least one mantissa digit (`5.`, `.5` are fine).
+fn is_decimal_syntax(s: &[u8]) -> bool {
+    let mut i = 0;
+    let mut mant = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+        mant += 1;
+    }
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+            mant += 1;
+        }
+    }
+    if mant == 0 {
+        return false;
+    }
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+            i += 1;
+        }
+        let exp_start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == exp_start {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+/// Parses a text-format timestamp: a base-10 int64. Prometheus's lexer takes digits only;
+/// promtool (and the text format's own docs) also take a sign, so Tidemark does too.
+#[inline]
+pub(crate) fn parse_int_timestamp(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulate negatively so that i64::MIN parses.
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_sub(i64::from(c - b'0'))?;
+    }
+    if neg {
+        Some(v)
+    } else {
+        v.checked_neg()
+    }
+}
+
+/// Converts OpenMetrics float seconds to milliseconds the way Prometheus does
+/// (`int64(ts * 1000)`, truncating toward zero). Rust's conversion saturates where Go's is
+/// undefined, for values beyond ±9.2e15 seconds.
+#[inline]
+pub(crate) fn seconds_to_ms(ts: f64) -> i64 {
+    (ts * 1000.0) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(s: &str) -> Option<f64> {
+        parse_float(s.as_bytes())
+    }
+
+    #[test]
+    fn floats_follow_go_parse_float() {
+        assert_eq!(f("1"), Some(1.0));
+        assert_eq!(f("-0"), Some(-0.0));
+        assert!(f("-0").unwrap().is_sign_negative());
+        assert_eq!(f("00001"), Some(1.0));
+        assert_eq!(f(".5"), Some(0.5));
+        assert_eq!(f("5."), Some(5.0));
+        assert_eq!(f("+3.25"), Some(3.25));
+        assert_eq!(f("1e3"), Some(1000.0));
+        assert_eq!(f("1E+06"), Some(1e6));
+        assert_eq!(f("1.458255915e9"), Some(1.458255915e9));
+        assert_eq!(f("7.424100000000001e-05"), Some(7.424100000000001e-05));
+        assert_eq!(f("0.1"), Some(0.1));
+        assert_eq!(f("123456789012345678901234567890"), Some(1.2345678901234568e29));
+        assert_eq!(f("1e-400"), Some(0.0));
+        for inf in ["+Inf", "inf", "INF", "Infinity", "+infinity", "iNfInItY"] {
+            assert_eq!(f(inf), Some(f64::INFINITY), "{inf}");
+        }
+        for inf in ["-Inf", "-inf", "-Infinity"] {
+            assert_eq!(f(inf), Some(f64::NEG_INFINITY), "{inf}");
+        }
+        for nan in ["NaN", "nan", "NAN", "nAn"] {
+            assert_eq!(f(nan).map(f64::to_bits), Some(NORMAL_NAN), "{nan}");
+        }
+        for bad in [
+            "", "+", "-", ".", "e5", "1e", "1e+", "+nan", "-NaN", "infinit", "infinityy", "1_0",
+            "0x10", "0x1p-3", "1p3", "1e400", "-1e400", "1.2.3", "1 ", " 1", "true", "1\r",
+            "١", "--1", "1e5.5",
+        ] {
+            assert_eq!(f(bad), None, "{bad:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_std() {
+        for s in [
+            "0.3", "123.456", "999999999999999", "0.000000000000001", "-42.0001", "1.5", "3.",
+        ] {
+            assert_eq!(f(s), Some(s.parse::<f64>().unwrap()), "{s}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = |s: &str| parse_int_timestamp(s.as_bytes());
+        assert_eq!(t("1395066363000"), Some(1395066363000));
+        assert_eq!(t("-5"), Some(-5));
+        assert_eq!(t("+5"), Some(5));
+        assert_eq!(t("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(t("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(t("9223372036854775808"), None);
+        assert_eq!(t("99999999999999999999"), None);
+        assert_eq!(t("1.5"), None);
+        assert_eq!(t("-"), None);
+        assert_eq!(t(""), None);
+        assert_eq!(seconds_to_ms(1520879607.789), 1520879607789);
+        assert_eq!(seconds_to_ms(-1.5), -1500);
+    }
+
+    #[test]
+    fn unescaping_matches_prometheus_replacers() {
+        assert_eq!(unescape(br#"plain"#, true), "plain");
+        assert_eq!(unescape(br#"a\\b\nc\"d"#, true), "a\\b\nc\"d");
+        assert_eq!(unescape(br#"a\\b\nc\"d"#, false), "a\\b\nc\\\"d");
+        assert_eq!(unescape(br#"\q\"#, true), "\\q\\");
+        assert_eq!(unescape(br#"\\n"#, true), "\\n");
+        assert_eq!(unescape(b"bad\xff\\n", false), "bad\u{fffd}\n");
+    }
+
+    #[test]
+    fn label_value_scanning() {
+        let s = |v: &[u8], nl| scan_label_value(v, 0, nl);
+        assert_eq!(s(br#"abc" rest"#, false), Ok(3));
+        assert_eq!(s(br#"a\"b" rest"#, false), Ok(4));
+        assert_eq!(s(b"a\nb\"", true), Ok(3));
+        assert_eq!(s(b"a\nb\"", false), Err(ValueScanError::Unterminated));
+        assert_eq!(s(b"a\\\nb\"", true), Err(ValueScanError::EscapedNewline));
+        assert_eq!(s(b"abc", true), Err(ValueScanError::Unterminated));
+        assert_eq!(s(b"abc\\", true), Err(ValueScanError::Unterminated));
+        assert_eq!(s(b"\xff\"", true), Err(ValueScanError::InvalidUtf8));
+        assert_eq!(s("h\u{e9}\"".as_bytes(), true), Ok(3));
+        assert_eq!(s(b"nul\0\"", false), Ok(4));
+    }
+}

@@ -1,0 +1,366 @@
+//! OpenMetrics 1.0 text, parsed like Prometheus 2.42's `textparse.OpenMetricsParser`.
+//!
+//! What that parser enforces, and so this one:
+//! - tokens are separated by exactly one space; no tabs, no blank lines, no leading or
+//!   trailing spaces, no spaces inside braces; no trailing comma in a label list;
+//! - the only `#` lines are `# HELP`, `# TYPE`, `# UNIT` and `# EOF`; the body must end with
+//!   `# EOF` and an optional line break, with nothing after it;
+//! - label values and help text share one escaping (`\\`, `\"`, `\n`); a raw line break may
+//!   not appear in a label value; help text must be UTF-8;
+//! - `# TYPE` is one of `counter`, `gauge`, `histogram`, `gaugehistogram`, `summary`, `info`,
+//!   `stateset`, `unknown` (exactly, lower case); a non-empty `# UNIT` must be a suffix of the
+//!   family name after `_`;
+//! - timestamps are float seconds (any Prometheus float but NaN and ±Inf), converted with
+//!   `int64(ts * 1000)`;
+//! - `sample # {labels} value [timestamp]` exemplars may follow any sample.
+//!
+//! Not enforced (neither does Prometheus): suffix/type agreement, family grouping and order.
+
+use super::entry::{ascii, Entry, Exemplar, Help, MetricType, RawLabels, Sample};
+use super::error::{token_text, ErrorKind, ParseError};
+use super::lex;
+use super::text::value_scan_kind;
+use super::{Format, ParserOptions};
+
+/// Pull parser for OpenMetrics. See the module docs for the accepted syntax.
+#[derive(Debug, Clone)]
+pub struct OpenMetricsParser<'a> {
+    body: &'a [u8],
+    pos: usize,
+    done: bool,
+    opts: ParserOptions,
+    /// The family of the last `# TYPE`, for recognising `_created` samples.
+    family: &'a [u8],
+    family_type: MetricType,
+}
+
+impl<'a> OpenMetricsParser<'a> {
+    /// A parser over a whole body.
+    pub fn new(body: &'a [u8], opts: ParserOptions) -> Self {
+        Self {
+            body,
+            pos: 0,
+            done: false,
+            opts,
+            family: &[],
+            family_type: MetricType::Unknown,
+        }
+    }
+
+    #[cold]
+    fn err(&self, offset: usize, kind: ErrorKind) -> ParseError {
+        ParseError::at(Format::OpenMetrics, self.body, offset, kind)
+    }
+
+    /// The next entry; `Ok(None)` once `# EOF` has been read.
+    #[inline]
+    pub fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let b = self.body;
+            let i = self.pos;
+            if i >= b.len() {
+                return Err(self.err(i, ErrorKind::MissingEof));
+            }
+            let c = b[i];
+            if lex::is_metric_start(c) {
+                let s = self.sample(i)?;
+                if self.opts.skip_created && self.is_created(s.metric_name().as_bytes()) {
+                    continue;
+                }
+                return Ok(Some(Entry::Sample(s)));
+            }
+            if c == b'#' {
+                return self.hash_line(i);
+            }
+            return Err(self.err(i, ErrorKind::InvalidStart));
+        }
+    }
+
+    /// Whether `name` is the `_created` series of the current counter, histogram or summary.
+    fn is_created(&self, name: &[u8]) -> bool {
+        matches!(
+            self.family_type,
+            MetricType::Counter | MetricType::Histogram | MetricType::Summary
+        ) && name.len() == self.family.len() + 8
+            && name.starts_with(self.family)
+            && name.ends_with(b"_created")
+    }
+
+    fn hash_line(&mut self, i: usize) -> Result<Option<Entry<'a>>, ParseError> {
+        let b = self.body;
+        let rest = &b[i..];
+        if rest.starts_with(b"# EOF") {
+            let mut end = i + 5;
+            if end < b.len() && b[end] == b'\n' {
+                end += 1;
+            }
+            if end != b.len() {
+                return Err(self.err(end, ErrorKind::DataAfterEof));
+            }
+            self.done = true;
+            self.pos = end;
+            return Ok(None);
+        }
+        let what = if rest.starts_with(b"# HELP ") {
+            "HELP"
+        } else if rest.starts_with(b"# TYPE ") {
+            "TYPE"
+        } else if rest.starts_with(b"# UNIT ") {
+            "UNIT"
+        } else {
+            return Err(self.err(i, ErrorKind::InvalidComment));
+        };
+        let name_start = i + 7;
+        if name_start >= b.len() || !lex::is_metric_start(b[name_start]) {
+            return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
+        }
+        let name_end = lex::scan_metric_name(b, name_start);
+        let line_end = b[name_end..].iter().position(|&c| c == b'\n');
+        let line_end = match line_end {
+            Some(p) if b[name_end] == b' ' => name_end + p,
+            _ => return Err(self.err(name_end, ErrorKind::ExpectedMetadataText(what))),
+        };
+        self.pos = line_end + 1;
+        let metric_bytes = &b[name_start..name_end];
+        let metric = ascii(metric_bytes);
+        let text = &b[name_end + 1..line_end];
+        match what {
+            "HELP" => {
+                if std::str::from_utf8(text).is_err() {
+                    return Err(self.err(name_end + 1, ErrorKind::InvalidHelpUtf8));
+                }
+                Ok(Some(Entry::Help(Help::new(metric, text, Format::OpenMetrics))))
+            }
+            "TYPE" => {
+                let kind = match text {
+                    b"counter" => MetricType::Counter,
+                    b"gauge" => MetricType::Gauge,
+                    b"histogram" => MetricType::Histogram,
+                    b"gaugehistogram" => MetricType::GaugeHistogram,
+                    b"summary" => MetricType::Summary,
+                    b"info" => MetricType::Info,
+                    b"stateset" => MetricType::StateSet,
+                    b"unknown" => MetricType::Unknown,
+                    _ => {
+                        return Err(self.err(
+                            name_end + 1,
+                            ErrorKind::InvalidMetricType(token_text(text)),
+                        ))
+                    }
+                };
+                self.family = metric_bytes;
+                self.family_type = kind;
+                Ok(Some(Entry::Type { metric, kind }))
+            }
+            _ => {
+                let is_suffix = text.is_empty()
+                    || (metric_bytes.len() > text.len()
+                        && metric_bytes.ends_with(text)
+                        && metric_bytes[metric_bytes.len() - text.len() - 1] == b'_');
+                if !is_suffix {
+                    return Err(self.err(
+                        name_end + 1,
+                        ErrorKind::UnitNotSuffix {
+                            unit: token_text(text),
+                            metric: metric.to_owned(),
+                        },
+                    ));
+                }
+                // A suffix of an ASCII name is ASCII.
+                Ok(Some(Entry::Unit {
+                    metric,
+                    unit: ascii(text),
+                }))
+            }
+        }
+    }
+
+    /// A space followed by a token of bytes other than space and line break, starting at
+    /// `i`; returns the token's range.
+    #[inline]
+    fn spaced_token(&self, i: usize) -> Option<(usize, usize)> {
+        let b = self.body;
+        if i >= b.len() || b[i] != b' ' {
+            return None;
+        }
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && b[j] != b' ' && b[j] != b'\n' {
+            j += 1;
+        }
+        (j > start).then_some((start, j))
+    }
+
+    #[inline]
+    fn sample(&mut self, start: usize) -> Result<Sample<'a>, ParseError> {
+        let b = self.body;
+        let name_end = lex::scan_metric_name(b, start);
+        let mut i = name_end;
+        let mut labels = RawLabels::default();
+        if i < b.len() && b[i] == b'{' {
+            let close = self.labels(i + 1)?;
+            labels = RawLabels::new(&b[i + 1..close]);
+            i = close + 1;
+        }
+        let series_end = i;
+
+        let Some((vs, ve)) = self.spaced_token(i) else {
+            return Err(self.err(i, ErrorKind::ExpectedValue));
+        };
+        let value = match lex::parse_float(&b[vs..ve]) {
+            Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
+            Some(v) => v,
+            None => {
+                return Err(self.err(vs, ErrorKind::InvalidValue(token_text(&b[vs..ve]))))
+            }
+        };
+        i = ve;
+
+        let mut timestamp_ms = None;
+        let mut exemplar = None;
+        if !self.at_exemplar(i) {
+            if i < b.len() && b[i] == b' ' {
+                let Some((ts, te)) = self.spaced_token(i) else {
+                    return Err(self.trailing(i));
+                };
+                match lex::parse_float(&b[ts..te]) {
+                    Some(t) if t.is_finite() => timestamp_ms = Some(lex::seconds_to_ms(t)),
+                    _ => {
+                        return Err(
+                            self.err(ts, ErrorKind::InvalidTimestamp(token_text(&b[ts..te])))
+                        )
+                    }
+                }
+                i = te;
+            }
+        }
+        if self.at_exemplar(i) {
+            let (ex, end) = self.exemplar(i + 4)?;
+            if !self.opts.skip_exemplars {
+                exemplar = Some(ex);
+            }
+            i = end;
+        }
+        self.end_of_line(i)?;
+        self.pos = i + 1;
+        Ok(Sample {
+            body: b,
+            format: Format::OpenMetrics,
+            start,
+            name_end,
+            series_end,
+            labels,
+            value,
+            timestamp_ms,
+            exemplar,
+        })
+    }
+
+    #[inline]
+    fn at_exemplar(&self, i: usize) -> bool {
+        self.body.len() > i + 3 && &self.body[i..i + 4] == b" # {"
+    }
+
+    /// Requires the line break ending a sample at `i`.
+    #[inline]
+    fn end_of_line(&self, i: usize) -> Result<(), ParseError> {
+        let b = self.body;
+        if i >= b.len() {
+            return Err(self.err(i, ErrorKind::MissingEof));
+        }
+        if b[i] != b'\n' {
+            return Err(self.trailing(i));
+        }
+        Ok(())
+    }
+
+    /// Error for unexpected bytes from `i` to the end of the line.
+    #[cold]
+    fn trailing(&self, i: usize) -> ParseError {
+        let b = self.body;
+        let end = b[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| i + p);
+        self.err(i, ErrorKind::TrailingData(token_text(&b[i..end])))
+    }
+
+    /// An exemplar whose labels start at `i` (after `# {`); returns it and the index after it.
+    fn exemplar(&self, i: usize) -> Result<(Exemplar<'a>, usize), ParseError> {
+        let b = self.body;
+        let close = self.labels(i)?;
+        let labels = RawLabels::new(&b[i..close]);
+        let Some((vs, ve)) = self.spaced_token(close + 1) else {
+            return Err(self.err(close + 1, ErrorKind::ExpectedExemplarValue));
+        };
+        let value = match lex::parse_float(&b[vs..ve]) {
+            Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
+            Some(v) => v,
+            None => {
+                return Err(self.err(
+                    vs,
+                    ErrorKind::InvalidExemplarValue(token_text(&b[vs..ve])),
+                ))
+            }
+        };
+        let mut end = ve;
+        let mut timestamp_ms = None;
+        if end < b.len() && b[end] == b' ' {
+            let Some((ts, te)) = self.spaced_token(end) else {
+                return Err(self.trailing(end));
+            };
+            match lex::parse_float(&b[ts..te]) {
+                Some(t) if t.is_finite() => timestamp_ms = Some(lex::seconds_to_ms(t)),
+                _ => {
+                    return Err(self.err(
+                        ts,
+                        ErrorKind::InvalidExemplarTimestamp(token_text(&b[ts..te])),
+                    ))
+                }
+            }
+            end = te;
+        }
+        Ok((
+            Exemplar {
+                labels,
+                value,
+                timestamp_ms,
+            },
+            end,
+        ))
+    }
+
+    /// Strict label list after `{` at `i - 1`; returns the index of the closing `}`.
+    #[inline]
+    fn labels(&self, mut i: usize) -> Result<usize, ParseError> {
+        let b = self.body;
+        if i < b.len() && b[i] == b'}' {
+            return Ok(i);
+        }
+        loop {
+            if i >= b.len() || !lex::is_label_start(b[i]) {
+                return Err(self.err(i, ErrorKind::ExpectedLabelName));
+            }
+            i = lex::scan_label_name(b, i);
+            if i >= b.len() || b[i] != b'=' {
+                return Err(self.err(i, ErrorKind::ExpectedEqual));
+            }
+            i += 1;
+            if i >= b.len() || b[i] != b'"' {
+                return Err(self.err(i, ErrorKind::ExpectedLabelValue));
+            }
+            i = match lex::scan_label_value(b, i + 1, false) {
+                Ok(close) => close + 1,
+                Err(e) => return Err(self.err(i, value_scan_kind(e))),
+            };
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => return Ok(i),
+                _ => return Err(self.err(i, ErrorKind::ExpectedComma)),
+            }
+        }
+    }
+}

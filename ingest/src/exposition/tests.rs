@@ -1,0 +1,661 @@
+//! Edge cases of both formats, each checked against what Prometheus 2.42 (and, for the text
+//! format, promtool) does with the same bytes.
+
+use super::*;
+use proptest::prelude::*;
+
+/// One parsed entry, owned, for comparisons.
+#[derive(Debug, Clone, PartialEq)]
+enum E {
+    S(String, Vec<(String, String)>, u64, Option<i64>),
+    Ex(String, Vec<(String, String)>, u64, Option<i64>),
+    Help(String, String),
+    Type(String, MetricType),
+    Unit(String, String),
+    Comment(String),
+}
+
+fn s(series_labels: &[(&str, &str)], v: f64, t: Option<i64>) -> E {
+    let mut l: Vec<(String, String)> = series_labels
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    l.sort();
+    let name = l
+        .iter()
+        .find(|(n, _)| n == "__name__")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    E::S(name, l, v.to_bits(), t)
+}
+
+fn parse_with(format: Format, opts: ParserOptions, body: &[u8]) -> Result<Vec<E>, ParseError> {
+    let mut p = Parser::new(body, format, opts);
+    let mut out = Vec::new();
+    let mut buf = LabelBuf::new();
+    while let Some(e) = p.next_entry()? {
+        match e {
+            Entry::Sample(smp) => {
+                smp.labels_into(&mut buf)?;
+                let labels = buf
+                    .iter()
+                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                    .collect();
+                out.push(E::S(
+                    smp.metric_name().to_owned(),
+                    labels,
+                    smp.value().to_bits(),
+                    smp.timestamp_ms(),
+                ));
+                if let Some(ex) = smp.exemplar() {
+                    let labels = ex
+                        .labels
+                        .iter()
+                        .map(|(n, v)| (n.to_owned(), v.into_owned()))
+                        .collect();
+                    out.push(E::Ex(
+                        String::new(),
+                        labels,
+                        ex.value.to_bits(),
+                        ex.timestamp_ms,
+                    ));
+                }
+            }
+            Entry::Help(h) => out.push(E::Help(h.metric.to_owned(), h.text().into_owned())),
+            Entry::Type { metric, kind } => out.push(E::Type(metric.to_owned(), kind)),
+            Entry::Unit { metric, unit } => out.push(E::Unit(metric.to_owned(), unit.to_owned())),
+            Entry::Comment(c) => out.push(E::Comment(String::from_utf8_lossy(c).into_owned())),
+        }
+    }
+    Ok(out)
+}
+
+fn text(body: &str) -> Result<Vec<E>, ParseError> {
+    parse_with(Format::Text, ParserOptions::default(), body.as_bytes())
+}
+
+fn om(body: &str) -> Result<Vec<E>, ParseError> {
+    parse_with(Format::OpenMetrics, ParserOptions::default(), body.as_bytes())
+}
+
+fn text_err(body: &str) -> ParseError {
+    match text(body) {
+        Ok(v) => panic!("{body:?} parsed: {v:?}"),
+        Err(e) => e,
+    }
+}
+
+fn om_err(body: &str) -> ParseError {
+    match om(body) {
+        Ok(v) => panic!("{body:?} parsed: {v:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn text_prometheus_test_body() {
+    // The body of Prometheus's TestPromParse (blanks everywhere, trailing commas, comments).
+    let body = "# HELP go_gc_duration_seconds A summary of the GC invocation durations.\n\
+# \tTYPE go_gc_duration_seconds summary\n\
+go_gc_duration_seconds{quantile=\"0\"} 4.9351e-05\n\
+go_gc_duration_seconds{quantile=\"0.25\",} 7.424100000000001e-05\n\
+go_gc_duration_seconds{quantile=\"0.8\", a=\"b\"} 8.3835e-05\n\
+# Hrandom comment starting with prefix of HELP\n\
+#\n\
+wind_speed{A=\"2\",c=\"3\"} 12345\n\
+# HELP nohelp1\n\
+# HELP nohelp2 \n\
+go_gc_duration_seconds { quantile = \"1.0\", a = \"b\" } 8.3835e-05\n\
+some:aggregate:rate5m{a_b=\"c\"}\t1\n\
+go_goroutines 33  \t123123\n\
+_metric_starting_with_underscore 1\n\
+testmetric{label=\"\\\"bar\\\"\"} 1\n\
+# HELP metric foo\x00bar\n\
+null_byte_metric{a=\"abc\x00\"} 1";
+    let got = text(body).unwrap();
+    fn name(n: &str) -> (&str, &str) {
+        ("__name__", n)
+    }
+    let g = "go_gc_duration_seconds";
+    assert_eq!(
+        got,
+        vec![
+            E::Help(g.into(), "A summary of the GC invocation durations.".into()),
+            E::Type(g.into(), MetricType::Summary),
+            s(&[name(g), ("quantile", "0")], 4.9351e-05, None),
+            s(&[name(g), ("quantile", "0.25")], 7.424100000000001e-05, None),
+            s(&[name(g), ("quantile", "0.8"), ("a", "b")], 8.3835e-05, None),
+            E::Comment("# Hrandom comment starting with prefix of HELP".into()),
+            E::Comment("#".into()),
+            s(&[name("wind_speed"), ("A", "2"), ("c", "3")], 12345.0, None),
+            E::Help("nohelp1".into(), String::new()),
+            E::Help("nohelp2".into(), String::new()),
+            s(&[name(g), ("quantile", "1.0"), ("a", "b")], 8.3835e-05, None),
+            s(&[name("some:aggregate:rate5m"), ("a_b", "c")], 1.0, None),
+            s(&[name("go_goroutines")], 33.0, Some(123123)),
+            s(&[name("_metric_starting_with_underscore")], 1.0, None),
+            s(&[name("testmetric"), ("label", "\"bar\"")], 1.0, None),
+            E::Help("metric".into(), "foo\0bar".into()),
+            s(&[name("null_byte_metric"), ("a", "abc\0")], 1.0, None),
+        ]
+    );
+}
+
+#[test]
+fn text_series_bytes_and_values() {
+    let body = b"  x {a=\"1\"}  2 \ny 3\nz{}4\n";
+    let mut p = Parser::new(body, Format::Text, ParserOptions::default());
+    let mut series = Vec::new();
+    while let Some(e) = p.next_entry().unwrap() {
+        if let Entry::Sample(s) = e {
+            series.push((String::from_utf8_lossy(s.series()).into_owned(), s.value()));
+        }
+    }
+    assert_eq!(
+        series,
+        vec![
+            ("x {a=\"1\"}".to_owned(), 2.0),
+            ("y".to_owned(), 3.0),
+            ("z{}".to_owned(), 4.0)
+        ]
+    );
+}
+
+#[test]
+fn text_values_and_timestamps() {
+    let v = |b: &str| match text(b).unwrap().as_slice() {
+        [E::S(_, _, v, t)] => (f64::from_bits(*v), *t),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(v("x 1e3"), (1000.0, None));
+    assert_eq!(v("x +Inf"), (f64::INFINITY, None));
+    assert_eq!(v("x -Inf 5"), (f64::NEG_INFINITY, Some(5)));
+    assert_eq!(v("x Infinity"), (f64::INFINITY, None));
+    assert_eq!(v("x 1 -5"), (1.0, Some(-5)));
+    assert_eq!(v("x 1 +5\n"), (1.0, Some(5)));
+    assert_eq!(v("x\t1\t5\t\n"), (1.0, Some(5)));
+    for nan in ["x NaN", "x nan", "x nAN 7"] {
+        assert_eq!(v(nan).0.to_bits(), NORMAL_NAN, "{nan}");
+    }
+    assert_eq!(v("x 1 9223372036854775807").1, Some(i64::MAX));
+}
+
+#[test]
+fn text_empty_and_blank_bodies() {
+    assert_eq!(text("").unwrap(), vec![]);
+    assert_eq!(text("\n\n  \n\t\n").unwrap(), vec![]);
+    // A NUL byte where a line starts ends the body, as in Prometheus's lexer.
+    assert_eq!(
+        text("x 1\n\0junk junk\n").unwrap(),
+        vec![s(&[("__name__", "x")], 1.0, None)]
+    );
+}
+
+#[test]
+fn text_metadata() {
+    let got = text(
+        "# TYPE a counter\n# TYPE b  GAUGE\n# TYPE c\tHistogram\n# TYPE d summary\n\
+         # TYPE e untyped\n# HELP f a \\\\ b \\n c \\\" d \\q\n#HELP g x\n# TYPE h\n# HELP \n\
+         # HELP i-j text\n",
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            E::Type("a".into(), MetricType::Counter),
+            E::Type("b".into(), MetricType::Gauge),
+            E::Type("c".into(), MetricType::Histogram),
+            E::Type("d".into(), MetricType::Summary),
+            E::Type("e".into(), MetricType::Unknown),
+            // Text-format help unescapes only \\ and \n.
+            E::Help("f".into(), "a \\ b \n c \\\" d \\q".into()),
+            E::Comment("#HELP g x".into()),
+            E::Comment("# TYPE h".into()),
+            E::Comment("# HELP ".into()),
+            // Prometheus drops the first byte after the name, whatever it is.
+            E::Help("i".into(), "j text".into()),
+        ]
+    );
+    let e = text_err("# TYPE x gaugehistogram\n");
+    assert_eq!(
+        e.kind,
+        ErrorKind::InvalidMetricType("gaugehistogram".into())
+    );
+    assert_eq!((e.line, e.column), (1, 10));
+    assert_eq!(
+        text_err("x 1\n# TYPE x counter extra\n").kind,
+        ErrorKind::InvalidMetricType("counter extra".into())
+    );
+    assert_eq!(
+        text_err("# TYPE x counter \n").kind,
+        ErrorKind::InvalidMetricType("counter ".into())
+    );
+    assert_eq!(
+        text_err("# HELP 0x text\n").kind,
+        ErrorKind::ExpectedMetricName("HELP")
+    );
+}
+
+#[test]
+fn text_label_escapes_and_raw_newlines() {
+    let got = text("x{a=\"b\\\\c\\nd\\\"e\\qf\",g=\"multi\nline\"} 1\n").unwrap();
+    assert_eq!(
+        got,
+        vec![s(
+            &[("__name__", "x"), ("a", "b\\c\nd\"e\\qf"), ("g", "multi\nline")],
+            1.0,
+            None
+        )]
+    );
+    // Prometheus's lexer even takes a missing comma.
+    assert_eq!(
+        text("x{a=\"1\" b=\"2\"} 1").unwrap(),
+        vec![s(&[("__name__", "x"), ("a", "1"), ("b", "2")], 1.0, None)]
+    );
+}
+
+#[test]
+fn text_errors_name_the_line() {
+    let cases: &[(&str, ErrorKind, usize)] = &[
+        ("a", ErrorKind::ExpectedValue, 1),
+        ("ok 1\na{b='c'} 1\n", ErrorKind::ExpectedLabelValue, 2),
+        ("a{b=\n", ErrorKind::ExpectedLabelValue, 1),
+        ("a{\u{ff}=\"foo\"} 1\n", ErrorKind::ExpectedLabelName, 1),
+        ("a{b=\"\\\nx\"} 1\n", ErrorKind::EscapedNewline, 1),
+        ("a true\n", ErrorKind::InvalidValue("true".into()), 1),
+        ("something_weird{problem=\"", ErrorKind::UnterminatedLabelValue, 1),
+        ("empty_label_name{=\"\"} 0", ErrorKind::ExpectedLabelName, 1),
+        ("foo 1_2\n", ErrorKind::InvalidValue("1_2".into()), 1),
+        ("foo 0x1p-3\n", ErrorKind::InvalidValue("0x1p-3".into()), 1),
+        ("foo 1e400\n", ErrorKind::InvalidValue("1e400".into()), 1),
+        ("foo +nan\n", ErrorKind::InvalidValue("+nan".into()), 1),
+        ("foo 0 1_2\n", ErrorKind::InvalidTimestamp("1_2".into()), 1),
+        ("foo 0 1.5\n", ErrorKind::InvalidTimestamp("1.5".into()), 1),
+        ("foo 0 1 2\n", ErrorKind::TrailingData("2".into()), 1),
+        ("foo 0 -\n", ErrorKind::TrailingData("-".into()), 1),
+        ("a 1\nb 2\r\n", ErrorKind::CarriageReturn("2\r".into()), 2),
+        ("x{a=\"1\",,b=\"2\"} 1\n", ErrorKind::ExpectedLabelName, 1),
+        ("x{,} 1\n", ErrorKind::ExpectedLabelName, 1),
+        ("x{a=\"1\"}{b=\"2\"} 1\n", ErrorKind::ExpectedValue, 1),
+        ("x 1 99999999999999999999\n", ErrorKind::InvalidTimestamp("99999999999999999999".into()), 1),
+        ("{__name__=\"x\"} 1\n", ErrorKind::InvalidStart, 1),
+        ("x{a=\"\u{ff}\"} 1", ErrorKind::InvalidUtf8LabelValue, 1),
+        ("\n\n  9x 1\n", ErrorKind::InvalidStart, 3),
+    ];
+    for (body, kind, line) in cases {
+        let body = body.replace('\u{ff}', "\u{0}").into_bytes();
+        // Put real 0xff bytes where the table says \u{ff}.
+        let body: Vec<u8> = body.into_iter().map(|b| if b == 0 { 0xff } else { b }).collect();
+        let e = match parse_with(Format::Text, ParserOptions::default(), &body) {
+            Ok(v) => panic!("{:?} parsed: {v:?}", String::from_utf8_lossy(&body)),
+            Err(e) => e,
+        };
+        assert_eq!(&e.kind, kind, "{:?}", String::from_utf8_lossy(&body));
+        assert_eq!(e.line, *line, "{:?}", String::from_utf8_lossy(&body));
+    }
+}
+
+#[test]
+fn duplicate_labels_fail_when_materialised() {
+    for body in ["x{a=\"1\",a=\"2\"} 1\n", "x{__name__=\"y\"} 1\n"] {
+        let e = text_err(body);
+        assert!(matches!(e.kind, ErrorKind::DuplicateLabel(_)), "{body}: {e}");
+    }
+    let e = om_err("a 1\nx{b=\"1\",b=\"1\"} 1\n# EOF\n");
+    assert_eq!(e.kind, ErrorKind::DuplicateLabel("b".into()));
+    assert_eq!(e.line, 2);
+}
+
+#[test]
+fn empty_label_values_are_kept_in_the_buffer_and_dropped_from_labels() {
+    let body = b"x{a=\"\",b=\"1\"} 1\n";
+    let Some(Ok(Entry::Sample(smp))) = Parser::new(body, Format::Text, ParserOptions::default()).next()
+    else {
+        panic!()
+    };
+    let mut buf = LabelBuf::new();
+    smp.labels_into(&mut buf).unwrap();
+    assert_eq!(buf.get("a"), Some(""));
+    let l = buf.to_labels();
+    assert_eq!(l.to_string(), r#"{__name__="x", b="1"}"#);
+    assert_eq!(smp.to_labels().unwrap(), l);
+    let mut b = tidemark_engine::LabelsBuilder::new();
+    buf.fill_builder(&mut b);
+    assert_eq!(b.build().unwrap(), l);
+}
+
+#[test]
+fn om_full_body() {
+    let body = "# HELP go_gc_duration_seconds A summary of the GC invocation durations.\n\
+# TYPE go_gc_duration_seconds summary\n\
+# UNIT go_gc_duration_seconds seconds\n\
+go_gc_duration_seconds{quantile=\"0\"} 4.9351e-05\n\
+# HELP nohelp1 \n\
+# HELP help2 escape \\ \\n \\\\ \\\" \\x chars\n\
+# UNIT nounit \n\
+go_goroutines 33 123.123\n\
+# TYPE hh histogram\n\
+hh_bucket{le=\"+Inf\"} 1 # {aa=\"bb\"} 4\n\
+# TYPE ggh gaugehistogram\n\
+ggh_bucket{le=\"+Inf\"} 1 # {cc=\"dd\",xx=\"yy\"} 4 123.123\n\
+# TYPE ii info\n\
+ii{foo=\"bar\"} 1\n\
+# TYPE ss stateset\n\
+ss{ss=\"foo\"} 1\n\
+# TYPE un unknown\n\
+_metric_starting_with_underscore 1\n\
+testmetric{label=\"\\\"bar\\\"\"} 1\n\
+foo_total 17.0 1520879607.789 # {id=\"counter-test\"} 5\n\
+nan_ex_total 1 # {} NaN\n\
+# EOF\n";
+    let got = om(body).unwrap();
+    fn name(n: &str) -> (&str, &str) {
+        ("__name__", n)
+    }
+    let g = "go_gc_duration_seconds";
+    let ex = |l: &[(&str, &str)], v: f64, t: Option<i64>| {
+        E::Ex(
+            String::new(),
+            l.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            v.to_bits(),
+            t,
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            E::Help(g.into(), "A summary of the GC invocation durations.".into()),
+            E::Type(g.into(), MetricType::Summary),
+            E::Unit(g.into(), "seconds".into()),
+            s(&[name(g), ("quantile", "0")], 4.9351e-05, None),
+            E::Help("nohelp1".into(), String::new()),
+            // OpenMetrics help shares label-value escaping (\" too).
+            E::Help("help2".into(), "escape \\ \n \\ \" \\x chars".into()),
+            E::Unit("nounit".into(), String::new()),
+            s(&[name("go_goroutines")], 33.0, Some(123123)),
+            E::Type("hh".into(), MetricType::Histogram),
+            s(&[name("hh_bucket"), ("le", "+Inf")], 1.0, None),
+            ex(&[("aa", "bb")], 4.0, None),
+            E::Type("ggh".into(), MetricType::GaugeHistogram),
+            s(&[name("ggh_bucket"), ("le", "+Inf")], 1.0, None),
+            ex(&[("cc", "dd"), ("xx", "yy")], 4.0, Some(123123)),
+            E::Type("ii".into(), MetricType::Info),
+            s(&[name("ii"), ("foo", "bar")], 1.0, None),
+            E::Type("ss".into(), MetricType::StateSet),
+            s(&[name("ss"), ("ss", "foo")], 1.0, None),
+            E::Type("un".into(), MetricType::Unknown),
+            s(&[name("_metric_starting_with_underscore")], 1.0, None),
+            s(&[name("testmetric"), ("label", "\"bar\"")], 1.0, None),
+            s(&[name("foo_total")], 17.0, Some(1520879607789)),
+            ex(&[("id", "counter-test")], 5.0, None),
+            s(&[name("nan_ex_total")], 1.0, None),
+            ex(&[], f64::from_bits(NORMAL_NAN), None),
+        ]
+    );
+}
+
+#[test]
+fn om_eof_rules() {
+    assert_eq!(om("# EOF").unwrap(), vec![]);
+    assert_eq!(om("# EOF\n").unwrap(), vec![]);
+    assert_eq!(om_err("").kind, ErrorKind::MissingEof);
+    assert_eq!(om_err("x 1\n").kind, ErrorKind::MissingEof);
+    assert_eq!(om_err("x 1").kind, ErrorKind::MissingEof);
+    assert_eq!(om_err("x 1 # {a=\"b\"} 1").kind, ErrorKind::MissingEof);
+    let e = om_err("x 1\n# EOF\n\n");
+    assert_eq!((e.kind, e.line), (ErrorKind::DataAfterEof, 3));
+    assert_eq!(om_err("# EOF\nx 1\n").kind, ErrorKind::DataAfterEof);
+    assert_eq!(om_err("# EOFx\n").kind, ErrorKind::DataAfterEof);
+}
+
+#[test]
+fn om_is_strict_about_whitespace_and_comments() {
+    let cases: &[(&str, ErrorKind)] = &[
+        ("\nx 1\n# EOF\n", ErrorKind::InvalidStart),
+        (" x 1\n# EOF\n", ErrorKind::InvalidStart),
+        ("x  1\n# EOF\n", ErrorKind::ExpectedValue),
+        ("x\t1\n# EOF\n", ErrorKind::ExpectedValue),
+        ("x 1 \n# EOF\n", ErrorKind::TrailingData(" ".into())),
+        ("x 1 2 3\n# EOF\n", ErrorKind::TrailingData(" 3".into())),
+        ("x{a=\"1\",} 1\n# EOF\n", ErrorKind::ExpectedLabelName),
+        ("x{ a=\"1\"} 1\n# EOF\n", ErrorKind::ExpectedLabelName),
+        ("x{a=\"1\" ,b=\"2\"} 1\n# EOF\n", ErrorKind::ExpectedComma),
+        ("x{a=\"1\"b=\"2\"} 1\n# EOF\n", ErrorKind::ExpectedComma),
+        ("x {a=\"1\"} 1\n# EOF\n", ErrorKind::InvalidValue("{a=\"1\"}".into())),
+        ("x{a=\"b\nc\"} 1\n# EOF\n", ErrorKind::UnterminatedLabelValue),
+        ("# comment\n# EOF\n", ErrorKind::InvalidComment),
+        ("#TYPE x counter\n# EOF\n", ErrorKind::InvalidComment),
+        ("# TYPE x untyped\n# EOF\n", ErrorKind::InvalidMetricType("untyped".into())),
+        ("# TYPE x Counter\n# EOF\n", ErrorKind::InvalidMetricType("Counter".into())),
+        ("# TYPE x counter \n# EOF\n", ErrorKind::InvalidMetricType("counter ".into())),
+        ("# HELP x\n# EOF\n", ErrorKind::ExpectedMetadataText("HELP")),
+        ("# HELP 1x y\n# EOF\n", ErrorKind::ExpectedMetricName("HELP")),
+        ("# UNIT x_seconds x\n# EOF\n", ErrorKind::UnitNotSuffix { unit: "x".into(), metric: "x_seconds".into() }),
+        ("# UNIT seconds seconds\n# EOF\n", ErrorKind::UnitNotSuffix { unit: "seconds".into(), metric: "seconds".into() }),
+        ("# UNIT xseconds seconds\n# EOF\n", ErrorKind::UnitNotSuffix { unit: "seconds".into(), metric: "xseconds".into() }),
+        ("x 1 NaN\n# EOF\n", ErrorKind::InvalidTimestamp("NaN".into())),
+        ("x 1 +Inf\n# EOF\n", ErrorKind::InvalidTimestamp("+Inf".into())),
+        ("x 1 # {a=\"b\"}\n# EOF\n", ErrorKind::ExpectedExemplarValue),
+        ("x 1 # {a=\"b\"} x\n# EOF\n", ErrorKind::InvalidExemplarValue("x".into())),
+        ("x 1 # {a=\"b\"} 1 Inf\n# EOF\n", ErrorKind::InvalidExemplarTimestamp("Inf".into())),
+        ("x 1 # {a=\"b\"} 1 2 3\n# EOF\n", ErrorKind::TrailingData(" 3".into())),
+        ("x 1 # x\n# EOF\n", ErrorKind::InvalidTimestamp("#".into())),
+        ("x 1\r\n# EOF\n", ErrorKind::InvalidValue("1\r".into())),
+    ];
+    for (body, kind) in cases {
+        assert_eq!(&om_err(body).kind, kind, "{body:?}");
+    }
+    let mut bad_help = b"# HELP x \xff\n# EOF\n".to_vec();
+    assert_eq!(
+        parse_with(Format::OpenMetrics, ParserOptions::default(), &bad_help).unwrap_err().kind,
+        ErrorKind::InvalidHelpUtf8
+    );
+    // The same byte is fine in the text format (promtool accepts it).
+    bad_help.truncate(11);
+    assert!(parse_with(Format::Text, ParserOptions::default(), &bad_help).is_ok());
+}
+
+#[test]
+fn om_timestamps_are_float_seconds() {
+    let got = om("a 1 1\nb 1 -1.5\nc 1 1e3\nd 1 0.0005\n# EOF\n").unwrap();
+    let ts: Vec<Option<i64>> = got
+        .iter()
+        .map(|e| match e {
+            E::S(_, _, _, t) => *t,
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(ts, vec![Some(1000), Some(-1500), Some(1_000_000), Some(0)]);
+}
+
+#[test]
+fn om_created_and_exemplars_can_be_skipped() {
+    let body = b"# TYPE c counter\nc_total 1 # {t=\"1\"} 1\nc_created 1.7e9\n\
+# TYPE g gauge\ng_created 5\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_created 1\n\
+# TYPE s summary\ns_count 1\ns_created 1\nother_created 2\n# EOF\n";
+    let names = |opts: ParserOptions| -> Vec<(String, bool)> {
+        let mut p = Parser::new(body, Format::OpenMetrics, opts);
+        let mut out = Vec::new();
+        while let Some(e) = p.next_entry().unwrap() {
+            if let Entry::Sample(s) = e {
+                out.push((s.metric_name().to_owned(), s.exemplar().is_some()));
+            }
+        }
+        out
+    };
+    let all = names(ParserOptions::default());
+    assert_eq!(all.len(), 8);
+    assert!(all[0].1, "exemplar kept by default");
+    let skipped = names(ParserOptions {
+        skip_created: true,
+        skip_exemplars: true,
+    });
+    let n: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(n, ["c_total", "g_created", "h_bucket", "s_count", "other_created"]);
+    assert!(skipped.iter().all(|(_, ex)| !ex));
+    // A skipped sample is still validated.
+    let bad = b"# TYPE c counter\nc_created x\n# EOF\n";
+    let mut p = Parser::new(
+        bad,
+        Format::OpenMetrics,
+        ParserOptions {
+            skip_created: true,
+            skip_exemplars: false,
+        },
+    );
+    assert!(p.next_entry().is_ok());
+    assert!(p.next_entry().is_err());
+}
+
+#[test]
+fn parser_stays_failed_after_an_error() {
+    let mut p = Parser::new(b"x 1\n!\ny 2\n", Format::Text, ParserOptions::default());
+    assert!(matches!(p.next(), Some(Ok(Entry::Sample(_)))));
+    assert!(matches!(p.next(), Some(Err(_))));
+    assert!(p.next().is_none());
+}
+
+#[test]
+fn fixtures_parse() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/exposition/");
+    for (file, format, min_samples) in [
+        ("node_exporter.prom", Format::Text, 400),
+        ("node_exporter.om.txt", Format::OpenMetrics, 400),
+        ("python_client.prom", Format::Text, 20),
+        ("python_client.om.txt", Format::OpenMetrics, 20),
+    ] {
+        let body = std::fs::read(format!("{dir}{file}")).unwrap();
+        let got = parse_with(format, ParserOptions::default(), &body)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let n = got.iter().filter(|e| matches!(e, E::S(..))).count();
+        assert!(n >= min_samples, "{file}: {n} samples");
+        fuzz_check(&body, format);
+    }
+    // Same series, same values in both renderings of the node exporter body (OpenMetrics
+    // adds `_total` only where the text already had it, so names match one to one).
+    let read = |f: &str, fmt| {
+        let body = std::fs::read(format!("{dir}{f}")).unwrap();
+        let mut v: Vec<(Vec<(String, String)>, u64)> = parse_with(fmt, ParserOptions::default(), &body)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                E::S(_, l, v, _) => Some((l, v)),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        read("node_exporter.prom", Format::Text),
+        read("node_exporter.om.txt", Format::OpenMetrics)
+    );
+}
+
+/// Label values drawn from characters that stress escaping and UTF-8.
+fn label_value() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just('\\'),
+            Just('"'),
+            Just('\n'),
+            Just('n'),
+            Just(' '),
+            Just(','),
+            Just('}'),
+            Just('#'),
+            Just('\0'),
+            Just('é'),
+            Just('😀'),
+            proptest::char::range('a', 'z'),
+        ],
+        0..8,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+fn value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>(),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(f64::NAN),
+        Just(-0.0),
+        (-1_000_000i64..1_000_000).prop_map(|i| i as f64),
+        (-1_000_000i64..1_000_000).prop_map(|i| i as f64 / 1000.0),
+    ]
+}
+
+type Series = (String, Vec<(String, String)>, f64, Option<i64>);
+
+fn series() -> impl Strategy<Value = Series> {
+    (
+        "[a-zA-Z_:][a-zA-Z0-9_:]{0,12}",
+        proptest::collection::btree_map("[a-zA-Z_][a-zA-Z0-9_]{0,8}", label_value(), 0..5),
+        value(),
+        proptest::option::of(any::<i64>()),
+    )
+        .prop_filter("__name__ is not a label", |(_, l, _, _)| !l.contains_key("__name__"))
+        .prop_map(|(n, l, v, t)| (n, l.into_iter().collect(), v, t))
+}
+
+fn expected(s: &Series) -> E {
+    let mut l: Vec<(String, String)> = s.1.clone();
+    l.push(("__name__".into(), s.0.clone()));
+    l.sort();
+    let v = if s.2.is_nan() { NORMAL_NAN } else { s.2.to_bits() };
+    E::S(s.0.clone(), l, v, s.3)
+}
+
+proptest! {
+    #[test]
+    fn text_round_trip(all in proptest::collection::vec(series(), 0..20)) {
+        let mut body = String::new();
+        for (n, l, v, t) in &all {
+            write_text_sample(&mut body, n, l.iter().map(|(a, b)| (a.as_str(), b.as_str())), *v, *t);
+        }
+        let got = text(&body).unwrap();
+        let want: Vec<E> = all.iter().map(expected).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn om_round_trip(all in proptest::collection::vec(series(), 0..20)) {
+        // OpenMetrics: same lines but timestamps as seconds with millisecond fractions that
+        // are exact in binary (multiples of 125ms), so int64(ts*1000) gives them back.
+        let mut body = String::new();
+        let mut want = Vec::new();
+        for (n, l, v, t) in &all {
+            let t = t.map(|t| (t % 1_000_000_000_000) / 125 * 125);
+            let mut line = String::new();
+            write_text_sample(&mut line, n, l.iter().map(|(a, b)| (a.as_str(), b.as_str())), *v, None);
+            line.pop();
+            body.push_str(&line);
+            if let Some(t) = t {
+                body.push_str(&format!(" {}", t as f64 / 1000.0));
+            }
+            body.push('\n');
+            want.push(expected(&(n.clone(), l.clone(), *v, t)));
+        }
+        body.push_str("# EOF\n");
+        prop_assert_eq!(om(&body).unwrap(), want);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        fuzz_check(&data, Format::Text);
+        fuzz_check(&data, Format::OpenMetrics);
+    }
+
+    #[test]
+    fn exposition_soup_never_panics(parts in proptest::collection::vec(prop_oneof![
+        Just("x"), Just("_total"), Just("{"), Just("}"), Just("a"), Just("="), Just("\""),
+        Just("\\"), Just(","), Just(" "), Just("\t"), Just("\n"), Just("1"), Just("1.5e3"),
+        Just("NaN"), Just("+Inf"), Just("# "), Just("HELP "), Just("TYPE "), Just("UNIT "),
+        Just("counter"), Just("EOF"), Just(" # {"), Just("\0"), Just("é"), Just("\r"),
+    ], 0..40)) {
+        let data = parts.concat();
+        fuzz_check(data.as_bytes(), Format::Text);
+        fuzz_check(data.as_bytes(), Format::OpenMetrics);
+    }
+}

@@ -1,0 +1,279 @@
+//! The Prometheus text format 0.0.4, parsed like Prometheus 2.42's `textparse.PromParser`,
+//! and additionally accepting everything `promtool check metrics` (client_golang's `expfmt`
+//! parser) accepts.
+//!
+//! Prometheus's lexer rules that shape this parser:
+//! - blanks are spaces and tabs, allowed between any two tokens and at both ends of a line;
+//!   empty lines are skipped; a missing final line break is fine;
+//! - label values may contain raw line breaks and NUL bytes; a backslash escapes any byte but
+//!   a line break; the label list tolerates a trailing comma and even a missing one;
+//! - the value token is any run of bytes other than blanks, `{` and line breaks;
+//! - a NUL byte where a line would start ends the body (the lexer's end-of-input rule);
+//! - `#` followed by blanks and `HELP`/`TYPE` and blanks is metadata; any other `#` line is a
+//!   comment. The help text is the rest of the line minus its first byte.
+//!
+//! Where `promtool` accepts what Prometheus's scrape parser rejects, Tidemark accepts too:
+//! - a `# TYPE` value is matched case-insensitively after skipping extra leading blanks
+//!   (`# TYPE x  COUNTER`);
+//! - `# HELP` / `# TYPE` with no metric name, and `# TYPE name` with no type, are comments;
+//! - timestamps may carry a sign (`-5`, `+5`);
+//! - help text need not be valid UTF-8.
+//!
+//! Duplicate label names are reported when the labels are materialised
+//! ([`Sample::labels_into`](super::Sample::labels_into)), as Prometheus fails the scrape when
+//! it appends such a series.
+
+use super::entry::{ascii, Entry, Help, MetricType, RawLabels, Sample};
+use super::error::{token_text, ErrorKind, ParseError};
+use super::lex::{self, skip_blanks, ValueScanError};
+use super::Format;
+
+/// Pull parser for the text format. See the module docs for the accepted syntax.
+#[derive(Debug, Clone)]
+pub struct TextParser<'a> {
+    body: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> TextParser<'a> {
+    /// A parser over a whole body.
+    pub fn new(body: &'a [u8]) -> Self {
+        Self { body, pos: 0 }
+    }
+
+    #[cold]
+    fn err(&self, offset: usize, kind: ErrorKind) -> ParseError {
+        ParseError::at(Format::Text, self.body, offset, kind)
+    }
+
+    /// The next entry, `Ok(None)` at the end of the body.
+    #[inline]
+    pub fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+        let b = self.body;
+        loop {
+            let i = skip_blanks(b, self.pos);
+            if i >= b.len() {
+                self.pos = i;
+                return Ok(None);
+            }
+            let c = b[i];
+            if lex::is_metric_start(c) {
+                return self.sample(i).map(|s| Some(Entry::Sample(s)));
+            }
+            match c {
+                b'\n' => self.pos = i + 1,
+                b'#' => return self.comment(i).map(Some),
+                0 => {
+                    self.pos = b.len();
+                    return Ok(None);
+                }
+                _ => return Err(self.err(i, ErrorKind::InvalidStart)),
+            }
+        }
+    }
+
+    /// End of the line holding `i` (index of its `\n`, or the body length).
+    #[inline]
+    fn line_end(&self, i: usize) -> usize {
+        self.body[i..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(self.body.len(), |p| i + p)
+    }
+
+    /// A `#` line at `i`: metadata or a comment.
+    fn comment(&mut self, i: usize) -> Result<Entry<'a>, ParseError> {
+        let b = self.body;
+        let end = self.line_end(i);
+        self.pos = (end + 1).min(b.len());
+        let comment = Ok(Entry::Comment(&b[i..end]));
+        let kw = skip_blanks(b, i + 1).min(end);
+        if kw == i + 1 {
+            return comment;
+        }
+        let line = &b[kw..end];
+        let (is_help, after) = if line.starts_with(b"HELP") {
+            (true, kw + 4)
+        } else if line.starts_with(b"TYPE") {
+            (false, kw + 4)
+        } else {
+            return comment;
+        };
+        let what = if is_help { "HELP" } else { "TYPE" };
+        if after >= end || !matches!(b[after], b' ' | b'\t') {
+            return comment;
+        }
+        let name_start = skip_blanks(b, after).min(end);
+        if name_start == end {
+            // promtool ignores `# HELP ` without a name.
+            return comment;
+        }
+        if !lex::is_metric_start(b[name_start]) {
+            return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
+        }
+        let name_end = lex::scan_metric_name(b, name_start).min(end);
+        let metric = ascii(&b[name_start..name_end]);
+        let rest = &b[name_end..end];
+        let text: &[u8] = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
+            &[]
+        } else {
+            &rest[1..]
+        };
+        if is_help {
+            return Ok(Entry::Help(Help::new(metric, text, Format::Text)));
+        }
+        let t = &text[skip_blanks(text, 0)..];
+        if t.is_empty() {
+            // promtool ignores `# TYPE name` without a type.
+            return comment;
+        }
+        let kind = if t.eq_ignore_ascii_case(b"counter") {
+            MetricType::Counter
+        } else if t.eq_ignore_ascii_case(b"gauge") {
+            MetricType::Gauge
+        } else if t.eq_ignore_ascii_case(b"histogram") {
+            MetricType::Histogram
+        } else if t.eq_ignore_ascii_case(b"summary") {
+            MetricType::Summary
+        } else if t.eq_ignore_ascii_case(b"untyped") {
+            MetricType::Unknown
+        } else {
+            return Err(self.err(
+                end - t.len(),
+                ErrorKind::InvalidMetricType(token_text(t)),
+            ));
+        };
+        Ok(Entry::Type { metric, kind })
+    }
+
+    #[inline]
+    fn sample(&mut self, start: usize) -> Result<Sample<'a>, ParseError> {
+        let b = self.body;
+        let name_end = lex::scan_metric_name(b, start);
+        let mut i = skip_blanks(b, name_end);
+        let mut series_end = name_end;
+        let mut labels = RawLabels::default();
+        if i < b.len() && b[i] == b'{' {
+            let close = self.labels(i + 1)?;
+            labels = RawLabels::new(&b[i + 1..close]);
+            series_end = close + 1;
+            i = skip_blanks(b, series_end);
+        }
+
+        let vstart = i;
+        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'{') {
+            i += 1;
+        }
+        if i == vstart {
+            return Err(self.err(i, ErrorKind::ExpectedValue));
+        }
+        let tok = &b[vstart..i];
+        let value = match lex::parse_float(tok) {
+            Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
+            Some(v) => v,
+            None => return Err(self.value_error(vstart, tok)),
+        };
+
+        i = skip_blanks(b, i);
+        let mut timestamp_ms = None;
+        if i < b.len() && b[i] != b'\n' {
+            let tstart = i;
+            if matches!(b[i], b'-' | b'+') {
+                i += 1;
+            }
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let glued = i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n');
+            let tok = &b[tstart..i];
+            match lex::parse_int_timestamp(tok).filter(|_| !glued) {
+                Some(t) => timestamp_ms = Some(t),
+                None => {
+                    let end = self.token_end(tstart);
+                    let kind = if !glued && (tok.is_empty() || tok == b"-" || tok == b"+") {
+                        ErrorKind::TrailingData(token_text(&b[tstart..end]))
+                    } else {
+                        ErrorKind::InvalidTimestamp(token_text(&b[tstart..end]))
+                    };
+                    return Err(self.err(tstart, kind));
+                }
+            }
+            i = skip_blanks(b, i);
+            if i < b.len() && b[i] != b'\n' {
+                let end = self.token_end(i);
+                return Err(self.err(i, ErrorKind::TrailingData(token_text(&b[i..end]))));
+            }
+        }
+        self.pos = (i + 1).min(b.len());
+        Ok(Sample {
+            body: b,
+            format: Format::Text,
+            start,
+            name_end,
+            series_end,
+            labels,
+            value,
+            timestamp_ms,
+            exemplar: None,
+        })
+    }
+
+    fn token_end(&self, mut i: usize) -> usize {
+        while i < self.body.len() && !matches!(self.body[i], b' ' | b'\t' | b'\n') {
+            i += 1;
+        }
+        i
+    }
+
+    #[cold]
+    fn value_error(&self, at: usize, tok: &[u8]) -> ParseError {
+        let kind = if tok.last() == Some(&b'\r') {
+            ErrorKind::CarriageReturn(token_text(tok))
+        } else {
+            ErrorKind::InvalidValue(token_text(tok))
+        };
+        self.err(at, kind)
+    }
+
+    /// Label list after `{` at `i - 1`; returns the index of the closing `}`.
+    #[inline]
+    fn labels(&self, mut i: usize) -> Result<usize, ParseError> {
+        let b = self.body;
+        loop {
+            i = skip_blanks(b, i);
+            if i >= b.len() {
+                return Err(self.err(i, ErrorKind::ExpectedLabelName));
+            }
+            if b[i] == b'}' {
+                return Ok(i);
+            }
+            if !lex::is_label_start(b[i]) {
+                return Err(self.err(i, ErrorKind::ExpectedLabelName));
+            }
+            i = skip_blanks(b, lex::scan_label_name(b, i));
+            if i >= b.len() || b[i] != b'=' {
+                return Err(self.err(i, ErrorKind::ExpectedEqual));
+            }
+            i = skip_blanks(b, i + 1);
+            if i >= b.len() || b[i] != b'"' {
+                return Err(self.err(i, ErrorKind::ExpectedLabelValue));
+            }
+            i = match lex::scan_label_value(b, i + 1, true) {
+                Ok(close) => close + 1,
+                Err(e) => return Err(self.err(i, value_scan_kind(e))),
+            };
+            i = skip_blanks(b, i);
+            if i < b.len() && b[i] == b',' {
+                i += 1;
+            }
+        }
+    }
+}
+
+pub(crate) fn value_scan_kind(e: ValueScanError) -> ErrorKind {
+    match e {
+        ValueScanError::Unterminated => ErrorKind::UnterminatedLabelValue,
+        ValueScanError::EscapedNewline => ErrorKind::EscapedNewline,
+        ValueScanError::InvalidUtf8 => ErrorKind::InvalidUtf8LabelValue,
+    }
+}
