@@ -1,0 +1,154 @@
+//! The Prometheus HTTP API (`/api/v1/...`): one [`ApiError`] that renders Prometheus's error
+//! JSON, thin handlers that call into the library crates.
+
+pub mod json;
+pub mod params;
+mod query;
+mod status;
+mod targets;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tidemark_query::{ErrorKind, QueryError};
+
+use crate::state::AppState;
+pub use params::Params;
+
+/// An API error: Prometheus's `errorType` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// `bad_data`, `execution`, `timeout`, `canceled`, `internal`, `unavailable`, `not_found`.
+    pub kind: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A `bad_data` error (400).
+    pub fn bad_data(message: impl Into<String>) -> Self {
+        Self {
+            kind: "bad_data",
+            message: message.into(),
+        }
+    }
+
+    /// An `internal` error (500).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            kind: "internal",
+            message: message.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.kind {
+            "bad_data" => StatusCode::BAD_REQUEST,
+            "execution" => StatusCode::UNPROCESSABLE_ENTITY,
+            "timeout" | "unavailable" | "canceled" => StatusCode::SERVICE_UNAVAILABLE,
+            "not_found" => StatusCode::NOT_FOUND,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        let kind = match e.kind {
+            ErrorKind::BadData => "bad_data",
+            ErrorKind::Execution => "execution",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Canceled => "canceled",
+            ErrorKind::Internal => "internal",
+        };
+        Self {
+            kind,
+            message: e.message,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = String::from("{\"status\":\"error\",\"errorType\":");
+        json::write_str(&mut body, self.kind);
+        body.push_str(",\"error\":");
+        json::write_str(&mut body, &self.message);
+        body.push('}');
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// A success envelope around pre-encoded `data` JSON.
+pub fn success(data: &str, warnings: &[String]) -> Response {
+    let mut body = String::with_capacity(data.len() + 40);
+    body.push_str("{\"status\":\"success\",\"data\":");
+    body.push_str(data);
+    if !warnings.is_empty() {
+        body.push_str(",\"warnings\":[");
+        for (i, w) in warnings.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            json::write_str(&mut body, w);
+        }
+        body.push(']');
+    }
+    body.push('}');
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Largest form body accepted (Prometheus has no explicit limit; queries are small).
+const MAX_FORM_BODY: usize = 8 << 20;
+
+/// Reads the parameters of a GET or form POST.
+pub async fn read_params(req: Request) -> Result<Params, ApiError> {
+    let (parts, body) = req.into_parts();
+    let query = parts.uri.query().map(str::to_owned);
+    let is_form = parts.method == Method::POST && is_form(&parts.headers);
+    let body: Option<Bytes> = if is_form {
+        Some(
+            axum::body::to_bytes(body, MAX_FORM_BODY)
+                .await
+                .map_err(|e| ApiError::bad_data(format!("error parsing form body: {e}")))?,
+        )
+    } else {
+        None
+    };
+    Ok(Params::parse(query.as_deref(), body.as_deref()))
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// The `/api/v1` routes.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/query", get(query::instant).post(query::instant))
+        .route("/query_range", get(query::range).post(query::range))
+        .route("/targets", get(targets::targets))
+        .route("/labels", get(status::labels).post(status::labels))
+        .route("/label/{name}/values", get(status::label_values))
+        .route("/status/buildinfo", get(status::buildinfo))
+        .route("/status/config", get(status::config))
+        .route("/status/flags", get(status::flags))
+}

@@ -1,0 +1,107 @@
+//! `/api/v1/query` and `/api/v1/query_range`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+
+use super::params::{parse_duration, parse_time};
+use super::{json, read_params, success, ApiError};
+use crate::state::AppState;
+
+/// Sets the flag when dropped: a query whose client went away (its handler future dropped)
+/// is cancelled.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `GET|POST /api/v1/query`.
+pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+    let p = read_params(req).await?;
+    let expr = p
+        .get("query")
+        .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": query is empty"))?
+        .to_owned();
+    let t = match p.get("time") {
+        Some(s) => parse_time("time", s)?,
+        None => now_ms(),
+    };
+    let stats = p.get("stats").is_some();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancel.clone());
+    let engine = st.engine.clone();
+    let db = st.db.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        engine.instant_cancellable(&*db, &expr, t, &cancel)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("query panicked: {e}")))??;
+    let mut data = String::new();
+    json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
+    Ok(success(&data, &result.warnings))
+}
+
+/// `GET|POST /api/v1/query_range`.
+pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+    let p = read_params(req).await?;
+    let expr = p
+        .get("query")
+        .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": query is empty"))?
+        .to_owned();
+    let start = parse_time(
+        "start",
+        p.get("start")
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"start\": cannot parse \"\" to a valid timestamp"))?,
+    )?;
+    let end = parse_time(
+        "end",
+        p.get("end")
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"end\": cannot parse \"\" to a valid timestamp"))?,
+    )?;
+    if end < start {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
+    }
+    let step = parse_duration(
+        "step",
+        p.get("step")
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"step\": cannot parse \"\" to a valid duration"))?,
+    )?;
+    if step <= 0 {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    if (end - start) / step > 11_000 {
+        return Err(ApiError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    let stats = p.get("stats").is_some();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _guard = CancelOnDrop(cancel.clone());
+    let engine = st.engine.clone();
+    let db = st.db.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        engine.range_cancellable(&*db, &expr, (start, end, step), &cancel)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("query panicked: {e}")))??;
+    let mut data = String::new();
+    json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
+    Ok(success(&data, &result.warnings))
+}
