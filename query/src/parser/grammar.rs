@@ -213,6 +213,17 @@ fn is_metric_word(k: Kw) -> bool {
     )
 }
 
+/// Tokens that can begin an expression.
+fn can_start_expr(t: T) -> bool {
+    match t {
+        T::Number | T::Str | T::LParen | T::LBrace | T::Ident | T::MetricIdent | T::Add | T::Sub => {
+            true
+        }
+        T::Kw(k) => k.is_aggregator() || is_metric_word(k),
+        _ => false,
+    }
+}
+
 fn is_label_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(f) if f == '_' || f.is_ascii_alphabetic())
@@ -300,7 +311,9 @@ impl Parser<'_> {
             matching = Some((k == Kw::On, labels));
             if let T::Kw(g @ (Kw::GroupLeft | Kw::GroupRight)) = self.tok.typ {
                 self.advance();
-                let labels = if self.tok.typ == T::LParen {
+                // yacc reduces the empty label list only before a token that can start the
+                // right-hand side; anything else is an error in the (missing) list.
+                let labels = if self.tok.typ == T::LParen || !can_start_expr(self.tok.typ) {
                     self.parse_grouping_labels()?
                 } else {
                     Vec::new()
@@ -512,11 +525,16 @@ impl Parser<'_> {
             args.push(self.parse_expr(0)?);
             match self.tok.typ {
                 T::Comma => {
-                    let comma = self.advance();
-                    if self.tok.typ == T::RParen {
+                    // `args ,` is reduced as a trailing comma (an error that does not stop
+                    // parsing) before `)` or another `,`.
+                    let mut comma = self.advance();
+                    while matches!(self.tok.typ, T::RParen | T::Comma) {
                         self.semantic(comma.pos, "trailing commas not allowed in function call args");
-                        self.advance();
-                        return Ok(args);
+                        if self.tok.typ == T::RParen {
+                            self.advance();
+                            return Ok(args);
+                        }
+                        comma = self.advance();
                     }
                 }
                 T::RParen => {
