@@ -216,9 +216,14 @@ fn is_metric_word(k: Kw) -> bool {
 /// Tokens that can begin an expression.
 fn can_start_expr(t: T) -> bool {
     match t {
-        T::Number | T::Str | T::LParen | T::LBrace | T::Ident | T::MetricIdent | T::Add | T::Sub => {
-            true
-        }
+        T::Number
+        | T::Str
+        | T::LParen
+        | T::LBrace
+        | T::Ident
+        | T::MetricIdent
+        | T::Add
+        | T::Sub => true,
         T::Kw(k) => k.is_aggregator() || is_metric_word(k),
         _ => false,
     }
@@ -529,7 +534,10 @@ impl Parser<'_> {
                     // parsing) before `)` or another `,`.
                     let mut comma = self.advance();
                     while matches!(self.tok.typ, T::RParen | T::Comma) {
-                        self.semantic(comma.pos, "trailing commas not allowed in function call args");
+                        self.semantic(
+                            comma.pos,
+                            "trailing commas not allowed in function call args",
+                        );
                         if self.tok.typ == T::RParen {
                             self.advance();
                             return Ok(args);
@@ -671,7 +679,10 @@ impl Parser<'_> {
                             if !v.is_finite() || v >= i64::MAX as f64 || v <= i64::MIN as f64 {
                                 self.semantic(
                                     e.start,
-                                    format!("timestamp out of bounds for @ modifier: {}", go_fixed(v)),
+                                    format!(
+                                        "timestamp out of bounds for @ modifier: {}",
+                                        go_fixed(v)
+                                    ),
                                 );
                             }
                             At::Ms((v * 1000.0).round() as i64)
@@ -887,7 +898,11 @@ fn p_check(input: &str, n: &Node) -> Result<Vt, Error> {
             def.check_arity(args.len()).map_err(|m| (n.start, m))?;
             for (i, a) in args.iter().enumerate() {
                 let Some(t) = def.arg_type(i) else { break };
-                expect(a, Vt::of(t), &format!("call to function {}", go_quote(def.name)))?;
+                expect(
+                    a,
+                    Vt::of(t),
+                    &format!("call to function {}", go_quote(def.name)),
+                )?;
             }
             Vt::of(def.returns)
         }
@@ -947,16 +962,27 @@ fn p_check(input: &str, n: &Node) -> Result<Vt, Error> {
                 i
             };
             if *return_bool && !is_comparison(*op) {
-                return Err((op_pos, "bool modifier can only be used on comparison operators".into()));
+                return Err((
+                    op_pos,
+                    "bool modifier can only be used on comparison operators".into(),
+                ));
             }
             if is_comparison(*op) && !*return_bool && lt == Vt::Scalar && rt == Vt::Scalar {
-                return Err((op_pos, "comparisons between scalars must use BOOL modifier".into()));
+                return Err((
+                    op_pos,
+                    "comparisons between scalars must use BOOL modifier".into(),
+                ));
             }
-            if let (Some((true, on)), Card::ManyToOne(inc) | Card::OneToMany(inc)) = (matching, card) {
+            if let (Some((true, on)), Card::ManyToOne(inc) | Card::OneToMany(inc)) =
+                (matching, card)
+            {
                 if let Some(l) = on.iter().find(|l| inc.contains(l)) {
                     return Err((
                         op_pos,
-                        format!("label {} must not occur in ON and GROUP clause at once", go_quote(l)),
+                        format!(
+                            "label {} must not occur in ON and GROUP clause at once",
+                            go_quote(l)
+                        ),
                     ));
                 }
             }
@@ -964,18 +990,25 @@ fn p_check(input: &str, n: &Node) -> Result<Vt, Error> {
                 if t != Vt::Scalar && t != Vt::Vector {
                     return Err((
                         side.start,
-                        "binary expression must contain only scalar and instant vector types".into(),
+                        "binary expression must contain only scalar and instant vector types"
+                            .into(),
                     ));
                 }
             }
             if lt != Vt::Vector || rt != Vt::Vector {
                 if matching.as_ref().is_some_and(|(_, l)| !l.is_empty()) {
-                    return Err((n.start, "vector matching only allowed between instant vectors".into()));
+                    return Err((
+                        n.start,
+                        "vector matching only allowed between instant vectors".into(),
+                    ));
                 }
             } else if is_set_op(*op) && *card != Card::OneToOne {
                 return Err((
                     n.start,
-                    format!("no grouping allowed for {} operation", go_quote(op_name(*op))),
+                    format!(
+                        "no grouping allowed for {} operation",
+                        go_quote(op_name(*op))
+                    ),
                 ));
             }
             if (lt == Vt::Scalar || rt == Vt::Scalar) && is_set_op(*op) {
@@ -1152,15 +1185,14 @@ fn convert(n: Node) -> PExpr {
                     LabelModifier::Exclude(labels(l))
                 }
             });
-            let modifier = (return_bool
-                || matching.is_some()
-                || card != VectorMatchCardinality::OneToOne)
-                .then(|| {
-                    BinModifier::default()
-                        .with_card(card)
-                        .with_matching(matching)
-                        .with_return_bool(return_bool)
-                });
+            let modifier =
+                (return_bool || matching.is_some() || card != VectorMatchCardinality::OneToOne)
+                    .then(|| {
+                        BinModifier::default()
+                            .with_card(card)
+                            .with_matching(matching)
+                            .with_return_bool(return_bool)
+                    });
             PExpr::Binary(BinaryExpr {
                 op: tk::TokenType::new(token_id(op)),
                 lhs: Box::new(convert(*lhs)),

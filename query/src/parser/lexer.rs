@@ -582,7 +582,10 @@ impl<'a> Lexer<'a> {
             return self.emit(T::Duration);
         }
         let text = self.input[self.start..self.pos].to_string();
-        self.error(format!("bad number or duration syntax: {}", go_quote(&text)))
+        self.error(format!(
+            "bad number or duration syntax: {}",
+            go_quote(&text)
+        ))
     }
 
     fn lex_duration(&mut self) -> Token {
@@ -621,7 +624,12 @@ impl<'a> Lexer<'a> {
             Some('u') => (4, 16, 0x10ffff),
             Some('U') => (8, 16, 0x10ffff),
             None => return Some("escape sequence not terminated".into()),
-            Some(other) => return Some(format!("unknown escape sequence {}", go_rune_u(Some(other)))),
+            Some(other) => {
+                return Some(format!(
+                    "unknown escape sequence {}",
+                    go_rune_u(Some(other))
+                ))
+            }
         };
         let mut ch = if matches!(c, Some('0'..='7')) {
             c
@@ -634,7 +642,10 @@ impl<'a> Lexer<'a> {
             if d >= base {
                 return Some(match ch {
                     None => "escape sequence not terminated".into(),
-                    Some(c) => format!("illegal character {} in escape sequence", go_rune_u(Some(c))),
+                    Some(c) => format!(
+                        "illegal character {} in escape sequence",
+                        go_rune_u(Some(c))
+                    ),
                 });
             }
             x = x.wrapping_mul(base).wrapping_add(d);
@@ -715,7 +726,10 @@ mod tests {
         assert_eq!(err("x[1y1y]"), "bad duration syntax: \"1y1\"");
         assert_eq!(err("1_000"), "bad number or duration syntax: \"1\"");
         assert_eq!(err("x}"), "unexpected character: '}'");
-        assert_eq!(err("\"\\400\""), "escape sequence is an invalid Unicode code point");
+        assert_eq!(
+            err("\"\\400\""),
+            "escape sequence is an invalid Unicode code point"
+        );
         assert_eq!(err("'\\q'"), "unknown escape sequence U+0071 'q'");
         assert_eq!(err("sum("), "unclosed left parenthesis");
         assert_eq!(err("x{a"), "unexpected end of input inside braces");

@@ -66,7 +66,9 @@ mod tests {
     use super::*;
 
     fn err(q: &str) -> String {
-        parse(q).map(|e| format!("ok: {e}")).unwrap_or_else(|e| e.to_string())
+        parse(q)
+            .map(|e| format!("ok: {e}"))
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
@@ -94,5 +96,87 @@ mod tests {
         assert_eq!(err("- -1"), "ok: 1");
         assert!(parse("a + b * c ^ d ^ e or f and g unless h > bool i").is_ok());
         assert!(parse("holt_winters(x[5m], 0.5, 0.5)").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Well-formed queries from a small grammar.
+    fn query() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("foo".to_owned()),
+            Just("bar:baz{job=\"a\", x!~\"b.*\"}".to_owned()),
+            Just("{__name__=\"m\"}".to_owned()),
+            Just("1.5".to_owned()),
+            Just("0x1F".to_owned()),
+            Just("\"s\\n\"".to_owned()),
+            Just("foo offset -5m".to_owned()),
+            Just("foo @ 100".to_owned()),
+            Just("time()".to_owned()),
+        ];
+        leaf.prop_recursive(4, 32, 3, |inner| {
+            let ops = [
+                "+",
+                "-",
+                "*",
+                "/",
+                "%",
+                "^",
+                "==",
+                "!=",
+                ">",
+                "<",
+                ">=",
+                "<=",
+                "and",
+                "or",
+                "unless",
+                "atan2",
+                "> bool",
+                "+ on(a) group_left(b)",
+                "- ignoring(c)",
+            ];
+            prop_oneof![
+                (
+                    inner.clone(),
+                    proptest::sample::select(ops.to_vec()),
+                    inner.clone()
+                )
+                    .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+                inner.clone().prop_map(|a| format!("sum by (job) ({a})")),
+                inner.clone().prop_map(|a| format!("topk(3, {a})")),
+                inner.clone().prop_map(|a| format!("-({a})")),
+                inner.clone().prop_map(|a| format!("abs({a})")),
+                inner.clone().prop_map(|a| format!("rate(({a})[5m:1m])")),
+                inner.prop_map(|a| format!("max_over_time(({a})[1h:] offset 1m)")),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,40}") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn never_panics_on_promql_like_text(
+            s in "[a-z_:{}()\\[\\]=~!\"'`,+*/%^<>@# .0-9mshdwy\\n-]{0,40}"
+        ) {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn printing_and_reparsing_gives_the_same_ast(q in query()) {
+            // Type errors are fine here; only what parses is printed again.
+            if let Ok(ast) = parse(&q) {
+                let printed = ast.to_string();
+                let again = parse(&printed);
+                prop_assert_eq!(again.as_ref().ok(), Some(&ast), "{} -> {}", q, printed);
+            }
+        }
     }
 }

@@ -10,7 +10,12 @@ pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
     if let Some(v) = parse_go_int(s) {
         return Ok(v as f64);
     }
-    let invalid = || format!("strconv.ParseFloat: parsing {}: invalid syntax", go_quote(s));
+    let invalid = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            go_quote(s)
+        )
+    };
     let lower = s.to_ascii_lowercase();
     match lower.as_str() {
         "inf" | "+inf" | "infinity" | "+infinity" => return Ok(f64::INFINITY),
@@ -91,7 +96,9 @@ pub(crate) fn parse_duration_ms(s: &str) -> Result<u64, String> {
         };
         let (_, mult) = UNITS[next_unit + k];
         next_unit += k + 1;
-        let v: u64 = digits.parse().map_err(|_| "duration out of range".to_string())?;
+        let v: u64 = digits
+            .parse()
+            .map_err(|_| "duration out of range".to_string())?;
         let add = v
             .checked_mul(mult)
             .filter(|x| *x <= i64::MAX as u64)
@@ -107,9 +114,7 @@ pub(crate) fn parse_duration_ms(s: &str) -> Result<u64, String> {
 /// Decodes a string literal's text (with its quotes) that the lexer has validated.
 pub(crate) fn unquote(lit: &str) -> String {
     let quote = lit.chars().next().unwrap_or('"');
-    let inner = lit
-        .get(1..lit.len().saturating_sub(1))
-        .unwrap_or_default();
+    let inner = lit.get(1..lit.len().saturating_sub(1)).unwrap_or_default();
     if quote == '`' {
         return inner.to_string();
     }
