@@ -567,10 +567,7 @@ impl Evaluator<'_> {
     }
 
     fn eval_call(&mut self, c: &Call) -> Result<Val> {
-        let name = match c.func.name {
-            crate::parse::HOLT_WINTERS_PARSER_NAME => "holt_winters",
-            other => other,
-        };
+        let name = c.func.name;
         let Some(def) = functions::function_def(name) else {
             return Err(QueryError::bad_data(format!(
                 "unknown function with name {name:?}"

@@ -1,4 +1,5 @@
-//! PromQL for Tidemark: parsing (with the `promql-parser` crate), evaluation of instant and
+//! PromQL for Tidemark: parsing (our own parser, [`parser`], producing the `promql-parser`
+//! crate's AST), evaluation of instant and
 //! range queries over the engine's querier, and the functions, aggregations and operators of
 //! Prometheus 2.42 for float samples.
 //!
@@ -12,6 +13,7 @@ pub mod error;
 mod eval;
 pub mod functions;
 mod parse;
+pub mod parser;
 pub mod value;
 
 pub use engine::{EngineOptions, QueryEngine, QueryResult, QueryStats, Queryable};

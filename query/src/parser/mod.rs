@@ -1,0 +1,182 @@
+//! Tidemark's own PromQL parser, held to Prometheus 2.42's grammar and error messages.
+//!
+//! - [`lexer`]: the token stream, with Prometheus's lexer states and lexer errors;
+//! - [`grammar`]: a recursive-descent (precedence-climbing) parser that builds an AST with
+//!   byte positions, records errors in the order Prometheus's yacc parser does, and then
+//!   type-checks as Prometheus's `checkAST` does;
+//! - [`text`]: numbers, durations, string escapes, and Go-style quoting for messages.
+//!
+//! The result is the `promql_parser` crate's AST, which the evaluator consumes; that crate's
+//! own parser is not used. Errors read `LINE:COL: parse error: MESSAGE`, with a 1-based line
+//! and a 1-based byte column within the line, exactly as Prometheus prints them.
+
+mod grammar;
+mod lexer;
+mod text;
+
+use std::fmt;
+
+use promql_parser::parser::Expr;
+
+/// A parse error: where (byte offset into the query) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Byte offset of the offending token or expression.
+    pub pos: usize,
+    /// Prometheus's message, without the position.
+    pub message: String,
+    /// The query text (for line and column).
+    query: String,
+}
+
+impl ParseError {
+    /// 1-based line and 1-based byte column of the error.
+    pub fn line_col(&self) -> (usize, usize) {
+        let pos = self.pos.min(self.query.len());
+        let before = &self.query.as_bytes()[..pos];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let col = match before.iter().rposition(|&b| b == b'\n') {
+            Some(i) => pos - i,
+            None => pos + 1,
+        };
+        (line, col)
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (line, col) = self.line_col();
+        write!(f, "{line}:{col}: parse error: {}", self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a PromQL expression as Prometheus 2.42 does. Never panics, for any input.
+pub fn parse(query: &str) -> Result<Expr, ParseError> {
+    grammar::parse(query).map_err(|(pos, message)| ParseError {
+        pos,
+        message,
+        query: query.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(q: &str) -> String {
+        parse(q)
+            .map(|e| format!("ok: {e}"))
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        assert_eq!(err("sum("), "1:5: parse error: unclosed left parenthesis");
+        assert_eq!(err("1 +"), "1:4: parse error: unexpected end of input");
+        assert_eq!(
+            err("foo{a=}"),
+            "1:7: parse error: unexpected \"}\" in label matching, expected string"
+        );
+        assert_eq!(
+            err("rate(x)"),
+            "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"
+        );
+        assert_eq!(
+            err("a\n+ )"),
+            "2:4: parse error: unexpected right parenthesis ')'"
+        );
+        assert_eq!(err(""), "1:1: parse error: no expression found in input");
+    }
+
+    #[test]
+    fn precedence_and_folding() {
+        assert_eq!(err("-2^2"), "ok: -(2 ^ 2)".replace("(2 ^ 2)", "2 ^ 2"));
+        assert_eq!(err("- -1"), "ok: 1");
+        assert!(parse("a + b * c ^ d ^ e or f and g unless h > bool i").is_ok());
+        assert!(parse("holt_winters(x[5m], 0.5, 0.5)").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Well-formed queries from a small grammar.
+    fn query() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("foo".to_owned()),
+            Just("bar:baz{job=\"a\", x!~\"b.*\"}".to_owned()),
+            Just("{__name__=\"m\"}".to_owned()),
+            Just("1.5".to_owned()),
+            Just("0x1F".to_owned()),
+            Just("\"s\\n\"".to_owned()),
+            Just("foo offset -5m".to_owned()),
+            Just("foo @ 100".to_owned()),
+            Just("time()".to_owned()),
+        ];
+        leaf.prop_recursive(4, 32, 3, |inner| {
+            let ops = [
+                "+",
+                "-",
+                "*",
+                "/",
+                "%",
+                "^",
+                "==",
+                "!=",
+                ">",
+                "<",
+                ">=",
+                "<=",
+                "and",
+                "or",
+                "unless",
+                "atan2",
+                "> bool",
+                "+ on(a) group_left(b)",
+                "- ignoring(c)",
+            ];
+            prop_oneof![
+                (
+                    inner.clone(),
+                    proptest::sample::select(ops.to_vec()),
+                    inner.clone()
+                )
+                    .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+                inner.clone().prop_map(|a| format!("sum by (job) ({a})")),
+                inner.clone().prop_map(|a| format!("topk(3, {a})")),
+                inner.clone().prop_map(|a| format!("-({a})")),
+                inner.clone().prop_map(|a| format!("abs({a})")),
+                inner.clone().prop_map(|a| format!("rate(({a})[5m:1m])")),
+                inner.prop_map(|a| format!("max_over_time(({a})[1h:] offset 1m)")),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,40}") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn never_panics_on_promql_like_text(
+            s in "[a-z_:{}()\\[\\]=~!\"'`,+*/%^<>@# .0-9mshdwy\\n-]{0,40}"
+        ) {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn printing_and_reparsing_gives_the_same_ast(q in query()) {
+            // Type errors are fine here; only what parses is printed again.
+            if let Ok(ast) = parse(&q) {
+                let printed = ast.to_string();
+                let again = parse(&printed);
+                prop_assert_eq!(again.as_ref().ok(), Some(&ast), "{} -> {}", q, printed);
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Literal decoding and Go-style formatting, as Prometheus 2.42 (written in Go) does them:
+//! numbers (`strconv.ParseInt(s, 0, 64)` then `ParseFloat`), durations (`model.ParseDuration`),
+//! string unescaping, and `%q` / `%#U` quoting for error messages.
+
+use std::fmt::Write;
+
+/// Parses a number literal as Prometheus does: an integer in Go syntax (decimal, `0x` hex,
+/// leading-`0` octal) if possible, else a float. The error is Go's message.
+pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
+    if let Some(v) = parse_go_int(s) {
+        return Ok(v as f64);
+    }
+    let invalid = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            go_quote(s)
+        )
+    };
+    let lower = s.to_ascii_lowercase();
+    match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => return Ok(f64::INFINITY),
+        "-inf" | "-infinity" => return Ok(f64::NEG_INFINITY),
+        "nan" => return Ok(f64::NAN),
+        _ => {}
+    }
+    // Go parses hex mantissas only with a `p` exponent, which the lexer never produces.
+    if lower.starts_with("0x") || lower.contains("inf") || lower.contains("nan") {
+        return Err(invalid());
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_infinite() => Err(format!(
+            "strconv.ParseFloat: parsing {}: value out of range",
+            go_quote(s)
+        )),
+        Ok(v) => Ok(v),
+        Err(_) => Err(invalid()),
+    }
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` for what the lexer can produce.
+fn parse_go_int(s: &str) -> Option<i64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        if h.is_empty() {
+            return None;
+        }
+        return i64::from_str_radix(h, 16).ok();
+    }
+    if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {
+        return None;
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return i64::from_str_radix(&s[1..], 8).ok();
+    }
+    s.parse::<i64>().ok()
+}
+
+/// Prometheus's duration syntax (`model.ParseDuration`): `[0-9]+` followed by a unit, units in
+/// the order y w d h m s ms, each at most once; the result in milliseconds.
+pub(crate) fn parse_duration_ms(s: &str) -> Result<u64, String> {
+    if s == "0" {
+        return Ok(0);
+    }
+    let bad = || format!("not a valid duration string: {}", go_quote(s));
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 24 * 3_600_000),
+        ("w", 7 * 24 * 3_600_000),
+        ("d", 24 * 3_600_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut next_unit = 0;
+    let mut total: u64 = 0;
+    if b.is_empty() {
+        return Err(bad());
+    }
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return Err(bad());
+        }
+        let digits = &s[start..i];
+        let ustart = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = &s[ustart..i];
+        let Some(k) = UNITS[next_unit..].iter().position(|(u, _)| *u == unit) else {
+            return Err(bad());
+        };
+        let (_, mult) = UNITS[next_unit + k];
+        next_unit += k + 1;
+        let v: u64 = digits
+            .parse()
+            .map_err(|_| "duration out of range".to_string())?;
+        let add = v
+            .checked_mul(mult)
+            .filter(|x| *x <= i64::MAX as u64)
+            .ok_or("duration out of range")?;
+        total = total
+            .checked_add(add)
+            .filter(|x| *x <= i64::MAX as u64)
+            .ok_or("duration out of range")?;
+    }
+    Ok(total)
+}
+
+/// Decodes a string literal's text (with its quotes) that the lexer has validated.
+pub(crate) fn unquote(lit: &str) -> String {
+    let quote = lit.chars().next().unwrap_or('"');
+    let inner = lit.get(1..lit.len().saturating_sub(1)).unwrap_or_default();
+    if quote == '`' {
+        return inner.to_string();
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut chars = inner.chars().peekable();
+    let flush = |bytes: &mut Vec<u8>, out: &mut String| {
+        if !bytes.is_empty() {
+            out.push_str(&String::from_utf8_lossy(bytes));
+            bytes.clear();
+        }
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            flush(&mut bytes, &mut out);
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else { break };
+        let mut take = |n: usize, radix: u32, first: Option<char>| -> u32 {
+            let mut v = 0u32;
+            let mut k = 0;
+            if let Some(f) = first {
+                v = f.to_digit(radix).unwrap_or(0);
+                k = 1;
+            }
+            while k < n {
+                let d = chars.next().and_then(|c| c.to_digit(radix)).unwrap_or(0);
+                v = v * radix + d;
+                k += 1;
+            }
+            v
+        };
+        let piece: Result<char, u8> = match e {
+            'a' => Ok('\x07'),
+            'b' => Ok('\x08'),
+            'f' => Ok('\x0c'),
+            'n' => Ok('\n'),
+            'r' => Ok('\r'),
+            't' => Ok('\t'),
+            'v' => Ok('\x0b'),
+            '0'..='7' => Err(take(3, 8, Some(e)) as u8),
+            'x' => Err(take(2, 16, None) as u8),
+            'u' => Ok(char::from_u32(take(4, 16, None)).unwrap_or('\u{fffd}')),
+            'U' => Ok(char::from_u32(take(8, 16, None)).unwrap_or('\u{fffd}')),
+            other => Ok(other),
+        };
+        match piece {
+            Ok(c) => {
+                flush(&mut bytes, &mut out);
+                out.push(c);
+            }
+            Err(b) => bytes.push(b),
+        }
+    }
+    flush(&mut bytes, &mut out);
+    out
+}
+
+fn is_go_printable(c: char) -> bool {
+    !c.is_control() && c != '\u{fffd}' || c == ' '
+}
+
+fn push_escaped(out: &mut String, c: char, quote: char) {
+    match c {
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        '\\' => out.push_str("\\\\"),
+        c if c == quote => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if is_go_printable(c) => out.push(c),
+        c if (c as u32) < 0x80 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if (c as u32) < 0x10000 => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\U{:08x}", c as u32);
+        }
+    }
+}
+
+/// Go's `%q` of a string.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        push_escaped(&mut out, c, '"');
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `%.10q` of a string: the first ten characters, quoted.
+pub(crate) fn go_quote_10(s: &str) -> String {
+    let head: String = s.chars().take(10).collect();
+    go_quote(&head)
+}
+
+/// Go's `%q` of a rune (`None` is end of input, which Go prints as U+FFFD).
+pub(crate) fn go_quote_rune(c: Option<char>) -> String {
+    let c = c.unwrap_or('\u{fffd}');
+    let mut out = String::from("'");
+    if c == '\u{fffd}' {
+        out.push(c);
+    } else {
+        push_escaped(&mut out, c, '\'');
+    }
+    out.push('\'');
+    out
+}
+
+/// Go's `%#U` of a rune: `U+0071 'q'`.
+pub(crate) fn go_rune_u(c: Option<char>) -> String {
+    let c = c.unwrap_or('\u{fffd}');
+    if is_go_printable(c) {
+        format!("U+{:04X} '{c}'", c as u32)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
+/// Go's `%f`: fixed notation with six decimals, `+Inf`, `-Inf`, `NaN`.
+pub(crate) fn go_fixed(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_go() {
+        assert_eq!(parse_number("010"), Ok(8.0));
+        assert_eq!(parse_number("09"), Ok(9.0));
+        assert_eq!(parse_number("0x1F"), Ok(31.0));
+        assert_eq!(parse_number(".5"), Ok(0.5));
+        assert_eq!(parse_number("5."), Ok(5.0));
+        assert_eq!(parse_number("1e3"), Ok(1000.0));
+        assert_eq!(parse_number("InF"), Ok(f64::INFINITY));
+        assert!(parse_number("nAn").is_ok_and(f64::is_nan));
+        assert_eq!(
+            parse_number("1e"),
+            Err("strconv.ParseFloat: parsing \"1e\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_number("1e999"),
+            Err("strconv.ParseFloat: parsing \"1e999\": value out of range".into())
+        );
+    }
+
+    #[test]
+    fn durations_follow_prometheus() {
+        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("5ms"), Ok(5));
+        assert_eq!(parse_duration_ms("1y"), Ok(31_536_000_000));
+        assert_eq!(parse_duration_ms("0s"), Ok(0));
+        assert!(parse_duration_ms("1m1h").is_err());
+        assert!(parse_duration_ms("1h1h").is_err());
+        assert_eq!(
+            parse_duration_ms("99999999999y"),
+            Err("duration out of range".into())
+        );
+    }
+
+    #[test]
+    fn quoting_follows_go() {
+        assert_eq!(go_quote("a\"b\n"), "\"a\\\"b\\n\"");
+        assert_eq!(go_quote_rune(Some('}')), "'}'");
+        assert_eq!(go_quote_rune(Some('\'')), "'\\''");
+        assert_eq!(go_rune_u(Some('q')), "U+0071 'q'");
+        assert_eq!(go_fixed(1e20), "100000000000000000000.000000");
+        assert_eq!(unquote(r#""a\x41\101\u00e9\n""#), "aAAé\n");
+        assert_eq!(unquote(r"`a\n`"), "a\\n");
+        assert_eq!(unquote(r"'\''"), "'");
+    }
+}
