@@ -9,6 +9,7 @@
 //! - [`scrape`]: the scrape manager and one loop per target.
 //! - [`exposition`]: the text format 0.0.4 and OpenMetrics 1.0 parsers.
 
+pub mod backfill;
 pub mod client;
 pub mod config;
 pub mod discovery;

@@ -1,6 +1,89 @@
-//! The `tidemark` binary. The HTTP API, CLI flags and lifecycle arrive with the server issue;
-//! until then it only reports its version.
+//! The `tidemark` binary.
 
-fn main() {
-    println!("tidemark {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::Parser;
+use tidemark_server::cli::{CheckCommand, Cli, Command};
+use tidemark_server::settings::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_cli(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tidemark: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    match cli.command {
+        Some(Command::Check {
+            what: CheckCommand::Config { files },
+        }) => check_config(&files),
+        Some(Command::Backfill { file, output }) => {
+            match tidemark_server::backfill::run(&file, &output) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("backfill: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        None => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("tidemark: starting runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(tidemark_server::run::serve(settings)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "fatal error");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn check_config(files: &[String]) -> ExitCode {
+    let mut ok = true;
+    for f in files {
+        println!("Checking {f}");
+        match tidemark_ingest::config::Config::load(f) {
+            Ok(cfg) => println!(
+                " SUCCESS: {f} is valid prometheus config file syntax ({} scrape configs)",
+                cfg.scrape_configs.len()
+            ),
+            Err(e) => {
+                ok = false;
+                println!("  FAILED: {e}");
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::new(&settings.log_level);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
 }

@@ -1,0 +1,12 @@
+//! The `tidemark` server: command line, HTTP API, lifecycle.
+//!
+//! [`cli`] holds the raw flags, [`settings`] the resolved values, [`web::app`] builds the
+//! router (tests call it in-process), and [`run::serve`] runs the whole server.
+
+pub mod api;
+pub mod backfill;
+pub mod cli;
+pub mod run;
+pub mod settings;
+pub mod state;
+pub mod web;

@@ -1,0 +1,140 @@
+//! Starting and stopping the server: open storage, apply the configuration, serve HTTP,
+//! compact in the background, reload on SIGHUP, shut down cleanly on SIGTERM/SIGINT.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tidemark_engine::{Db, DbOptions};
+use tidemark_ingest::scrape::{ManagerOptions, ScrapeManager};
+use tidemark_query::{EngineOptions, QueryEngine};
+
+use crate::settings::Settings;
+use crate::state::{load_config, AppState};
+use crate::web;
+
+/// How often the head is checked for compaction and retention is applied.
+const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the server until a shutdown signal.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let config = load_config(&settings).map_err(anyhow::Error::msg)?;
+
+    let mut opts = DbOptions::default();
+    opts.retention_time = settings.retention_time.map(|d| d.as_millis() as i64);
+    opts.retention_size = settings.retention_size;
+    let path = settings.storage_path.clone();
+    tracing::info!(path = %path.display(), "opening storage");
+    let db = tokio::task::spawn_blocking(move || Db::open(&path, opts))
+        .await?
+        .with_context(|| format!("opening storage at {}", settings.storage_path.display()))?;
+    let db = Arc::new(db);
+    tracing::info!("storage ready");
+
+    let engine = Arc::new(QueryEngine::new(EngineOptions {
+        lookback_delta: settings.lookback_delta,
+        max_samples: settings.max_samples,
+        timeout: settings.query_timeout,
+        max_concurrency: settings.max_concurrency,
+        default_subquery_step: config.0.global.evaluation_interval.to_std(),
+    }));
+    let scrape = Arc::new(ScrapeManager::new(
+        db.clone(),
+        ManagerOptions {
+            hostname: hostname(),
+            ..Default::default()
+        },
+    ));
+    let state = Arc::new(AppState::new(
+        db.clone(),
+        engine,
+        scrape.clone(),
+        settings.clone(),
+        config,
+    ));
+
+    let listener = tokio::net::TcpListener::bind(settings.listen_address)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen_address))?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+
+    scrape
+        .apply(&state.config.read().0)
+        .map_err(|e| anyhow::anyhow!("applying configuration: {e}"))?;
+    state.ready.store(true, Ordering::Relaxed);
+
+    // Compaction and retention, off the async executor.
+    let stop_compaction = Arc::new(AtomicBool::new(false));
+    let compactor = {
+        let db = db.clone();
+        let stop = stop_compaction.clone();
+        std::thread::Builder::new()
+            .name("compactor".into())
+            .spawn(move || {
+                let mut waited = Duration::ZERO;
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    waited += Duration::from_millis(200);
+                    if waited < COMPACTION_INTERVAL {
+                        continue;
+                    }
+                    waited = Duration::ZERO;
+                    if let Err(e) = db.compact() {
+                        tracing::error!(error = %e, "compaction failed");
+                    }
+                }
+            })?
+    };
+
+    // SIGHUP reloads.
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                let st = state.clone();
+                let _ = tokio::task::spawn_blocking(move || st.reload()).await;
+            }
+        });
+    }
+
+    let shutdown = state.shutdown.clone();
+    let app = web::app(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing the SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, exiting gracefully"),
+                _ = term.recv() => tracing::info!("received SIGTERM, exiting gracefully"),
+                _ = shutdown.notified() => tracing::info!("received quit request, exiting gracefully"),
+            }
+        })
+        .await?;
+
+    tracing::info!("stopping scrape loops");
+    scrape.stop().await;
+    stop_compaction.store(true, Ordering::Relaxed);
+    let _ = compactor.join();
+    drop(state);
+    drop(scrape);
+    match Arc::try_unwrap(db) {
+        Ok(db) => db.close().context("closing storage")?,
+        Err(_) => tracing::warn!("storage still referenced at shutdown; WAL is synced by drop"),
+    }
+    tracing::info!("see you next time!");
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
