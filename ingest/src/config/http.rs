@@ -181,6 +181,24 @@ impl TlsConfig {
         if set(&self.key) && set(&self.key_file) {
             return Err("at most one of key and key_file must be configured".to_owned());
         }
+        // 2.42 has only the `_file` fields and words their check its own way; the inline
+        // `cert`/`key` (v3) get v3's messages.
+        if !set(&self.cert) && !set(&self.key) {
+            if let (Some(cert), false) = (&self.cert_file, set(&self.key_file)) {
+                if !cert.is_empty() {
+                    return Err(format!(
+                        "client cert file {cert:?} specified without client key file"
+                    ));
+                }
+            }
+            if let (Some(key), false) = (&self.key_file, set(&self.cert_file)) {
+                if !key.is_empty() {
+                    return Err(format!(
+                        "client key file {key:?} specified without client cert file"
+                    ));
+                }
+            }
+        }
         let cert = set(&self.cert) || set(&self.cert_file);
         let key = set(&self.key) || set(&self.key_file);
         if cert && !key {
@@ -348,8 +366,10 @@ mod tests {
             ("authorization: {type: Basic, credentials: c}", r#"authorization type cannot be set to "basic", use "basic_auth" instead"#),
             ("authorization: {credentials: c}\nbasic_auth: {username: u}", "at most one of basic_auth, oauth2 & authorization must be configured"),
             ("tls_config: {ca: x, ca_file: y}", "at most one of ca and ca_file must be configured"),
-            ("tls_config: {cert_file: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
-            ("tls_config: {key_file: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
+            ("tls_config: {cert: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
+            ("tls_config: {key: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
+            ("tls_config: {cert_file: x}", r#"client cert file "x" specified without client key file"#),
+            ("tls_config: {key_file: x}", r#"client key file "x" specified without client cert file"#),
             ("tls_config: {min_version: TLS14}", "unknown TLS version: TLS14"),
             ("no_proxy: x", "if no_proxy is configured, proxy_url must also be configured"),
             ("proxy_from_environment: true\nproxy_url: http://p", "if proxy_from_environment is configured, proxy_url must not be configured"),

@@ -262,7 +262,10 @@ impl RelabelConfig {
                 return Err(invalid_target());
             }
         }
-        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && !is_valid_label_name(t)
+        // 2.42 checks these against the template pattern, so `$1` passes (and is then used
+        // literally); v3 requires a plain name.
+        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual)
+            && !is_valid_label_template(t)
         {
             return Err(invalid_target());
         }
