@@ -76,15 +76,27 @@ fn defaults_come_from_global() {
     let [a, b, c] = &cfg.scrape_configs[..] else {
         panic!()
     };
-    assert_eq!((a.scrape_interval, a.scrape_timeout), (Duration::from_secs(5), Duration::from_secs(5)));
-    assert_eq!((b.scrape_interval, b.scrape_timeout), (Duration::from_secs(60), Duration::from_secs(5)));
-    assert_eq!((c.scrape_interval, c.scrape_timeout), (Duration::from_secs(2), Duration::from_secs(2)));
+    assert_eq!(
+        (a.scrape_interval, a.scrape_timeout),
+        (Duration::from_secs(5), Duration::from_secs(5))
+    );
+    assert_eq!(
+        (b.scrape_interval, b.scrape_timeout),
+        (Duration::from_secs(60), Duration::from_secs(5))
+    );
+    assert_eq!(
+        (c.scrape_interval, c.scrape_timeout),
+        (Duration::from_secs(2), Duration::from_secs(2))
+    );
     assert_eq!(cfg.global.external_labels["region"], "eu");
 
     let empty = Config::parse("").unwrap();
     assert_eq!(empty.global.scrape_interval, Duration::from_secs(60));
     assert_eq!(empty.global.scrape_timeout, Duration::from_secs(10));
-    assert!(Config::parse("# only a comment\n").unwrap().scrape_configs.is_empty());
+    assert!(Config::parse("# only a comment\n")
+        .unwrap()
+        .scrape_configs
+        .is_empty());
     assert_eq!(Config::parse("global:\n").unwrap().global, empty.global);
 }
 
@@ -95,7 +107,10 @@ fn limits_sizes_and_v3_inheritance() {
     )
     .unwrap();
     let a = &cfg.scrape_configs[0].limits;
-    assert_eq!((a.sample_limit, a.label_limit, a.body_size_limit), (100, 5, ByteSize(10 << 20)));
+    assert_eq!(
+        (a.sample_limit, a.label_limit, a.body_size_limit),
+        (100, 5, ByteSize(10 << 20))
+    );
     let b = &cfg.scrape_configs[1].limits;
     assert_eq!((b.sample_limit, b.body_size_limit), (7, ByteSize(1024)));
 }
@@ -132,7 +147,14 @@ tracing: {endpoint: 'otel:4317', client_type: grpc, sampling_fraction: 0.5}
     .unwrap();
     assert_eq!(
         cfg.inactive_sections(),
-        ["rule_files", "alerting", "remote_write", "remote_read", "storage", "tracing"]
+        [
+            "rule_files",
+            "alerting",
+            "remote_write",
+            "remote_read",
+            "storage",
+            "tracing"
+        ]
     );
     assert_eq!(cfg.remote_write[0].write_relabel_configs.len(), 1);
     assert!(Config::parse("").unwrap().inactive_sections().is_empty());
@@ -154,8 +176,14 @@ fn load_resolves_relative_paths_and_reports_missing_files() {
         auth.credentials_file.as_deref(),
         Some(dir.path().join("token").to_str().unwrap())
     );
-    assert_eq!(job.file_sd_configs[0].files[0], dir.path().join("sd/*.json").to_str().unwrap());
-    assert_eq!(job.file_sd_configs[0].refresh_interval, Duration::from_secs(300));
+    assert_eq!(
+        job.file_sd_configs[0].files[0],
+        dir.path().join("sd/*.json").to_str().unwrap()
+    );
+    assert_eq!(
+        job.file_sd_configs[0].refresh_interval,
+        Duration::from_secs(300)
+    );
 
     let err = Config::load(dir.path().join("missing.yml")).unwrap_err();
     assert!(err.to_string().contains("missing.yml"), "{err}");
@@ -178,7 +206,13 @@ enum Want {
 }
 
 /// `(name, yaml, expected, job, line)`: `job`/`line` are where the error must point.
-type Case = (&'static str, &'static str, Want, Option<&'static str>, Option<usize>);
+type Case = (
+    &'static str,
+    &'static str,
+    Want,
+    Option<&'static str>,
+    Option<usize>,
+);
 
 fn cases() -> Vec<Case> {
     use Want::*;
@@ -359,10 +393,7 @@ fn validation_table_with_locations() {
         let got = Config::parse(yaml);
         let ok = match (&want, &got) {
             (Want::Accept | Want::AcceptV3, Ok(_)) => true,
-            (
-                Want::Reject(msg) | Want::RejectOwn(msg) | Want::RejectNoPromtool(msg),
-                Err(e),
-            ) => {
+            (Want::Reject(msg) | Want::RejectOwn(msg) | Want::RejectNoPromtool(msg), Err(e)) => {
                 let inv = e.invalid().expect("an invalid-config error");
                 let mut ok = inv.message == *msg;
                 if let Some(j) = job {
@@ -398,9 +429,19 @@ fn error_display_names_line_job_and_field() {
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.yml");
-    std::fs::write(&path, "scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 6s\n").unwrap();
+    std::fs::write(
+        &path,
+        "scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 6s\n",
+    )
+    .unwrap();
     let text = Config::load(&path).unwrap_err().to_string();
-    assert!(text.starts_with(&format!("{}:line 2: scrape config \"a\": field scrape_timeout: ", path.display())), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "{}:line 2: scrape config \"a\": field scrape_timeout: ",
+            path.display()
+        )),
+        "{text}"
+    );
 }
 
 #[test]
@@ -416,7 +457,12 @@ fn agrees_with_promtool_2_42() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .map(|p| (p.file_name().unwrap().to_str().unwrap().to_owned(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_str().unwrap().to_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect();
     seeds.sort();
     let mut all: Vec<(String, String, Want)> = cases()
@@ -440,7 +486,9 @@ fn agrees_with_promtool_2_42() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("{name}: we expect {want:?}, promtool 2.42 says {prom:?}"));
+            failures.push(format!(
+                "{name}: we expect {want:?}, promtool 2.42 says {prom:?}"
+            ));
         }
     }
     assert!(compared >= 60, "only {compared} cases compared");

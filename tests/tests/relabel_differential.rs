@@ -186,7 +186,10 @@ fn groups() -> Vec<(String, BTreeMap<String, String>)> {
         let pod = if i % 5 == 0 {
             format!("natsd-{i}")
         } else {
-            format!("{}-{i}", if app.is_empty() { "anon" } else { app }.to_lowercase())
+            format!(
+                "{}-{i}",
+                if app.is_empty() { "anon" } else { app }.to_lowercase()
+            )
         };
         let address = match i % 8 {
             0 => format!("127.0.0.{}", 1 + i % 4),
@@ -201,8 +204,14 @@ fn groups() -> Vec<(String, BTreeMap<String, String>)> {
         put("__meta_kubernetes_namespace", ns.to_owned());
         put("__meta_kubernetes_pod_name", pod.clone());
         put("__meta_kubernetes_pod_label_app", app.to_owned());
-        put("__meta_kubernetes_pod_container_port_name", port_names[i % 3].to_owned());
-        put("__meta_kubernetes_pod_container_port_number", (8000 + i).to_string());
+        put(
+            "__meta_kubernetes_pod_container_port_name",
+            port_names[i % 3].to_owned(),
+        );
+        put(
+            "__meta_kubernetes_pod_container_port_number",
+            (8000 + i).to_string(),
+        );
         put("__meta_kubernetes_service_name", format!("svc-{}", i % 6));
         if i % 3 == 1 {
             put("__meta_kubernetes_pod_label_service", "api".to_owned());
@@ -210,17 +219,26 @@ fn groups() -> Vec<(String, BTreeMap<String, String>)> {
         }
         if i % 4 == 2 {
             put("__meta_kubernetes_pod_label_type", "Ω-unicode".to_owned());
-            put("__meta_kubernetes_pod_label_dropme", port_names[i % 3].to_owned());
+            put(
+                "__meta_kubernetes_pod_label_dropme",
+                port_names[i % 3].to_owned(),
+            );
         }
         put(
             "__meta_kubernetes_pod_annotation_prometheus_io_scrape",
             ["true", "false", "", "True"][i % 4].to_owned(),
         );
         if i % 3 == 0 {
-            put("__meta_kubernetes_pod_annotation_prometheus_io_path", "/custom/metrics".to_owned());
+            put(
+                "__meta_kubernetes_pod_annotation_prometheus_io_path",
+                "/custom/metrics".to_owned(),
+            );
         }
         if i % 2 == 0 {
-            put("__meta_kubernetes_pod_annotation_prometheus_io_port", (9100 + i).to_string());
+            put(
+                "__meta_kubernetes_pod_annotation_prometheus_io_port",
+                (9100 + i).to_string(),
+            );
         }
         put(
             "__meta_kubernetes_service_annotation_se7entyse7en_prometheus_scrape",
@@ -231,13 +249,22 @@ fn groups() -> Vec<(String, BTreeMap<String, String>)> {
             ["https", "http", "ftp", ""][i % 4].to_owned(),
         );
         if i % 5 == 1 {
-            put("__meta_kubernetes_service_annotation_se7entyse7en_prometheus_path", "/m".to_owned());
+            put(
+                "__meta_kubernetes_service_annotation_se7entyse7en_prometheus_path",
+                "/m".to_owned(),
+            );
         }
         if i % 4 != 3 {
-            put("__meta_kubernetes_service_annotation_se7entyse7en_prometheus_port", (9191 + i % 2).to_string());
+            put(
+                "__meta_kubernetes_service_annotation_se7entyse7en_prometheus_port",
+                (9191 + i % 2).to_string(),
+            );
         }
         if i % 7 == 0 {
-            put("__meta_kubernetes_pod_annotation_note", "line1\nline2".to_owned());
+            put(
+                "__meta_kubernetes_pod_annotation_note",
+                "line1\nline2".to_owned(),
+            );
         }
         if i % 6 == 4 {
             put("__meta_kubernetes_pod_annotation_param", "icmp".to_owned());
@@ -246,18 +273,27 @@ fn groups() -> Vec<(String, BTreeMap<String, String>)> {
             put("__param_module", "from_sd".to_owned());
         }
         match i % 12 {
-            5 => put("__meta_kubernetes_pod_annotation_interval", "30s".to_owned()),
+            5 => put(
+                "__meta_kubernetes_pod_annotation_interval",
+                "30s".to_owned(),
+            ),
             6 => put("__meta_kubernetes_pod_annotation_timeout", "5s".to_owned()),
             7 => {
                 put("__meta_kubernetes_pod_annotation_interval", "5s".to_owned());
                 put("__meta_kubernetes_pod_annotation_timeout", "6s".to_owned());
             }
-            1 => put("__meta_kubernetes_pod_annotation_interval", "bogus".to_owned()),
+            1 => put(
+                "__meta_kubernetes_pod_annotation_interval",
+                "bogus".to_owned(),
+            ),
             _ => {}
         }
         if i % 16 == 0 {
             // With an address without a port, 2.42 cannot infer one: an error.
-            put("__meta_kubernetes_pod_annotation_scheme", "gopher".to_owned());
+            put(
+                "__meta_kubernetes_pod_annotation_scheme",
+                "gopher".to_owned(),
+            );
         }
         if i % 11 == 4 {
             put("job", "overridden".to_owned());
@@ -294,7 +330,10 @@ fn from_set(l: &LabelSet) -> Vec<(String, String)> {
 }
 
 fn prometheus_targets(prom: &PromServer) -> (Active, Dropped) {
-    let (status, body) = prom.api().get("/api/v1/targets?state=any").expect("targets API");
+    let (status, body) = prom
+        .api()
+        .get("/api/v1/targets?state=any")
+        .expect("targets API");
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("targets JSON");
     let active = v["data"]["activeTargets"]
@@ -327,7 +366,11 @@ fn populate_labels_matches_prometheus_2_42() {
         .iter()
         .map(|(addr, labels)| json!({"targets": [addr], "labels": labels}))
         .collect();
-    std::fs::write(&sd_file, serde_json::to_string_pretty(&json_groups).unwrap()).unwrap();
+    std::fs::write(
+        &sd_file,
+        serde_json::to_string_pretty(&json_groups).unwrap(),
+    )
+    .unwrap();
     let yaml = JOBS.replace("@FILE@", sd_file.to_str().unwrap());
     let cfg_path = dir.path().join("prometheus.yml");
     std::fs::write(&cfg_path, &yaml).unwrap();
@@ -362,7 +405,11 @@ fn populate_labels_matches_prometheus_2_42() {
                         merged.insert((job.job_name.clone(), from_set(&public)));
                         continue;
                     }
-                    want_active.insert((job.job_name.clone(), from_set(&public), from_set(&p.discovered)));
+                    want_active.insert((
+                        job.job_name.clone(),
+                        from_set(&public),
+                        from_set(&p.discovered),
+                    ));
                 }
                 Err(e) => *errors.entry(e.to_string()).or_default() += 1,
             }
@@ -371,7 +418,11 @@ fn populate_labels_matches_prometheus_2_42() {
     // The cases must exercise every outcome.
     assert!(want_active.len() > 60, "{}", want_active.len());
     assert!(want_dropped.len() > 60, "{}", want_dropped.len());
-    for e in ["no address", "invalid scheme: \"http\"", "error parsing scrape interval: not a valid duration string: \"bogus\""] {
+    for e in [
+        "no address",
+        "invalid scheme: \"http\"",
+        "error parsing scrape interval: not a valid duration string: \"bogus\"",
+    ] {
         assert!(errors.contains_key(e), "no target gave {e:?}: {errors:?}");
     }
 
@@ -422,7 +473,11 @@ fn populate_labels_matches_prometheus_2_42() {
             .collect()
     };
     assert!(intact(&want_active).len() >= 5);
-    assert_eq!(intact(&active), intact(&want_active), "{INTACT_JOB}: active with discovered labels");
+    assert_eq!(
+        intact(&active),
+        intact(&want_active),
+        "{INTACT_JOB}: active with discovered labels"
+    );
     assert_eq!(dropped.len(), want_dropped.len(), "dropped targets");
     let intact_dropped = |d: &Dropped| -> Dropped {
         d.iter()
@@ -431,7 +486,11 @@ fn populate_labels_matches_prometheus_2_42() {
             .collect()
     };
     assert!(intact_dropped(&want_dropped).len() >= 10);
-    assert_eq!(intact_dropped(&dropped), intact_dropped(&want_dropped), "{INTACT_JOB}: dropped");
+    assert_eq!(
+        intact_dropped(&dropped),
+        intact_dropped(&want_dropped),
+        "{INTACT_JOB}: dropped"
+    );
     eprintln!(
         "agree on {} active and {} dropped targets; {} errors on both sides: {errors:?}",
         active.len(),

@@ -227,7 +227,9 @@ impl HttpClientConfig {
     pub fn validate(&self) -> Result<(), String> {
         let bearer = set(&self.bearer_token) || set(&self.bearer_token_file);
         if set(&self.bearer_token) && set(&self.bearer_token_file) {
-            return Err("at most one of bearer_token & bearer_token_file must be configured".to_owned());
+            return Err(
+                "at most one of bearer_token & bearer_token_file must be configured".to_owned(),
+            );
         }
         if self.basic_auth.is_some() && bearer {
             return Err(
@@ -238,19 +240,22 @@ impl HttpClientConfig {
         if let Some(b) = &self.basic_auth {
             if !b.username.is_empty() && set(&b.username_file) {
                 return Err(
-                    "at most one of basic_auth username & username_file must be configured".to_owned(),
+                    "at most one of basic_auth username & username_file must be configured"
+                        .to_owned(),
                 );
             }
             if set(&b.password) && set(&b.password_file) {
                 return Err(
-                    "at most one of basic_auth password & password_file must be configured".to_owned(),
+                    "at most one of basic_auth password & password_file must be configured"
+                        .to_owned(),
                 );
             }
         }
         if let Some(a) = &self.authorization {
             if bearer {
                 return Err(
-                    "authorization is not compatible with bearer_token & bearer_token_file".to_owned(),
+                    "authorization is not compatible with bearer_token & bearer_token_file"
+                        .to_owned(),
                 );
             }
             if set(&a.credentials) && set(&a.credentials_file) {
@@ -259,14 +264,21 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if a.kind.as_deref().unwrap_or("").trim().eq_ignore_ascii_case("basic") {
+            if a.kind
+                .as_deref()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("basic")
+            {
                 return Err(
-                    r#"authorization type cannot be set to "basic", use "basic_auth" instead"#.to_owned(),
+                    r#"authorization type cannot be set to "basic", use "basic_auth" instead"#
+                        .to_owned(),
                 );
             }
             if self.basic_auth.is_some() {
                 return Err(
-                    "at most one of basic_auth, oauth2 & authorization must be configured".to_owned(),
+                    "at most one of basic_auth, oauth2 & authorization must be configured"
+                        .to_owned(),
                 );
             }
         }
@@ -275,16 +287,19 @@ impl HttpClientConfig {
         }
         if self.proxy_from_environment && set(&self.proxy_url) {
             return Err(
-                "if proxy_from_environment is configured, proxy_url must not be configured".to_owned(),
+                "if proxy_from_environment is configured, proxy_url must not be configured"
+                    .to_owned(),
             );
         }
         if self.proxy_from_environment && set(&self.no_proxy) {
             return Err(
-                "if proxy_from_environment is configured, no_proxy must not be configured".to_owned(),
+                "if proxy_from_environment is configured, no_proxy must not be configured"
+                    .to_owned(),
             );
         }
-        if !self.proxy_connect_header.is_empty()
-            && !(set(&self.proxy_url) || self.proxy_from_environment)
+        if !(self.proxy_connect_header.is_empty()
+            || set(&self.proxy_url)
+            || self.proxy_from_environment)
         {
             return Err(
                 "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured"
@@ -292,7 +307,10 @@ impl HttpClientConfig {
             );
         }
         for name in self.http_headers.keys() {
-            if RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            if RESERVED_HEADERS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+            {
                 return Err(format!("setting header {name:?} is not allowed"));
             }
         }
@@ -305,7 +323,11 @@ impl HttpClientConfig {
     pub fn normalized(mut self) -> Self {
         if let Some(a) = &mut self.authorization {
             let kind = a.kind.as_deref().unwrap_or("").trim().to_owned();
-            a.kind = Some(if kind.is_empty() { "Bearer".to_owned() } else { kind });
+            a.kind = Some(if kind.is_empty() {
+                "Bearer".to_owned()
+            } else {
+                kind
+            });
         } else if set(&self.bearer_token) || set(&self.bearer_token_file) {
             self.authorization = Some(Authorization {
                 kind: Some("Bearer".to_owned()),
@@ -377,7 +399,13 @@ mod tests {
         ] {
             assert_eq!(http(yaml).validate(), Err(err.to_owned()), "{yaml}");
         }
-        for ok in ["bearer_token: a", "basic_auth: {username: u, password_file: f}", "tls_config: {cert_file: c, key: k}", "authorization: {credentials_file: f}", "{}"] {
+        for ok in [
+            "bearer_token: a",
+            "basic_auth: {username: u, password_file: f}",
+            "tls_config: {cert_file: c, key: k}",
+            "authorization: {credentials_file: f}",
+            "{}",
+        ] {
             assert_eq!(http(ok).validate(), Ok(()), "{ok}");
         }
     }

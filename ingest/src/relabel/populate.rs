@@ -148,7 +148,8 @@ pub fn populate_labels(
     let interval = lset.value("__scrape_interval__").to_owned();
     let mut interval_ms = cfg.scrape_interval;
     if interval != interval_text {
-        interval_ms = Duration::parse(&interval).map_err(|e| PopulateError::Interval(e.to_string()))?;
+        interval_ms =
+            Duration::parse(&interval).map_err(|e| PopulateError::Interval(e.to_string()))?;
         if interval_ms.is_zero() {
             return Err(PopulateError::ZeroInterval);
         }
@@ -156,7 +157,8 @@ pub fn populate_labels(
     let timeout = lset.value("__scrape_timeout__").to_owned();
     let mut timeout_ms = cfg.scrape_timeout;
     if timeout != timeout_text {
-        timeout_ms = Duration::parse(&timeout).map_err(|e| PopulateError::Timeout(e.to_string()))?;
+        timeout_ms =
+            Duration::parse(&timeout).map_err(|e| PopulateError::Timeout(e.to_string()))?;
         if timeout_ms.is_zero() {
             return Err(PopulateError::ZeroTimeout);
         }

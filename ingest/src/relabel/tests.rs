@@ -21,7 +21,11 @@ fn run(yaml: &str, input: &[(&str, &str)]) -> Option<LabelSet> {
     let kept = process(&rs, &mut set);
     assert_eq!(kept, process(&rs, &mut sorted), "stores disagree: {yaml}");
     if kept {
-        assert_eq!(set.clone().into_iter().collect::<Vec<_>>(), sorted.0, "{yaml}");
+        assert_eq!(
+            set.clone().into_iter().collect::<Vec<_>>(),
+            sorted.0,
+            "{yaml}"
+        );
     }
     kept.then_some(set)
 }
@@ -177,7 +181,10 @@ fn defaults() {
 #[test]
 fn invalid_rules_never_load() {
     for (yaml, msg) in [
-        ("{action: hashmod, target_label: a}", "relabel configuration for hashmod requires non-zero modulus"),
+        (
+            "{action: hashmod, target_label: a}",
+            "relabel configuration for hashmod requires non-zero modulus",
+        ),
         ("{action: bogus}", "unknown relabel action \"bogus\""),
         ("{target_label: x, regex: '['}", "error parsing regexp:"),
         ("{target_label: x, foo: 1}", "unknown field `foo`"),
