@@ -18,6 +18,7 @@ fn target_fn(name: &str) -> Option<fn(&[u8])> {
         "matcher" => tidemark_engine::matcher::fuzz_matcher,
         "engine_model" => tidemark_tests::model::fuzz_engine_model,
         "promql" => tidemark_tests::promql_fuzz::fuzz_promql,
+        "relabel" => tidemark_ingest::relabel::fuzz_relabel,
         _ => return None,
     })
 }

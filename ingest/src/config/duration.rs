@@ -119,9 +119,7 @@ impl Duration {
             let part = n
                 .checked_mul(UNITS[idx].1)
                 .ok_or(DurationError::OutOfRange)?;
-            total = total
-                .checked_add(part)
-                .ok_or(DurationError::OutOfRange)?;
+            total = total.checked_add(part).ok_or(DurationError::OutOfRange)?;
         }
         if total > MAX_MS {
             return Err(DurationError::OutOfRange);
@@ -139,7 +137,7 @@ impl fmt::Display for Duration {
         for (unit, len) in UNITS {
             // Years and weeks only when exact: `90d` reads better than `12w6d`.
             let exact_only = unit == "y" || unit == "w";
-            if exact_only && ms % len != 0 {
+            if exact_only && !ms.is_multiple_of(len) {
                 continue;
             }
             let n = ms / len;
@@ -193,7 +191,11 @@ mod tests {
             ("14d", 14 * MS_PER_DAY, "2w"),
             ("1y", MS_PER_YEAR, "1y"),
             ("1y1d", MS_PER_YEAR + MS_PER_DAY, "366d"),
-            ("1w2d3h4m5s6ms", MS_PER_WEEK + 2 * MS_PER_DAY + 3 * MS_PER_HOUR + 4 * MS_PER_MINUTE + 5_006, "9d3h4m5s6ms"),
+            (
+                "1w2d3h4m5s6ms",
+                MS_PER_WEEK + 2 * MS_PER_DAY + 3 * MS_PER_HOUR + 4 * MS_PER_MINUTE + 5_006,
+                "9d3h4m5s6ms",
+            ),
             ("120m", 7_200_000, "2h"),
         ] {
             let d = Duration::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));

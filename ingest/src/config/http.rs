@@ -181,6 +181,24 @@ impl TlsConfig {
         if set(&self.key) && set(&self.key_file) {
             return Err("at most one of key and key_file must be configured".to_owned());
         }
+        // 2.42 has only the `_file` fields and words their check its own way; the inline
+        // `cert`/`key` (v3) get v3's messages.
+        if !set(&self.cert) && !set(&self.key) {
+            if let (Some(cert), false) = (&self.cert_file, set(&self.key_file)) {
+                if !cert.is_empty() {
+                    return Err(format!(
+                        "client cert file {cert:?} specified without client key file"
+                    ));
+                }
+            }
+            if let (Some(key), false) = (&self.key_file, set(&self.cert_file)) {
+                if !key.is_empty() {
+                    return Err(format!(
+                        "client key file {key:?} specified without client cert file"
+                    ));
+                }
+            }
+        }
         let cert = set(&self.cert) || set(&self.cert_file);
         let key = set(&self.key) || set(&self.key_file);
         if cert && !key {
@@ -209,7 +227,9 @@ impl HttpClientConfig {
     pub fn validate(&self) -> Result<(), String> {
         let bearer = set(&self.bearer_token) || set(&self.bearer_token_file);
         if set(&self.bearer_token) && set(&self.bearer_token_file) {
-            return Err("at most one of bearer_token & bearer_token_file must be configured".to_owned());
+            return Err(
+                "at most one of bearer_token & bearer_token_file must be configured".to_owned(),
+            );
         }
         if self.basic_auth.is_some() && bearer {
             return Err(
@@ -220,19 +240,22 @@ impl HttpClientConfig {
         if let Some(b) = &self.basic_auth {
             if !b.username.is_empty() && set(&b.username_file) {
                 return Err(
-                    "at most one of basic_auth username & username_file must be configured".to_owned(),
+                    "at most one of basic_auth username & username_file must be configured"
+                        .to_owned(),
                 );
             }
             if set(&b.password) && set(&b.password_file) {
                 return Err(
-                    "at most one of basic_auth password & password_file must be configured".to_owned(),
+                    "at most one of basic_auth password & password_file must be configured"
+                        .to_owned(),
                 );
             }
         }
         if let Some(a) = &self.authorization {
             if bearer {
                 return Err(
-                    "authorization is not compatible with bearer_token & bearer_token_file".to_owned(),
+                    "authorization is not compatible with bearer_token & bearer_token_file"
+                        .to_owned(),
                 );
             }
             if set(&a.credentials) && set(&a.credentials_file) {
@@ -241,14 +264,21 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if a.kind.as_deref().unwrap_or("").trim().eq_ignore_ascii_case("basic") {
+            if a.kind
+                .as_deref()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("basic")
+            {
                 return Err(
-                    r#"authorization type cannot be set to "basic", use "basic_auth" instead"#.to_owned(),
+                    r#"authorization type cannot be set to "basic", use "basic_auth" instead"#
+                        .to_owned(),
                 );
             }
             if self.basic_auth.is_some() {
                 return Err(
-                    "at most one of basic_auth, oauth2 & authorization must be configured".to_owned(),
+                    "at most one of basic_auth, oauth2 & authorization must be configured"
+                        .to_owned(),
                 );
             }
         }
@@ -257,16 +287,19 @@ impl HttpClientConfig {
         }
         if self.proxy_from_environment && set(&self.proxy_url) {
             return Err(
-                "if proxy_from_environment is configured, proxy_url must not be configured".to_owned(),
+                "if proxy_from_environment is configured, proxy_url must not be configured"
+                    .to_owned(),
             );
         }
         if self.proxy_from_environment && set(&self.no_proxy) {
             return Err(
-                "if proxy_from_environment is configured, no_proxy must not be configured".to_owned(),
+                "if proxy_from_environment is configured, no_proxy must not be configured"
+                    .to_owned(),
             );
         }
-        if !self.proxy_connect_header.is_empty()
-            && !(set(&self.proxy_url) || self.proxy_from_environment)
+        if !(self.proxy_connect_header.is_empty()
+            || set(&self.proxy_url)
+            || self.proxy_from_environment)
         {
             return Err(
                 "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured"
@@ -274,7 +307,10 @@ impl HttpClientConfig {
             );
         }
         for name in self.http_headers.keys() {
-            if RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            if RESERVED_HEADERS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+            {
                 return Err(format!("setting header {name:?} is not allowed"));
             }
         }
@@ -287,7 +323,11 @@ impl HttpClientConfig {
     pub fn normalized(mut self) -> Self {
         if let Some(a) = &mut self.authorization {
             let kind = a.kind.as_deref().unwrap_or("").trim().to_owned();
-            a.kind = Some(if kind.is_empty() { "Bearer".to_owned() } else { kind });
+            a.kind = Some(if kind.is_empty() {
+                "Bearer".to_owned()
+            } else {
+                kind
+            });
         } else if set(&self.bearer_token) || set(&self.bearer_token_file) {
             self.authorization = Some(Authorization {
                 kind: Some("Bearer".to_owned()),
@@ -348,8 +388,10 @@ mod tests {
             ("authorization: {type: Basic, credentials: c}", r#"authorization type cannot be set to "basic", use "basic_auth" instead"#),
             ("authorization: {credentials: c}\nbasic_auth: {username: u}", "at most one of basic_auth, oauth2 & authorization must be configured"),
             ("tls_config: {ca: x, ca_file: y}", "at most one of ca and ca_file must be configured"),
-            ("tls_config: {cert_file: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
-            ("tls_config: {key_file: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
+            ("tls_config: {cert: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
+            ("tls_config: {key: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
+            ("tls_config: {cert_file: x}", r#"client cert file "x" specified without client key file"#),
+            ("tls_config: {key_file: x}", r#"client key file "x" specified without client cert file"#),
             ("tls_config: {min_version: TLS14}", "unknown TLS version: TLS14"),
             ("no_proxy: x", "if no_proxy is configured, proxy_url must also be configured"),
             ("proxy_from_environment: true\nproxy_url: http://p", "if proxy_from_environment is configured, proxy_url must not be configured"),
@@ -357,7 +399,13 @@ mod tests {
         ] {
             assert_eq!(http(yaml).validate(), Err(err.to_owned()), "{yaml}");
         }
-        for ok in ["bearer_token: a", "basic_auth: {username: u, password_file: f}", "tls_config: {cert_file: c, key: k}", "authorization: {credentials_file: f}", "{}"] {
+        for ok in [
+            "bearer_token: a",
+            "basic_auth: {username: u, password_file: f}",
+            "tls_config: {cert_file: c, key: k}",
+            "authorization: {credentials_file: f}",
+            "{}",
+        ] {
             assert_eq!(http(ok).validate(), Ok(()), "{ok}");
         }
     }

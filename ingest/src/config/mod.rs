@@ -627,7 +627,9 @@ impl Ctx<'_> {
             file: self.file.map(Path::to_path_buf),
             line: job.and_then(|(i, _)| self.job_line(i)),
             column: None,
-            job: job.map(|(_, name)| name.to_owned()).filter(|n| !n.is_empty()),
+            job: job
+                .map(|(_, name)| name.to_owned())
+                .filter(|n| !n.is_empty()),
             field: field.map(str::to_owned),
         }))
     }
@@ -645,8 +647,7 @@ impl Ctx<'_> {
         }
         let mut field = None;
         if let Some((path, rest)) = message.split_once(": ") {
-            if !path.contains(' ') && path.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            {
+            if !path.contains(' ') && path.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
                 field = Some(path.to_owned());
                 message = rest.to_owned();
             }
@@ -719,8 +720,7 @@ impl Config {
         };
         // An empty file (or only comments) is a valid, empty configuration.
         let yaml: ConfigYaml = if text.trim().is_empty()
-            || serde_yaml::from_str::<serde_yaml::Value>(text)
-                .is_ok_and(|v| v.is_null())
+            || serde_yaml::from_str::<serde_yaml::Value>(text).is_ok_and(|v| v.is_null())
         {
             ConfigYaml::default()
         } else {
@@ -728,9 +728,8 @@ impl Config {
         };
         ctx.job_count = yaml.scrape_configs.len();
 
-        let global = resolve_global(yaml.global.unwrap_or_default()).map_err(|(m, f)| {
-            ctx.error(m, None, Some(f))
-        })?;
+        let global = resolve_global(yaml.global.unwrap_or_default())
+            .map_err(|(m, f)| ctx.error(m, None, Some(f)))?;
 
         // Per-job checks first, in file order, as Prometheus unmarshals each job before the
         // cross-job checks.
@@ -747,8 +746,8 @@ impl Config {
         let mut names = HashSet::new();
         for (i, sc) in raw_jobs.into_iter().enumerate() {
             let name = sc.job_name.clone();
-            let job = resolve_job(sc, &global)
-                .map_err(|(m, f)| ctx.error(m, Some((i, &name)), f))?;
+            let job =
+                resolve_job(sc, &global).map_err(|(m, f)| ctx.error(m, Some((i, &name)), f))?;
             if !names.insert(job.job_name.clone()) {
                 return Err(ctx.error(
                     format!("found multiple scrape configs with job name {name:?}"),

@@ -76,8 +76,8 @@ impl ByteSize {
             if number.matches('.').count() > 1 || !number.bytes().any(|b| b.is_ascii_digit()) {
                 return Err(invalid());
             }
-            let value: f64 = if number.ends_with('.') {
-                number[..number.len() - 1].parse()
+            let value: f64 = if let Some(whole) = number.strip_suffix('.') {
+                whole.parse()
             } else if number.starts_with('.') {
                 format!("0{number}").parse()
             } else {
@@ -118,7 +118,7 @@ impl fmt::Display for ByteSize {
             ("MB", 20),
             ("KB", 10),
         ] {
-            if self.0 % (1u64 << shift) == 0 {
+            if self.0.is_multiple_of(1u64 << shift) {
                 return write!(f, "{}{unit}", self.0 >> shift);
             }
         }

@@ -90,7 +90,10 @@ mod tests {
             ("a", "0cc175b9c0f1b6a831c399e269772661"),
             ("abc", "900150983cd24fb0d6963f7d28e17f72"),
             ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
-            ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
+            (
+                "abcdefghijklmnopqrstuvwxyz",
+                "c3fcd3d76192e4007dfb496cca67e13b",
+            ),
             (
                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
                 "d174ab98d277d9f5a5611c2c9f419d9f",
@@ -103,13 +106,7 @@ mod tests {
             assert_eq!(hex(digest(input.as_bytes())), want, "{input:?}");
         }
         // Lengths around the padding boundary (55, 56, 63, 64 bytes) against known digests.
-        assert_eq!(
-            hex(digest(&[b'a'; 56])),
-            "3b0c8ac703f828b04c6c197006d17218"
-        );
-        assert_eq!(
-            hex(digest(&[b'a'; 64])),
-            "014842d480b571495a4a0363793f7367"
-        );
+        assert_eq!(hex(digest(&[b'a'; 56])), "3b0c8ac703f828b04c6c197006d17218");
+        assert_eq!(hex(digest(&[b'a'; 64])), "014842d480b571495a4a0363793f7367");
     }
 }

@@ -244,8 +244,10 @@ impl RelabelConfig {
         if self.modulus == 0 && a == HashMod {
             return Err("relabel configuration for hashmod requires non-zero modulus".to_owned());
         }
-        if matches!(a, Replace | HashMod | Lowercase | Uppercase | KeepEqual | DropEqual)
-            && t.is_empty()
+        if matches!(
+            a,
+            Replace | HashMod | Lowercase | Uppercase | KeepEqual | DropEqual
+        ) && t.is_empty()
         {
             return Err(format!(
                 "relabel configuration for {a} action requires 'target_label' value"
@@ -262,12 +264,13 @@ impl RelabelConfig {
                 return Err(invalid_target());
             }
         }
-        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && !is_valid_label_name(t)
+        // 2.42 checks these against the template pattern, so `$1` passes (and is then used
+        // literally); v3 requires a plain name.
+        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && !is_valid_label_template(t)
         {
             return Err(invalid_target());
         }
-        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && self.replacement != "$1"
-        {
+        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && self.replacement != "$1" {
             return Err(format!("'replacement' can not be set for {a} action"));
         }
         if a == LabelMap && !is_valid_label_template(&self.replacement) {
@@ -526,7 +529,10 @@ pub fn fuzz_relabel(data: &[u8]) {
     let kept_sorted = process(&rules, &mut sorted);
     assert_eq!(kept, kept_sorted, "the two label stores disagree on keep");
     if kept {
-        assert!(set.values().all(|v| !v.is_empty()), "an empty value survived");
+        assert!(
+            set.values().all(|v| !v.is_empty()),
+            "an empty value survived"
+        );
         let from_set: Vec<(String, String)> = set.into_iter().collect();
         assert_eq!(from_set, sorted.0, "the two label stores disagree");
     }

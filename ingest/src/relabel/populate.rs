@@ -79,8 +79,8 @@ pub fn public_labels(labels: &LabelSet) -> LabelSet {
 /// 1. The target's labels, then each group label the target does not carry at all; empty
 ///    values count as absent.
 /// 2. `job`, `__scrape_interval__`, `__scrape_timeout__`, `__metrics_path__`, `__scheme__` are
-///    added when absent; `__param_<k>` is set to the first value of each `params` key when
-///    absent.
+///    added when absent; `__param_<k>` is set to the first value of each `params` key, over a
+///    discovered one (2.42; v3 only fills it in when absent).
 /// 3. `relabel_configs`; a drop returns `labels: None`.
 /// 4. `__address__` must be non-empty; 2.42 appends `:80`/`:443` (by `__scheme__`) to an
 ///    address without a port, and rejects a `/` in it.
@@ -116,10 +116,10 @@ pub fn populate_labels(
     }
     for (k, values) in &cfg.params {
         let name = format!("__param_{k}");
+        // 2.42 sets these even over a discovered `__param_<k>` (the differential test
+        // checks it); later versions only fill them in when absent.
         if let Some(first) = values.first() {
-            if lset.value(&name).is_empty() {
-                lset.set(&name, first);
-            }
+            lset.set(&name, first);
         }
     }
     let discovered = lset.clone();
@@ -148,7 +148,8 @@ pub fn populate_labels(
     let interval = lset.value("__scrape_interval__").to_owned();
     let mut interval_ms = cfg.scrape_interval;
     if interval != interval_text {
-        interval_ms = Duration::parse(&interval).map_err(|e| PopulateError::Interval(e.to_string()))?;
+        interval_ms =
+            Duration::parse(&interval).map_err(|e| PopulateError::Interval(e.to_string()))?;
         if interval_ms.is_zero() {
             return Err(PopulateError::ZeroInterval);
         }
@@ -156,7 +157,8 @@ pub fn populate_labels(
     let timeout = lset.value("__scrape_timeout__").to_owned();
     let mut timeout_ms = cfg.scrape_timeout;
     if timeout != timeout_text {
-        timeout_ms = Duration::parse(&timeout).map_err(|e| PopulateError::Timeout(e.to_string()))?;
+        timeout_ms =
+            Duration::parse(&timeout).map_err(|e| PopulateError::Timeout(e.to_string()))?;
         if timeout_ms.is_zero() {
             return Err(PopulateError::ZeroTimeout);
         }

@@ -41,9 +41,8 @@ impl Regex {
     /// comes from the Rust parser, so it differs from Go's).
     pub fn new(source: &str) -> Result<Self, String> {
         let anchored = format!("^(?:{source})$");
-        let translated = translate(source).map_err(|reason| {
-            format!("error parsing regexp: {reason}: `{anchored}`")
-        })?;
+        let translated = translate(source)
+            .map_err(|reason| format!("error parsing regexp: {reason}: `{anchored}`"))?;
         let compiled = regex::RegexBuilder::new(&format!("^(?:{translated})$"))
             .size_limit(1 << 24)
             .build()
@@ -413,7 +412,10 @@ mod tests {
 
     #[test]
     fn expansion_follows_go() {
-        assert_eq!(expand("f(.*)", "foo", "ch${1}-ch${1}").unwrap(), "choo-choo");
+        assert_eq!(
+            expand("f(.*)", "foo", "ch${1}-ch${1}").unwrap(),
+            "choo-choo"
+        );
         assert_eq!(expand("(.*)", "foo", "$1").unwrap(), "foo");
         assert_eq!(expand("(a)(b)", "ab", "$2$1").unwrap(), "ba");
         // `$1_x` names group "1_x", which does not exist.
@@ -429,8 +431,14 @@ mod tests {
         // Leading zeros make a name, not a number.
         assert_eq!(expand("(a)", "a", "$01").unwrap(), "");
         assert_eq!(expand("(a)", "a", "$0").unwrap(), "a");
-        assert_eq!(expand("(?P<host>[^:]+):(?P<port>\\d+)", "h:1", "$port/$host").unwrap(), "1/h");
-        assert_eq!(expand("(?P<host>[^:]+):(?P<port>\\d+)", "h:1", "${port}x").unwrap(), "1x");
+        assert_eq!(
+            expand("(?P<host>[^:]+):(?P<port>\\d+)", "h:1", "$port/$host").unwrap(),
+            "1/h"
+        );
+        assert_eq!(
+            expand("(?P<host>[^:]+):(?P<port>\\d+)", "h:1", "${port}x").unwrap(),
+            "1x"
+        );
         assert_eq!(expand("(a)|(b)", "a", "[$2]").unwrap(), "[]");
         assert_eq!(expand("(a)", "a", "$99999999999").unwrap(), "");
         assert!(expand("f", "boo", "x").is_none());

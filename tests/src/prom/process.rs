@@ -27,6 +27,8 @@ pub struct PromOptions {
     pub binary: Option<PathBuf>,
     /// More command-line flags, appended after the harness's own.
     pub extra_args: Vec<String>,
+    /// The `prometheus.yml` text; `None` = an empty configuration (no scrape jobs).
+    pub config_yaml: Option<String>,
 }
 
 impl Default for PromOptions {
@@ -36,6 +38,7 @@ impl Default for PromOptions {
             ready_timeout: Duration::from_secs(30),
             binary: None,
             extra_args: Vec::new(),
+            config_yaml: None,
         }
     }
 }
@@ -96,7 +99,11 @@ impl PromServer {
             .tempdir()
             .map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
         let config = dir.path().join("prometheus.yml");
-        std::fs::write(&config, "# empty: no scrape jobs, no rules\n")
+        let text = opts
+            .config_yaml
+            .as_deref()
+            .unwrap_or("# empty: no scrape jobs, no rules\n");
+        std::fs::write(&config, text)
             .map_err(|e| fail(format!("cannot write {}: {e}", config.display())))?;
         let data = dir.path().join("data");
         let log_path = dir.path().join("prometheus.log");
