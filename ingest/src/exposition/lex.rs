@@ -54,28 +54,67 @@ pub(crate) fn scan_metric_name(b: &[u8], i: usize) -> usize {
     scan_class(b, i, M_CONT)
 }
 
-/// End of the run of bytes of class `class` from `i`. Names are long (node exporter's run to
-/// 40 bytes), so eight independent table lookups are combined per step.
+/// End of the label name starting at `i` (which must hold a label-name start character).
+#[inline]
+pub(crate) fn scan_label_name(b: &[u8], i: usize) -> usize {
+    scan_class(b, i, L_CONT)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes of `b` from `i`, little-endian, if there are eight.
+#[inline]
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    let chunk = b.get(i..i + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(a))
+}
+
+/// Bit 7 of each byte of the result is set where the 7-bit byte of `x` lies in `lo..=hi`.
+/// `x` must have every bit 7 clear, so that no addition carries into the next byte.
+#[inline]
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    (x + LO * u64::from(128 - lo)) & !(x + LO * u64::from(127 - hi)) & HI
+}
+
+/// Bit 7 set for each byte of `w` that is a name character: `[a-zA-Z0-9_]`, plus `:` when
+/// `colon` is set (metric names).
+#[inline]
+fn name_bytes(w: u64, colon: bool) -> u64 {
+    let x = w & !HI;
+    let alpha = in_range(x | (LO * 0x20), b'a', b'z');
+    let digit = in_range(x, b'0', if colon { b':' } else { b'9' });
+    let underscore = !((x ^ (LO * u64::from(b'_'))) + LO * 0x7f) & HI;
+    (alpha | digit | underscore) & !w
+}
+
+/// End of the run of name characters from `i`. Names are long (node exporter's run to 40
+/// bytes), so they are classified eight bytes at a time (SWAR), which also finds the end
+/// without a byte loop whose exit the branch predictor cannot guess.
 #[inline]
 fn scan_class(b: &[u8], mut i: usize, class: u8) -> usize {
-    let c = |x: u8| CLASS[usize::from(x)];
-    while let Some(w) = b.get(i..i + 8) {
-        let all = c(w[0]) & c(w[1]) & c(w[2]) & c(w[3]) & c(w[4]) & c(w[5]) & c(w[6]) & c(w[7]);
-        if all & class == 0 {
-            break;
+    let colon = class == M_CONT;
+    while let Some(w) = word(b, i) {
+        let bad = !name_bytes(w, colon) & HI;
+        if bad != 0 {
+            return i + (bad.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < b.len() && c(b[i]) & class != 0 {
+    while i < b.len() && CLASS[usize::from(b[i])] & class != 0 {
         i += 1;
     }
     i
 }
 
-/// End of the label name starting at `i` (which must hold a label-name start character).
+/// Bit 7 set at (at least) the first byte of `w` equal to `c`; bytes above a match may be
+/// flagged too, so only the lowest flag is meaningful.
 #[inline]
-pub(crate) fn scan_label_name(b: &[u8], i: usize) -> usize {
-    scan_class(b, i, L_CONT)
+fn first_eq(w: u64, c: u8) -> u64 {
+    let v = w ^ (LO * u64::from(c));
+    v.wrapping_sub(LO) & !v & HI
 }
 
 /// Skips spaces and tabs (the text format's only separators).
@@ -110,7 +149,27 @@ pub(crate) fn scan_label_value(
 ) -> Result<usize, ValueScanError> {
     let start = i;
     let mut high = 0u8;
-    while i < b.len() {
+    loop {
+        // Skip eight bytes at a time while none is special.
+        while let Some(w) = word(b, i) {
+            let mut special = first_eq(w, b'"') | first_eq(w, b'\\');
+            if !allow_newline {
+                special |= first_eq(w, b'\n');
+            }
+            if special != 0 {
+                let n = (special.trailing_zeros() / 8) as usize;
+                // Bytes before the special one.
+                let before = if n == 0 { 0 } else { w & (u64::MAX >> (64 - 8 * n)) };
+                high |= u8::from(before & HI != 0) << 7;
+                i += n;
+                break;
+            }
+            high |= u8::from(w & HI != 0) << 7;
+            i += 8;
+        }
+        if i >= b.len() {
+            break;
+        }
         let c = b[i];
         high |= c;
         match c {
@@ -505,6 +564,36 @@ mod tests {
         assert_eq!(unescape(br#"\q\"#, true), "\\q\\");
         assert_eq!(unescape(br#"\\n"#, true), "\\n");
         assert_eq!(unescape(b"bad\xff\\n", false), "bad\u{fffd}\n");
+    }
+
+    #[test]
+    fn swar_scans_agree_with_byte_loops() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        for class in [M_CONT, L_CONT] {
+            for &c in &bytes {
+                for pos in 0..12 {
+                    let mut b = b"abcdefghijklmnopqrstuvwx".to_vec();
+                    b[pos] = c;
+                    let slow = b.iter().position(|&x| CLASS[usize::from(x)] & class == 0);
+                    assert_eq!(scan_class(&b, 0, class), slow.unwrap_or(b.len()), "{c} at {pos}");
+                }
+            }
+        }
+        for &c in &bytes {
+            for pos in 0..12 {
+                let mut b = b"aaaaaaaaaaaaaaaaaaaa\"".to_vec();
+                b[pos] = c;
+                let want = match c {
+                    b'"' => Ok(pos),
+                    b'\\' if b[pos + 1] == b'\n' => Err(ValueScanError::EscapedNewline),
+                    b'\\' => Ok(20),
+                    b'\n' => Err(ValueScanError::Unterminated),
+                    0x80.. => Err(ValueScanError::InvalidUtf8),
+                    _ => Ok(20),
+                };
+                assert_eq!(scan_label_value(&b, 0, false), want, "{c} at {pos}");
+            }
+        }
     }
 
     #[test]
