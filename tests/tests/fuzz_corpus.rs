@@ -18,6 +18,8 @@ fn target_fn(name: &str) -> Option<fn(&[u8])> {
         "matcher" => tidemark_engine::matcher::fuzz_matcher,
         "engine_model" => tidemark_tests::model::fuzz_engine_model,
         "promql" => tidemark_tests::promql_fuzz::fuzz_promql,
+        "exposition_text" => tidemark_ingest::exposition::fuzz_text,
+        "exposition_openmetrics" => tidemark_ingest::exposition::fuzz_openmetrics,
         _ => return None,
     })
 }
