@@ -163,9 +163,35 @@ const EDGE_CASES: &[&[u8]] = &[
 ];
 
 const TOKENS: &[&[u8]] = &[
-    b" ", b"\t", b"\n", b"{", b"}", b"=", b"\"", b"\\", b",", b"#", b"# HELP ", b"# TYPE ",
-    b"counter", b"x", b"_", b":", b"1", b"-", b"+", b".", b"e", b"NaN", b"Inf", b"\r", b"\0",
-    b"\xc3\xa9", b"\xff", b"a=\"b\"", b"le",
+    b" ",
+    b"\t",
+    b"\n",
+    b"{",
+    b"}",
+    b"=",
+    b"\"",
+    b"\\",
+    b",",
+    b"#",
+    b"# HELP ",
+    b"# TYPE ",
+    b"counter",
+    b"x",
+    b"_",
+    b":",
+    b"1",
+    b"-",
+    b"+",
+    b".",
+    b"e",
+    b"NaN",
+    b"Inf",
+    b"\r",
+    b"\0",
+    b"\xc3\xa9",
+    b"\xff",
+    b"a=\"b\"",
+    b"le",
 ];
 
 /// Deterministic xorshift64*.

@@ -159,7 +159,11 @@ pub(crate) fn scan_label_value(
             if special != 0 {
                 let n = (special.trailing_zeros() / 8) as usize;
                 // Bytes before the special one.
-                let before = if n == 0 { 0 } else { w & (u64::MAX >> (64 - 8 * n)) };
+                let before = if n == 0 {
+                    0
+                } else {
+                    w & (u64::MAX >> (64 - 8 * n))
+                };
                 high |= u8::from(before & HI != 0) << 7;
                 i += n;
                 break;
@@ -575,7 +579,11 @@ mod tests {
                     let mut b = b"abcdefghijklmnopqrstuvwx".to_vec();
                     b[pos] = c;
                     let slow = b.iter().position(|&x| CLASS[usize::from(x)] & class == 0);
-                    assert_eq!(scan_class(&b, 0, class), slow.unwrap_or(b.len()), "{c} at {pos}");
+                    assert_eq!(
+                        scan_class(&b, 0, class),
+                        slow.unwrap_or(b.len()),
+                        "{c} at {pos}"
+                    );
                 }
             }
         }

@@ -228,24 +228,18 @@ impl<'a> OpenMetricsParser<'a> {
         let mut timestamp = 0;
         let mut has_timestamp = false;
         let mut exemplar_at = 0;
-        if !self.at_exemplar(i) {
-            if i < b.len() && b[i] == b' ' {
-                let Some((ts, te)) = self.spaced_token(i) else {
-                    return Err(self.trailing(i));
-                };
-                match lex::parse_float(&b[ts..te]) {
-                    Some(t) if t.is_finite() => {
-                        timestamp = lex::seconds_to_ms(t);
-                        has_timestamp = true;
-                    }
-                    _ => {
-                        return Err(
-                            self.err(ts, ErrorKind::InvalidTimestamp(token_text(&b[ts..te])))
-                        )
-                    }
+        if !self.at_exemplar(i) && i < b.len() && b[i] == b' ' {
+            let Some((ts, te)) = self.spaced_token(i) else {
+                return Err(self.trailing(i));
+            };
+            match lex::parse_float(&b[ts..te]) {
+                Some(t) if t.is_finite() => {
+                    timestamp = lex::seconds_to_ms(t);
+                    has_timestamp = true;
                 }
-                i = te;
+                _ => return Err(self.err(ts, ErrorKind::InvalidTimestamp(token_text(&b[ts..te])))),
             }
+            i = te;
         }
         if self.at_exemplar(i) {
             let (_, end) = self.exemplar(i + 4)?;
