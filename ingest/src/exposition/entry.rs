@@ -19,19 +19,47 @@ pub enum Entry<'a> {
     /// `# TYPE <metric> <type>`.
     Type {
         /// The metric family name.
-        metric: &'a str,
+        metric: MetricName<'a>,
         /// Its type.
         kind: MetricType,
     },
     /// OpenMetrics `# UNIT <metric> <unit>`.
     Unit {
         /// The metric family name.
-        metric: &'a str,
+        metric: MetricName<'a>,
         /// The unit; empty when the line gives none.
         unit: &'a str,
     },
     /// Any other `#` line of the text format, as written (including the `#`).
     Comment(&'a [u8]),
+}
+
+/// A metric family name from a metadata line: validated (legacy charset, so ASCII) but kept
+/// as bytes, because a scrape loop's metadata cache compares bytes and the `&str` conversion
+/// costs a UTF-8 check per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MetricName<'a>(&'a [u8]);
+
+impl<'a> MetricName<'a> {
+    pub(crate) fn new(name: &'a [u8]) -> Self {
+        Self(name)
+    }
+
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &'a str {
+        ascii(self.0)
+    }
+}
+
+impl std::fmt::Display for MetricName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A metric type from `# TYPE`.
@@ -75,13 +103,13 @@ impl MetricType {
 #[derive(Debug, Clone, Copy)]
 pub struct Help<'a> {
     /// The metric family name.
-    pub metric: &'a str,
+    pub metric: MetricName<'a>,
     raw: &'a [u8],
     format: Format,
 }
 
 impl<'a> Help<'a> {
-    pub(crate) fn new(metric: &'a str, raw: &'a [u8], format: Format) -> Self {
+    pub(crate) fn new(metric: MetricName<'a>, raw: &'a [u8], format: Format) -> Self {
         Self {
             metric,
             raw,

@@ -16,7 +16,7 @@
 //!
 //! Not enforced (neither does Prometheus): suffix/type agreement, family grouping and order.
 
-use super::entry::{ascii, Entry, Exemplar, Help, MetricType, RawLabels, Sample};
+use super::entry::{ascii, Entry, Exemplar, Help, MetricName, MetricType, RawLabels, Sample};
 use super::error::{token_text, ErrorKind, ParseError};
 use super::lex;
 use super::text::value_scan_kind;
@@ -133,7 +133,7 @@ impl<'a> OpenMetricsParser<'a> {
         };
         self.pos = line_end + 1;
         let metric_bytes = &b[name_start..name_end];
-        let metric = ascii(metric_bytes);
+        let metric = MetricName::new(metric_bytes);
         let text = &b[name_end + 1..line_end];
         match what {
             "HELP" => {
@@ -176,7 +176,7 @@ impl<'a> OpenMetricsParser<'a> {
                         name_end + 1,
                         ErrorKind::UnitNotSuffix {
                             unit: token_text(text),
-                            metric: metric.to_owned(),
+                            metric: metric.to_string(),
                         },
                     ));
                 }

@@ -61,9 +61,9 @@ fn parse_with(format: Format, opts: ParserOptions, body: &[u8]) -> Result<Vec<E>
                     ));
                 }
             }
-            Entry::Help(h) => out.push(E::Help(h.metric.to_owned(), h.text().into_owned())),
-            Entry::Type { metric, kind } => out.push(E::Type(metric.to_owned(), kind)),
-            Entry::Unit { metric, unit } => out.push(E::Unit(metric.to_owned(), unit.to_owned())),
+            Entry::Help(h) => out.push(E::Help(h.metric.to_string(), h.text().into_owned())),
+            Entry::Type { metric, kind } => out.push(E::Type(metric.to_string(), kind)),
+            Entry::Unit { metric, unit } => out.push(E::Unit(metric.to_string(), unit.to_owned())),
             Entry::Comment(c) => out.push(E::Comment(String::from_utf8_lossy(c).into_owned())),
         }
     }

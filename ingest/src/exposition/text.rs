@@ -23,7 +23,7 @@
 //! ([`Sample::labels_into`](super::Sample::labels_into)), as Prometheus fails the scrape when
 //! it appends such a series.
 
-use super::entry::{ascii, Entry, Help, MetricType, Sample};
+use super::entry::{Entry, Help, MetricName, MetricType, Sample};
 use super::error::{token_text, ErrorKind, ParseError};
 use super::lex::{self, skip_blanks, ValueScanError};
 use super::Format;
@@ -109,7 +109,7 @@ impl<'a> TextParser<'a> {
             return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
         }
         let name_end = lex::scan_metric_name(b, name_start).min(end);
-        let metric = ascii(&b[name_start..name_end]);
+        let metric = MetricName::new(&b[name_start..name_end]);
         let rest = &b[name_end..end];
         let text: &[u8] = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
             &[]
