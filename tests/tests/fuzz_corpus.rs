@@ -19,6 +19,8 @@ fn target_fn(name: &str) -> Option<fn(&[u8])> {
         "engine_model" => tidemark_tests::model::fuzz_engine_model,
         "promql" => tidemark_tests::promql_fuzz::fuzz_promql,
         "relabel" => tidemark_ingest::relabel::fuzz_relabel,
+        "exposition_text" => tidemark_ingest::exposition::fuzz_text,
+        "exposition_openmetrics" => tidemark_ingest::exposition::fuzz_openmetrics,
         _ => return None,
     })
 }

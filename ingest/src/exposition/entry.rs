@@ -19,19 +19,47 @@ pub enum Entry<'a> {
     /// `# TYPE <metric> <type>`.
     Type {
         /// The metric family name.
-        metric: &'a str,
+        metric: MetricName<'a>,
         /// Its type.
         kind: MetricType,
     },
     /// OpenMetrics `# UNIT <metric> <unit>`.
     Unit {
         /// The metric family name.
-        metric: &'a str,
+        metric: MetricName<'a>,
         /// The unit; empty when the line gives none.
         unit: &'a str,
     },
     /// Any other `#` line of the text format, as written (including the `#`).
     Comment(&'a [u8]),
+}
+
+/// A metric family name from a metadata line: validated (legacy charset, so ASCII) but kept
+/// as bytes, because a scrape loop's metadata cache compares bytes and the `&str` conversion
+/// costs a UTF-8 check per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MetricName<'a>(&'a [u8]);
+
+impl<'a> MetricName<'a> {
+    pub(crate) fn new(name: &'a [u8]) -> Self {
+        Self(name)
+    }
+
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &'a str {
+        ascii(self.0)
+    }
+}
+
+impl std::fmt::Display for MetricName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A metric type from `# TYPE`.
@@ -75,13 +103,13 @@ impl MetricType {
 #[derive(Debug, Clone, Copy)]
 pub struct Help<'a> {
     /// The metric family name.
-    pub metric: &'a str,
+    pub metric: MetricName<'a>,
     raw: &'a [u8],
     format: Format,
 }
 
 impl<'a> Help<'a> {
-    pub(crate) fn new(metric: &'a str, raw: &'a [u8], format: Format) -> Self {
+    pub(crate) fn new(metric: MetricName<'a>, raw: &'a [u8], format: Format) -> Self {
         Self {
             metric,
             raw,
@@ -211,17 +239,19 @@ impl Exemplar<'_> {
 }
 
 /// One series sample. Borrows the body; nothing is allocated until labels are materialised.
+/// Kept small (offsets into the body) because one is produced per line.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample<'a> {
     pub(crate) body: &'a [u8],
-    pub(crate) format: Format,
-    pub(crate) start: usize,
-    pub(crate) name_end: usize,
-    pub(crate) series_end: usize,
-    pub(crate) labels: RawLabels<'a>,
+    pub(crate) start: u32,
+    pub(crate) name_end: u32,
+    pub(crate) series_end: u32,
+    /// Offset of the exemplar's labels (after `# {`); 0 when there is none.
+    pub(crate) exemplar_at: u32,
     pub(crate) value: f64,
-    pub(crate) timestamp_ms: Option<i64>,
-    pub(crate) exemplar: Option<Exemplar<'a>>,
+    pub(crate) timestamp: i64,
+    pub(crate) has_timestamp: bool,
+    pub(crate) format: Format,
 }
 
 impl<'a> Sample<'a> {
@@ -231,19 +261,24 @@ impl<'a> Sample<'a> {
     /// cache but resolves to the same labels).
     #[inline]
     pub fn series(&self) -> &'a [u8] {
-        &self.body[self.start..self.series_end]
+        &self.body[self.start as usize..self.series_end as usize]
     }
 
     /// The metric name.
     #[inline]
     pub fn metric_name(&self) -> &'a str {
-        ascii(&self.body[self.start..self.name_end])
+        ascii(&self.body[self.start as usize..self.name_end as usize])
     }
 
     /// The labels between the braces, unmaterialised (empty without braces).
-    #[inline]
     pub fn raw_labels(&self) -> RawLabels<'a> {
-        self.labels
+        let (name_end, end) = (self.name_end as usize, self.series_end as usize);
+        if end == name_end {
+            return RawLabels::default();
+        }
+        // The series is `name [blanks] { labels }`.
+        let open = skip_blanks(self.body, name_end);
+        RawLabels::new(&self.body[open + 1..end - 1])
     }
 
     /// The value; every NaN is the canonical [`NORMAL_NAN`](super::NORMAL_NAN).
@@ -255,18 +290,21 @@ impl<'a> Sample<'a> {
     /// The explicit timestamp in milliseconds, if the line has one.
     #[inline]
     pub fn timestamp_ms(&self) -> Option<i64> {
-        self.timestamp_ms
+        self.has_timestamp.then_some(self.timestamp)
     }
 
-    /// The exemplar, if the line has one and the parser keeps exemplars.
-    #[inline]
-    pub fn exemplar(&self) -> Option<&Exemplar<'a>> {
-        self.exemplar.as_ref()
+    /// The OpenMetrics exemplar, if the line has one and the parser keeps exemplars. Decoded
+    /// from the body on each call (the parser validated it already).
+    pub fn exemplar(&self) -> Option<Exemplar<'a>> {
+        if self.exemplar_at == 0 {
+            return None;
+        }
+        super::openmetrics::decode_exemplar(self.body, self.exemplar_at as usize)
     }
 
     /// 1-based line number of this sample (scans the body: for error messages).
     pub fn line(&self) -> usize {
-        1 + self.body[..self.start]
+        1 + self.body[..self.start as usize]
             .iter()
             .filter(|&&b| b == b'\n')
             .count()
@@ -279,7 +317,7 @@ impl<'a> Sample<'a> {
     pub fn labels_into(&self, buf: &mut LabelBuf) -> Result<(), ParseError> {
         buf.clear();
         buf.push(b"__name__", self.metric_name().as_bytes(), false);
-        for (n, v) in self.labels.raw_pairs() {
+        for (n, v) in self.raw_labels().raw_pairs() {
             buf.push(n, v, true);
         }
         if let Some(dup) = buf.sort_and_find_duplicate() {
@@ -287,7 +325,7 @@ impl<'a> Sample<'a> {
             return Err(ParseError::at(
                 self.format,
                 self.body,
-                self.start,
+                self.start as usize,
                 ErrorKind::DuplicateLabel(dup),
             ));
         }

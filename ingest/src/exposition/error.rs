@@ -5,10 +5,15 @@ use std::fmt;
 use super::Format;
 
 /// A malformed exposition body. It fails the scrape it came from and names the line, column
-/// and text where parsing stopped.
+/// and text where parsing stopped. Boxed, so that parse results stay small on the hot path.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(Box<ErrorDetails>);
+
+/// Where and why parsing failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{format} exposition, line {line}, column {column}: {kind} (line: {excerpt})")]
-pub struct ParseError {
+pub struct ErrorDetails {
     /// The format that was being parsed.
     pub format: Format,
     /// 1-based line number.
@@ -113,6 +118,9 @@ pub enum ErrorKind {
     /// OpenMetrics: the body does not end with `# EOF`.
     #[error("data does not end with # EOF")]
     MissingEof,
+    /// The body is larger than 4 GiB (offsets are 32-bit).
+    #[error("body larger than 4 GiB")]
+    BodyTooLarge,
     /// OpenMetrics: something follows `# EOF`.
     #[error("unexpected data after # EOF")]
     DataAfterEof,
@@ -139,14 +147,39 @@ impl ParseError {
             end -= 1;
         }
         let excerpt = String::from_utf8_lossy(&body[line_start..end]).into_owned();
-        Self {
+        Self(Box::new(ErrorDetails {
             format,
             line,
             column: offset - line_start + 1,
             offset,
             kind,
             excerpt: Excerpt(excerpt),
-        }
+        }))
+    }
+
+    /// Where and why parsing failed.
+    pub fn details(&self) -> &ErrorDetails {
+        &self.0
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    /// 1-based line number.
+    pub fn line(&self) -> usize {
+        self.0.line
+    }
+
+    /// 1-based byte column within the line.
+    pub fn column(&self) -> usize {
+        self.0.column
+    }
+
+    /// Byte offset in the body.
+    pub fn offset(&self) -> usize {
+        self.0.offset
     }
 }
 
@@ -165,16 +198,16 @@ mod tests {
     fn position_and_excerpt() {
         let body = b"a 1\nbb 2\nccc x\n";
         let e = ParseError::at(Format::Text, body, 13, ErrorKind::ExpectedValue);
-        assert_eq!((e.line, e.column), (3, 5));
-        assert_eq!(e.excerpt.0, "ccc x");
+        assert_eq!((e.line(), e.column()), (3, 5));
+        assert_eq!(e.details().excerpt.0, "ccc x");
         assert_eq!(
             e.to_string(),
             "text exposition, line 3, column 5: expected a value after the series (line: \"ccc x\")"
         );
         let e = ParseError::at(Format::OpenMetrics, body, 99, ErrorKind::MissingEof);
-        assert_eq!((e.line, e.column), (4, 1));
+        assert_eq!((e.line(), e.column()), (4, 1));
         let long = "x".repeat(300);
         let e = ParseError::at(Format::Text, long.as_bytes(), 0, ErrorKind::InvalidStart);
-        assert_eq!(e.excerpt.0.len(), 120);
+        assert_eq!(e.details().excerpt.0.len(), 120);
     }
 }

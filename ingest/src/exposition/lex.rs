@@ -50,20 +50,71 @@ pub(crate) fn is_label_start(b: u8) -> bool {
 
 /// End of the metric name starting at `i` (which must hold a metric-name start character).
 #[inline]
-pub(crate) fn scan_metric_name(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && CLASS[usize::from(b[i])] & M_CONT != 0 {
+pub(crate) fn scan_metric_name(b: &[u8], i: usize) -> usize {
+    scan_class(b, i, M_CONT)
+}
+
+/// End of the label name starting at `i` (which must hold a label-name start character).
+#[inline]
+pub(crate) fn scan_label_name(b: &[u8], i: usize) -> usize {
+    scan_class(b, i, L_CONT)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes of `b` from `i`, little-endian, if there are eight.
+#[inline]
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    let chunk = b.get(i..i + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(a))
+}
+
+/// Bit 7 of each byte of the result is set where the 7-bit byte of `x` lies in `lo..=hi`.
+/// `x` must have every bit 7 clear, so that no addition carries into the next byte.
+#[inline]
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    (x + LO * u64::from(128 - lo)) & !(x + LO * u64::from(127 - hi)) & HI
+}
+
+/// Bit 7 set for each byte of `w` that is a name character: `[a-zA-Z0-9_]`, plus `:` when
+/// `colon` is set (metric names).
+#[inline]
+fn name_bytes(w: u64, colon: bool) -> u64 {
+    let x = w & !HI;
+    let alpha = in_range(x | (LO * 0x20), b'a', b'z');
+    let digit = in_range(x, b'0', if colon { b':' } else { b'9' });
+    let underscore = !((x ^ (LO * u64::from(b'_'))) + LO * 0x7f) & HI;
+    (alpha | digit | underscore) & !w
+}
+
+/// End of the run of name characters from `i`. Names are long (node exporter's run to 40
+/// bytes), so they are classified eight bytes at a time (SWAR), which also finds the end
+/// without a byte loop whose exit the branch predictor cannot guess.
+#[inline]
+fn scan_class(b: &[u8], mut i: usize, class: u8) -> usize {
+    let colon = class == M_CONT;
+    while let Some(w) = word(b, i) {
+        let bad = !name_bytes(w, colon) & HI;
+        if bad != 0 {
+            return i + (bad.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && CLASS[usize::from(b[i])] & class != 0 {
         i += 1;
     }
     i
 }
 
-/// End of the label name starting at `i` (which must hold a label-name start character).
+/// Bit 7 set at (at least) the first byte of `w` equal to `c`; bytes above a match may be
+/// flagged too, so only the lowest flag is meaningful.
 #[inline]
-pub(crate) fn scan_label_name(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && CLASS[usize::from(b[i])] & L_CONT != 0 {
-        i += 1;
-    }
-    i
+fn first_eq(w: u64, c: u8) -> u64 {
+    let v = w ^ (LO * u64::from(c));
+    v.wrapping_sub(LO) & !v & HI
 }
 
 /// Skips spaces and tabs (the text format's only separators).
@@ -98,7 +149,31 @@ pub(crate) fn scan_label_value(
 ) -> Result<usize, ValueScanError> {
     let start = i;
     let mut high = 0u8;
-    while i < b.len() {
+    loop {
+        // Skip eight bytes at a time while none is special.
+        while let Some(w) = word(b, i) {
+            let mut special = first_eq(w, b'"') | first_eq(w, b'\\');
+            if !allow_newline {
+                special |= first_eq(w, b'\n');
+            }
+            if special != 0 {
+                let n = (special.trailing_zeros() / 8) as usize;
+                // Bytes before the special one.
+                let before = if n == 0 {
+                    0
+                } else {
+                    w & (u64::MAX >> (64 - 8 * n))
+                };
+                high |= u8::from(before & HI != 0) << 7;
+                i += n;
+                break;
+            }
+            high |= u8::from(w & HI != 0) << 7;
+            i += 8;
+        }
+        if i >= b.len() {
+            break;
+        }
         let c = b[i];
         high |= c;
         match c {
@@ -192,9 +267,10 @@ static POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// Fast path for `[-+]?digits[.digits]` whose digits fit in 2^53 and whose fraction has at
-/// most 22 digits: the mantissa and the power of ten are both exact, so one IEEE division
-/// gives the correctly rounded result (Clinger's fast path). Returns `None` for anything else.
+/// Fast path for `[-+]?digits[.digits][(e|E)[-+]digits]` whose significant digits fit in
+/// 2^53 and whose decimal exponent is within ±22: the mantissa and the power of ten are both
+/// exact, so one IEEE multiplication or division gives the correctly rounded result
+/// (Clinger's fast path). Returns `None` for anything else, including malformed input.
 #[inline]
 fn parse_simple_decimal(s: &[u8]) -> Option<f64> {
     let (neg, digits) = match s.first()? {
@@ -203,32 +279,71 @@ fn parse_simple_decimal(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     let mut mant: u64 = 0;
-    let mut ndigits = 0usize;
-    let mut frac: Option<usize> = None;
-    for (k, &c) in digits.iter().enumerate() {
+    let mut ndigits = 0u32;
+    let mut frac_digits = 0i32;
+    let mut seen_dot = false;
+    let mut i = 0;
+    while i < digits.len() {
+        let c = digits[i];
         match c {
             b'0'..=b'9' => {
-                if ndigits >= 15 {
+                if ndigits >= 18 {
                     return None;
                 }
                 mant = mant * 10 + u64::from(c - b'0');
                 ndigits += 1;
+                frac_digits += i32::from(seen_dot);
             }
-            b'.' if frac.is_none() => frac = Some(k),
+            b'.' if !seen_dot => seen_dot = true,
+            b'e' | b'E' => break,
             _ => return None,
         }
+        i += 1;
     }
-    if ndigits == 0 {
+    if ndigits == 0 || mant > (1 << 53) {
         return None;
     }
-    let frac_digits = match frac {
-        Some(k) => digits.len() - k - 1,
-        None => 0,
-    };
-    let v = if frac_digits == 0 {
-        mant as f64
+    let mut exp: i32 = 0;
+    if i < digits.len() {
+        // Exponent.
+        i += 1;
+        let eneg = match digits.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let estart = i;
+        while i < digits.len() {
+            let c = digits[i];
+            if !c.is_ascii_digit() || i - estart >= 4 {
+                return None;
+            }
+            exp = exp * 10 + i32::from(c - b'0');
+            i += 1;
+        }
+        if i == estart {
+            return None;
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    let e10 = exp - frac_digits;
+    let v = mant as f64;
+    let v = if e10 == 0 || mant == 0 {
+        v
+    } else if (1..=22).contains(&e10) {
+        v * POW10[e10 as usize]
+    } else if (-22..=-1).contains(&e10) {
+        v / POW10[(-e10) as usize]
     } else {
-        mant as f64 / POW10[frac_digits]
+        return None;
     };
     Some(if neg { -v } else { v })
 }
@@ -241,7 +356,11 @@ fn parse_float_slow(s: &[u8]) -> Option<f64> {
         _ => (false, s),
     };
     if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
-        return Some(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
+        return Some(if neg {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
     }
     // Go accepts no sign before NaN.
     if s.eq_ignore_ascii_case(b"nan") {
@@ -350,7 +469,10 @@ mod tests {
         assert_eq!(f("1.458255915e9"), Some(1.458255915e9));
         assert_eq!(f("7.424100000000001e-05"), Some(7.424100000000001e-05));
         assert_eq!(f("0.1"), Some(0.1));
-        assert_eq!(f("123456789012345678901234567890"), Some(1.2345678901234568e29));
+        assert_eq!(
+            f("123456789012345678901234567890"),
+            Some(1.2345678901234568e29)
+        );
         assert_eq!(f("1e-400"), Some(0.0));
         for inf in ["+Inf", "inf", "INF", "Infinity", "+infinity", "iNfInItY"] {
             assert_eq!(f(inf), Some(f64::INFINITY), "{inf}");
@@ -362,9 +484,31 @@ mod tests {
             assert_eq!(f(nan).map(f64::to_bits), Some(NORMAL_NAN), "{nan}");
         }
         for bad in [
-            "", "+", "-", ".", "e5", "1e", "1e+", "+nan", "-NaN", "infinit", "infinityy", "1_0",
-            "0x10", "0x1p-3", "1p3", "1e400", "-1e400", "1.2.3", "1 ", " 1", "true", "1\r",
-            "١", "--1", "1e5.5",
+            "",
+            "+",
+            "-",
+            ".",
+            "e5",
+            "1e",
+            "1e+",
+            "+nan",
+            "-NaN",
+            "infinit",
+            "infinityy",
+            "1_0",
+            "0x10",
+            "0x1p-3",
+            "1p3",
+            "1e400",
+            "-1e400",
+            "1.2.3",
+            "1 ",
+            " 1",
+            "true",
+            "1\r",
+            "١",
+            "--1",
+            "1e5.5",
         ] {
             assert_eq!(f(bad), None, "{bad:?} must be rejected");
         }
@@ -373,7 +517,27 @@ mod tests {
     #[test]
     fn fast_path_agrees_with_std() {
         for s in [
-            "0.3", "123.456", "999999999999999", "0.000000000000001", "-42.0001", "1.5", "3.",
+            "0.3",
+            "123.456",
+            "999999999999999",
+            "0.000000000000001",
+            "-42.0001",
+            "1.5",
+            "3.",
+            "1.6891372e+09",
+            "7.424100000000001e-05",
+            "9007199254740992",
+            "9007199254740993",
+            "123456789012345678",
+            "1e22",
+            "1e23",
+            "1e-22",
+            "1e-23",
+            "0e500",
+            "2.5E-3",
+            "0.1e1",
+            "-1.7976931348623157e308",
+            "4.9e-324",
         ] {
             assert_eq!(f(s), Some(s.parse::<f64>().unwrap()), "{s}");
         }
@@ -404,6 +568,40 @@ mod tests {
         assert_eq!(unescape(br#"\q\"#, true), "\\q\\");
         assert_eq!(unescape(br#"\\n"#, true), "\\n");
         assert_eq!(unescape(b"bad\xff\\n", false), "bad\u{fffd}\n");
+    }
+
+    #[test]
+    fn swar_scans_agree_with_byte_loops() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        for class in [M_CONT, L_CONT] {
+            for &c in &bytes {
+                for pos in 0..12 {
+                    let mut b = b"abcdefghijklmnopqrstuvwx".to_vec();
+                    b[pos] = c;
+                    let slow = b.iter().position(|&x| CLASS[usize::from(x)] & class == 0);
+                    assert_eq!(
+                        scan_class(&b, 0, class),
+                        slow.unwrap_or(b.len()),
+                        "{c} at {pos}"
+                    );
+                }
+            }
+        }
+        for &c in &bytes {
+            for pos in 0..12 {
+                let mut b = b"aaaaaaaaaaaaaaaaaaaa\"".to_vec();
+                b[pos] = c;
+                let want = match c {
+                    b'"' => Ok(pos),
+                    b'\\' if b[pos + 1] == b'\n' => Err(ValueScanError::EscapedNewline),
+                    b'\\' => Ok(20),
+                    b'\n' => Err(ValueScanError::Unterminated),
+                    0x80.. => Err(ValueScanError::InvalidUtf8),
+                    _ => Ok(20),
+                };
+                assert_eq!(scan_label_value(&b, 0, false), want, "{c} at {pos}");
+            }
+        }
     }
 
     #[test]

@@ -47,15 +47,15 @@ mod tests;
 
 use std::fmt;
 
-pub use entry::{
-    Entry, Exemplar, Help, LabelBuf, MetricType, RawLabels, RawLabelsIter, Sample,
-};
-pub use error::{ErrorKind, Excerpt, ParseError};
+pub use entry::{Entry, Exemplar, Help, LabelBuf, MetricType, RawLabels, RawLabelsIter, Sample};
+pub use error::{ErrorDetails, ErrorKind, Excerpt, ParseError};
 pub use lex::NORMAL_NAN;
 pub use negotiate::{format_for_content_type, SCRAPE_ACCEPT_HEADER};
-pub use openmetrics::OpenMetricsParser;
+
 pub use render::{escape_label_value, write_text_sample};
-pub use text::TextParser;
+
+use openmetrics::OpenMetricsParser;
+use text::TextParser;
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +90,7 @@ pub struct ParserOptions {
 enum Inner<'a> {
     Text(TextParser<'a>),
     OpenMetrics(OpenMetricsParser<'a>),
+    TooLarge(&'a [u8], Format),
 }
 
 /// A pull parser over one whole exposition body, in either format.
@@ -100,8 +101,15 @@ pub struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    /// A parser of `body` in `format`.
+    /// A parser of `body` in `format`. A body over 4 GiB fails with
+    /// [`ErrorKind::BodyTooLarge`] on the first call to [`Parser::next_entry`].
     pub fn new(body: &'a [u8], format: Format, options: ParserOptions) -> Self {
+        if u32::try_from(body.len()).is_err() {
+            return Self {
+                inner: Inner::TooLarge(body, format),
+                failed: false,
+            };
+        }
         let inner = match format {
             Format::Text => Inner::Text(TextParser::new(body)),
             Format::OpenMetrics => Inner::OpenMetrics(OpenMetricsParser::new(body, options)),
@@ -117,6 +125,7 @@ impl<'a> Parser<'a> {
         match self.inner {
             Inner::Text(_) => Format::Text,
             Inner::OpenMetrics(_) => Format::OpenMetrics,
+            Inner::TooLarge(_, f) => f,
         }
     }
 
@@ -131,6 +140,12 @@ impl<'a> Parser<'a> {
         let r = match &mut self.inner {
             Inner::Text(p) => p.next_entry(),
             Inner::OpenMetrics(p) => p.next_entry(),
+            Inner::TooLarge(body, format) => Err(ParseError::at(
+                *format,
+                &body[..0],
+                0,
+                ErrorKind::BodyTooLarge,
+            )),
         };
         if r.is_err() {
             self.failed = true;
@@ -174,7 +189,7 @@ fn fuzz_check(data: &[u8], format: Format) {
             Ok(Some(e)) => e,
             Ok(None) => break,
             Err(e) => {
-                assert!(e.offset <= data.len() && e.line >= 1 && e.column >= 1);
+                assert!(e.offset() <= data.len() && e.line() >= 1 && e.column() >= 1);
                 let _ = e.to_string();
                 assert!(parser.next_entry().unwrap_or(None).is_none());
                 break;
@@ -204,7 +219,8 @@ fn fuzz_check(data: &[u8], format: Format) {
                 let Ok(Some(Entry::Sample(t))) = p.next_entry() else {
                     panic!("re-rendered sample does not parse: {line:?}");
                 };
-                t.labels_into(&mut again).expect("re-rendered labels are unique");
+                t.labels_into(&mut again)
+                    .expect("re-rendered labels are unique");
                 assert!(buf.iter().eq(again.iter()), "labels differ after {line:?}");
                 assert_eq!(s.value().to_bits(), t.value().to_bits());
                 assert_eq!(s.timestamp_ms(), t.timestamp_ms());

@@ -35,13 +35,24 @@ mod tests {
         let f = format_for_content_type;
         assert_eq!(f(None), Format::Text);
         assert_eq!(f(Some("")), Format::Text);
-        assert_eq!(f(Some("text/plain; version=0.0.4; charset=utf-8")), Format::Text);
         assert_eq!(
-            f(Some("application/openmetrics-text; version=1.0.0; charset=utf-8")),
+            f(Some("text/plain; version=0.0.4; charset=utf-8")),
+            Format::Text
+        );
+        assert_eq!(
+            f(Some(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            )),
             Format::OpenMetrics
         );
-        assert_eq!(f(Some("application/openmetrics-text;version=0.0.1")), Format::OpenMetrics);
-        assert_eq!(f(Some(" Application/OpenMetrics-Text ")), Format::OpenMetrics);
+        assert_eq!(
+            f(Some("application/openmetrics-text;version=0.0.1")),
+            Format::OpenMetrics
+        );
+        assert_eq!(
+            f(Some(" Application/OpenMetrics-Text ")),
+            Format::OpenMetrics
+        );
         assert_eq!(f(Some("application/json")), Format::Text);
         assert_eq!(f(Some("garbage;;;")), Format::Text);
     }

@@ -16,15 +16,23 @@
 //!
 //! Not enforced (neither does Prometheus): suffix/type agreement, family grouping and order.
 
-use super::entry::{ascii, Entry, Exemplar, Help, MetricType, RawLabels, Sample};
+use super::entry::{ascii, Entry, Exemplar, Help, MetricName, MetricType, RawLabels, Sample};
 use super::error::{token_text, ErrorKind, ParseError};
 use super::lex;
 use super::text::value_scan_kind;
 use super::{Format, ParserOptions};
 
+/// Decodes the exemplar whose labels start at `at` in an already validated body.
+pub(crate) fn decode_exemplar(body: &[u8], at: usize) -> Option<Exemplar<'_>> {
+    OpenMetricsParser::new(body, ParserOptions::default())
+        .exemplar(at)
+        .ok()
+        .map(|(e, _)| e)
+}
+
 /// Pull parser for OpenMetrics. See the module docs for the accepted syntax.
 #[derive(Debug, Clone)]
-pub struct OpenMetricsParser<'a> {
+pub(crate) struct OpenMetricsParser<'a> {
     body: &'a [u8],
     pos: usize,
     done: bool,
@@ -36,7 +44,7 @@ pub struct OpenMetricsParser<'a> {
 
 impl<'a> OpenMetricsParser<'a> {
     /// A parser over a whole body.
-    pub fn new(body: &'a [u8], opts: ParserOptions) -> Self {
+    pub(crate) fn new(body: &'a [u8], opts: ParserOptions) -> Self {
         Self {
             body,
             pos: 0,
@@ -54,7 +62,7 @@ impl<'a> OpenMetricsParser<'a> {
 
     /// The next entry; `Ok(None)` once `# EOF` has been read.
     #[inline]
-    pub fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
         loop {
             if self.done {
                 return Ok(None);
@@ -118,21 +126,25 @@ impl<'a> OpenMetricsParser<'a> {
             return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
         }
         let name_end = lex::scan_metric_name(b, name_start);
-        let line_end = b[name_end..].iter().position(|&c| c == b'\n');
+        let line_end = memchr::memchr(b'\n', &b[name_end..]);
         let line_end = match line_end {
             Some(p) if b[name_end] == b' ' => name_end + p,
             _ => return Err(self.err(name_end, ErrorKind::ExpectedMetadataText(what))),
         };
         self.pos = line_end + 1;
         let metric_bytes = &b[name_start..name_end];
-        let metric = ascii(metric_bytes);
+        let metric = MetricName::new(metric_bytes);
         let text = &b[name_end + 1..line_end];
         match what {
             "HELP" => {
                 if std::str::from_utf8(text).is_err() {
                     return Err(self.err(name_end + 1, ErrorKind::InvalidHelpUtf8));
                 }
-                Ok(Some(Entry::Help(Help::new(metric, text, Format::OpenMetrics))))
+                Ok(Some(Entry::Help(Help::new(
+                    metric,
+                    text,
+                    Format::OpenMetrics,
+                ))))
             }
             "TYPE" => {
                 let kind = match text {
@@ -145,10 +157,9 @@ impl<'a> OpenMetricsParser<'a> {
                     b"stateset" => MetricType::StateSet,
                     b"unknown" => MetricType::Unknown,
                     _ => {
-                        return Err(self.err(
-                            name_end + 1,
-                            ErrorKind::InvalidMetricType(token_text(text)),
-                        ))
+                        return Err(
+                            self.err(name_end + 1, ErrorKind::InvalidMetricType(token_text(text)))
+                        )
                     }
                 };
                 self.family = metric_bytes;
@@ -165,7 +176,7 @@ impl<'a> OpenMetricsParser<'a> {
                         name_end + 1,
                         ErrorKind::UnitNotSuffix {
                             unit: token_text(text),
-                            metric: metric.to_owned(),
+                            metric: metric.to_string(),
                         },
                     ));
                 }
@@ -199,11 +210,8 @@ impl<'a> OpenMetricsParser<'a> {
         let b = self.body;
         let name_end = lex::scan_metric_name(b, start);
         let mut i = name_end;
-        let mut labels = RawLabels::default();
         if i < b.len() && b[i] == b'{' {
-            let close = self.labels(i + 1)?;
-            labels = RawLabels::new(&b[i + 1..close]);
-            i = close + 1;
+            i = self.labels(i + 1)? + 1;
         }
         let series_end = i;
 
@@ -213,49 +221,46 @@ impl<'a> OpenMetricsParser<'a> {
         let value = match lex::parse_float(&b[vs..ve]) {
             Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
             Some(v) => v,
-            None => {
-                return Err(self.err(vs, ErrorKind::InvalidValue(token_text(&b[vs..ve]))))
-            }
+            None => return Err(self.err(vs, ErrorKind::InvalidValue(token_text(&b[vs..ve])))),
         };
         i = ve;
 
-        let mut timestamp_ms = None;
-        let mut exemplar = None;
-        if !self.at_exemplar(i) {
-            if i < b.len() && b[i] == b' ' {
-                let Some((ts, te)) = self.spaced_token(i) else {
-                    return Err(self.trailing(i));
-                };
-                match lex::parse_float(&b[ts..te]) {
-                    Some(t) if t.is_finite() => timestamp_ms = Some(lex::seconds_to_ms(t)),
-                    _ => {
-                        return Err(
-                            self.err(ts, ErrorKind::InvalidTimestamp(token_text(&b[ts..te])))
-                        )
-                    }
+        let mut timestamp = 0;
+        let mut has_timestamp = false;
+        let mut exemplar_at = 0;
+        if !self.at_exemplar(i) && i < b.len() && b[i] == b' ' {
+            let Some((ts, te)) = self.spaced_token(i) else {
+                return Err(self.trailing(i));
+            };
+            match lex::parse_float(&b[ts..te]) {
+                Some(t) if t.is_finite() => {
+                    timestamp = lex::seconds_to_ms(t);
+                    has_timestamp = true;
                 }
-                i = te;
+                _ => return Err(self.err(ts, ErrorKind::InvalidTimestamp(token_text(&b[ts..te])))),
             }
+            i = te;
         }
         if self.at_exemplar(i) {
-            let (ex, end) = self.exemplar(i + 4)?;
+            let (_, end) = self.exemplar(i + 4)?;
             if !self.opts.skip_exemplars {
-                exemplar = Some(ex);
+                exemplar_at = i + 4;
             }
             i = end;
         }
         self.end_of_line(i)?;
         self.pos = i + 1;
+        // Offsets fit in u32: `Parser::new` refuses larger bodies.
         Ok(Sample {
             body: b,
-            format: Format::OpenMetrics,
-            start,
-            name_end,
-            series_end,
-            labels,
+            start: start as u32,
+            name_end: name_end as u32,
+            series_end: series_end as u32,
+            exemplar_at: exemplar_at as u32,
             value,
-            timestamp_ms,
-            exemplar,
+            timestamp,
+            has_timestamp,
+            format: Format::OpenMetrics,
         })
     }
 
@@ -300,10 +305,7 @@ impl<'a> OpenMetricsParser<'a> {
             Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
             Some(v) => v,
             None => {
-                return Err(self.err(
-                    vs,
-                    ErrorKind::InvalidExemplarValue(token_text(&b[vs..ve])),
-                ))
+                return Err(self.err(vs, ErrorKind::InvalidExemplarValue(token_text(&b[vs..ve]))))
             }
         };
         let mut end = ve;

@@ -61,9 +61,9 @@ fn parse_with(format: Format, opts: ParserOptions, body: &[u8]) -> Result<Vec<E>
                     ));
                 }
             }
-            Entry::Help(h) => out.push(E::Help(h.metric.to_owned(), h.text().into_owned())),
-            Entry::Type { metric, kind } => out.push(E::Type(metric.to_owned(), kind)),
-            Entry::Unit { metric, unit } => out.push(E::Unit(metric.to_owned(), unit.to_owned())),
+            Entry::Help(h) => out.push(E::Help(h.metric.to_string(), h.text().into_owned())),
+            Entry::Type { metric, kind } => out.push(E::Type(metric.to_string(), kind)),
+            Entry::Unit { metric, unit } => out.push(E::Unit(metric.to_string(), unit.to_owned())),
             Entry::Comment(c) => out.push(E::Comment(String::from_utf8_lossy(c).into_owned())),
         }
     }
@@ -75,20 +75,24 @@ fn text(body: &str) -> Result<Vec<E>, ParseError> {
 }
 
 fn om(body: &str) -> Result<Vec<E>, ParseError> {
-    parse_with(Format::OpenMetrics, ParserOptions::default(), body.as_bytes())
+    parse_with(
+        Format::OpenMetrics,
+        ParserOptions::default(),
+        body.as_bytes(),
+    )
 }
 
-fn text_err(body: &str) -> ParseError {
+fn text_err(body: &str) -> ErrorDetails {
     match text(body) {
         Ok(v) => panic!("{body:?} parsed: {v:?}"),
-        Err(e) => e,
+        Err(e) => e.details().clone(),
     }
 }
 
-fn om_err(body: &str) -> ParseError {
+fn om_err(body: &str) -> ErrorDetails {
     match om(body) {
         Ok(v) => panic!("{body:?} parsed: {v:?}"),
-        Err(e) => e,
+        Err(e) => e.details().clone(),
     }
 }
 
@@ -123,14 +127,26 @@ null_byte_metric{a=\"abc\x00\"} 1";
             E::Help(g.into(), "A summary of the GC invocation durations.".into()),
             E::Type(g.into(), MetricType::Summary),
             s(&[name(g), ("quantile", "0")], 4.9351e-05, None),
-            s(&[name(g), ("quantile", "0.25")], 7.424100000000001e-05, None),
-            s(&[name(g), ("quantile", "0.8"), ("a", "b")], 8.3835e-05, None),
+            s(
+                &[name(g), ("quantile", "0.25")],
+                7.424100000000001e-05,
+                None
+            ),
+            s(
+                &[name(g), ("quantile", "0.8"), ("a", "b")],
+                8.3835e-05,
+                None
+            ),
             E::Comment("# Hrandom comment starting with prefix of HELP".into()),
             E::Comment("#".into()),
             s(&[name("wind_speed"), ("A", "2"), ("c", "3")], 12345.0, None),
             E::Help("nohelp1".into(), String::new()),
             E::Help("nohelp2".into(), String::new()),
-            s(&[name(g), ("quantile", "1.0"), ("a", "b")], 8.3835e-05, None),
+            s(
+                &[name(g), ("quantile", "1.0"), ("a", "b")],
+                8.3835e-05,
+                None
+            ),
             s(&[name("some:aggregate:rate5m"), ("a_b", "c")], 1.0, None),
             s(&[name("go_goroutines")], 33.0, Some(123123)),
             s(&[name("_metric_starting_with_underscore")], 1.0, None),
@@ -242,7 +258,11 @@ fn text_label_escapes_and_raw_newlines() {
     assert_eq!(
         got,
         vec![s(
-            &[("__name__", "x"), ("a", "b\\c\nd\"e\\qf"), ("g", "multi\nline")],
+            &[
+                ("__name__", "x"),
+                ("a", "b\\c\nd\"e\\qf"),
+                ("g", "multi\nline")
+            ],
             1.0,
             None
         )]
@@ -263,7 +283,11 @@ fn text_errors_name_the_line() {
         ("a{\u{ff}=\"foo\"} 1\n", ErrorKind::ExpectedLabelName, 1),
         ("a{b=\"\\\nx\"} 1\n", ErrorKind::EscapedNewline, 1),
         ("a true\n", ErrorKind::InvalidValue("true".into()), 1),
-        ("something_weird{problem=\"", ErrorKind::UnterminatedLabelValue, 1),
+        (
+            "something_weird{problem=\"",
+            ErrorKind::UnterminatedLabelValue,
+            1,
+        ),
         ("empty_label_name{=\"\"} 0", ErrorKind::ExpectedLabelName, 1),
         ("foo 1_2\n", ErrorKind::InvalidValue("1_2".into()), 1),
         ("foo 0x1p-3\n", ErrorKind::InvalidValue("0x1p-3".into()), 1),
@@ -277,7 +301,11 @@ fn text_errors_name_the_line() {
         ("x{a=\"1\",,b=\"2\"} 1\n", ErrorKind::ExpectedLabelName, 1),
         ("x{,} 1\n", ErrorKind::ExpectedLabelName, 1),
         ("x{a=\"1\"}{b=\"2\"} 1\n", ErrorKind::ExpectedValue, 1),
-        ("x 1 99999999999999999999\n", ErrorKind::InvalidTimestamp("99999999999999999999".into()), 1),
+        (
+            "x 1 99999999999999999999\n",
+            ErrorKind::InvalidTimestamp("99999999999999999999".into()),
+            1,
+        ),
         ("{__name__=\"x\"} 1\n", ErrorKind::InvalidStart, 1),
         ("x{a=\"\u{ff}\"} 1", ErrorKind::InvalidUtf8LabelValue, 1),
         ("\n\n  9x 1\n", ErrorKind::InvalidStart, 3),
@@ -285,10 +313,13 @@ fn text_errors_name_the_line() {
     for (body, kind, line) in cases {
         let body = body.replace('\u{ff}', "\u{0}").into_bytes();
         // Put real 0xff bytes where the table says \u{ff}.
-        let body: Vec<u8> = body.into_iter().map(|b| if b == 0 { 0xff } else { b }).collect();
+        let body: Vec<u8> = body
+            .into_iter()
+            .map(|b| if b == 0 { 0xff } else { b })
+            .collect();
         let e = match parse_with(Format::Text, ParserOptions::default(), &body) {
             Ok(v) => panic!("{:?} parsed: {v:?}", String::from_utf8_lossy(&body)),
-            Err(e) => e,
+            Err(e) => e.details().clone(),
         };
         assert_eq!(&e.kind, kind, "{:?}", String::from_utf8_lossy(&body));
         assert_eq!(e.line, *line, "{:?}", String::from_utf8_lossy(&body));
@@ -299,7 +330,10 @@ fn text_errors_name_the_line() {
 fn duplicate_labels_fail_when_materialised() {
     for body in ["x{a=\"1\",a=\"2\"} 1\n", "x{__name__=\"y\"} 1\n"] {
         let e = text_err(body);
-        assert!(matches!(e.kind, ErrorKind::DuplicateLabel(_)), "{body}: {e}");
+        assert!(
+            matches!(e.kind, ErrorKind::DuplicateLabel(_)),
+            "{body}: {e}"
+        );
     }
     let e = om_err("a 1\nx{b=\"1\",b=\"1\"} 1\n# EOF\n");
     assert_eq!(e.kind, ErrorKind::DuplicateLabel("b".into()));
@@ -309,7 +343,8 @@ fn duplicate_labels_fail_when_materialised() {
 #[test]
 fn empty_label_values_are_kept_in_the_buffer_and_dropped_from_labels() {
     let body = b"x{a=\"\",b=\"1\"} 1\n";
-    let Some(Ok(Entry::Sample(smp))) = Parser::new(body, Format::Text, ParserOptions::default()).next()
+    let Some(Ok(Entry::Sample(smp))) =
+        Parser::new(body, Format::Text, ParserOptions::default()).next()
     else {
         panic!()
     };
@@ -356,7 +391,9 @@ nan_ex_total 1 # {} NaN\n\
     let ex = |l: &[(&str, &str)], v: f64, t: Option<i64>| {
         E::Ex(
             String::new(),
-            l.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            l.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             v.to_bits(),
             t,
         )
@@ -421,24 +458,75 @@ fn om_is_strict_about_whitespace_and_comments() {
         ("x{ a=\"1\"} 1\n# EOF\n", ErrorKind::ExpectedLabelName),
         ("x{a=\"1\" ,b=\"2\"} 1\n# EOF\n", ErrorKind::ExpectedComma),
         ("x{a=\"1\"b=\"2\"} 1\n# EOF\n", ErrorKind::ExpectedComma),
-        ("x {a=\"1\"} 1\n# EOF\n", ErrorKind::InvalidValue("{a=\"1\"}".into())),
-        ("x{a=\"b\nc\"} 1\n# EOF\n", ErrorKind::UnterminatedLabelValue),
+        (
+            "x {a=\"1\"} 1\n# EOF\n",
+            ErrorKind::InvalidValue("{a=\"1\"}".into()),
+        ),
+        (
+            "x{a=\"b\nc\"} 1\n# EOF\n",
+            ErrorKind::UnterminatedLabelValue,
+        ),
         ("# comment\n# EOF\n", ErrorKind::InvalidComment),
         ("#TYPE x counter\n# EOF\n", ErrorKind::InvalidComment),
-        ("# TYPE x untyped\n# EOF\n", ErrorKind::InvalidMetricType("untyped".into())),
-        ("# TYPE x Counter\n# EOF\n", ErrorKind::InvalidMetricType("Counter".into())),
-        ("# TYPE x counter \n# EOF\n", ErrorKind::InvalidMetricType("counter ".into())),
+        (
+            "# TYPE x untyped\n# EOF\n",
+            ErrorKind::InvalidMetricType("untyped".into()),
+        ),
+        (
+            "# TYPE x Counter\n# EOF\n",
+            ErrorKind::InvalidMetricType("Counter".into()),
+        ),
+        (
+            "# TYPE x counter \n# EOF\n",
+            ErrorKind::InvalidMetricType("counter ".into()),
+        ),
         ("# HELP x\n# EOF\n", ErrorKind::ExpectedMetadataText("HELP")),
-        ("# HELP 1x y\n# EOF\n", ErrorKind::ExpectedMetricName("HELP")),
-        ("# UNIT x_seconds x\n# EOF\n", ErrorKind::UnitNotSuffix { unit: "x".into(), metric: "x_seconds".into() }),
-        ("# UNIT seconds seconds\n# EOF\n", ErrorKind::UnitNotSuffix { unit: "seconds".into(), metric: "seconds".into() }),
-        ("# UNIT xseconds seconds\n# EOF\n", ErrorKind::UnitNotSuffix { unit: "seconds".into(), metric: "xseconds".into() }),
-        ("x 1 NaN\n# EOF\n", ErrorKind::InvalidTimestamp("NaN".into())),
-        ("x 1 +Inf\n# EOF\n", ErrorKind::InvalidTimestamp("+Inf".into())),
+        (
+            "# HELP 1x y\n# EOF\n",
+            ErrorKind::ExpectedMetricName("HELP"),
+        ),
+        (
+            "# UNIT x_seconds x\n# EOF\n",
+            ErrorKind::UnitNotSuffix {
+                unit: "x".into(),
+                metric: "x_seconds".into(),
+            },
+        ),
+        (
+            "# UNIT seconds seconds\n# EOF\n",
+            ErrorKind::UnitNotSuffix {
+                unit: "seconds".into(),
+                metric: "seconds".into(),
+            },
+        ),
+        (
+            "# UNIT xseconds seconds\n# EOF\n",
+            ErrorKind::UnitNotSuffix {
+                unit: "seconds".into(),
+                metric: "xseconds".into(),
+            },
+        ),
+        (
+            "x 1 NaN\n# EOF\n",
+            ErrorKind::InvalidTimestamp("NaN".into()),
+        ),
+        (
+            "x 1 +Inf\n# EOF\n",
+            ErrorKind::InvalidTimestamp("+Inf".into()),
+        ),
         ("x 1 # {a=\"b\"}\n# EOF\n", ErrorKind::ExpectedExemplarValue),
-        ("x 1 # {a=\"b\"} x\n# EOF\n", ErrorKind::InvalidExemplarValue("x".into())),
-        ("x 1 # {a=\"b\"} 1 Inf\n# EOF\n", ErrorKind::InvalidExemplarTimestamp("Inf".into())),
-        ("x 1 # {a=\"b\"} 1 2 3\n# EOF\n", ErrorKind::TrailingData(" 3".into())),
+        (
+            "x 1 # {a=\"b\"} x\n# EOF\n",
+            ErrorKind::InvalidExemplarValue("x".into()),
+        ),
+        (
+            "x 1 # {a=\"b\"} 1 Inf\n# EOF\n",
+            ErrorKind::InvalidExemplarTimestamp("Inf".into()),
+        ),
+        (
+            "x 1 # {a=\"b\"} 1 2 3\n# EOF\n",
+            ErrorKind::TrailingData(" 3".into()),
+        ),
         ("x 1 # x\n# EOF\n", ErrorKind::InvalidTimestamp("#".into())),
         ("x 1\r\n# EOF\n", ErrorKind::InvalidValue("1\r".into())),
     ];
@@ -447,8 +535,10 @@ fn om_is_strict_about_whitespace_and_comments() {
     }
     let mut bad_help = b"# HELP x \xff\n# EOF\n".to_vec();
     assert_eq!(
-        parse_with(Format::OpenMetrics, ParserOptions::default(), &bad_help).unwrap_err().kind,
-        ErrorKind::InvalidHelpUtf8
+        parse_with(Format::OpenMetrics, ParserOptions::default(), &bad_help)
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::InvalidHelpUtf8
     );
     // The same byte is fine in the text format (promtool accepts it).
     bad_help.truncate(11);
@@ -491,7 +581,16 @@ fn om_created_and_exemplars_can_be_skipped() {
         skip_exemplars: true,
     });
     let n: Vec<&str> = skipped.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(n, ["c_total", "g_created", "h_bucket", "s_count", "other_created"]);
+    assert_eq!(
+        n,
+        [
+            "c_total",
+            "g_created",
+            "h_bucket",
+            "s_count",
+            "other_created"
+        ]
+    );
     assert!(skipped.iter().all(|(_, ex)| !ex));
     // A skipped sample is still validated.
     let bad = b"# TYPE c counter\nc_created x\n# EOF\n";
@@ -535,14 +634,15 @@ fn fixtures_parse() {
     // adds `_total` only where the text already had it, so names match one to one).
     let read = |f: &str, fmt| {
         let body = std::fs::read(format!("{dir}{f}")).unwrap();
-        let mut v: Vec<(Vec<(String, String)>, u64)> = parse_with(fmt, ParserOptions::default(), &body)
-            .unwrap()
-            .into_iter()
-            .filter_map(|e| match e {
-                E::S(_, l, v, _) => Some((l, v)),
-                _ => None,
-            })
-            .collect();
+        let mut v: Vec<(Vec<(String, String)>, u64)> =
+            parse_with(fmt, ParserOptions::default(), &body)
+                .unwrap()
+                .into_iter()
+                .filter_map(|e| match e {
+                    E::S(_, l, v, _) => Some((l, v)),
+                    _ => None,
+                })
+                .collect();
         v.sort();
         v
     };
@@ -595,7 +695,9 @@ fn series() -> impl Strategy<Value = Series> {
         value(),
         proptest::option::of(any::<i64>()),
     )
-        .prop_filter("__name__ is not a label", |(_, l, _, _)| !l.contains_key("__name__"))
+        .prop_filter("__name__ is not a label", |(_, l, _, _)| {
+            !l.contains_key("__name__")
+        })
         .prop_map(|(n, l, v, t)| (n, l.into_iter().collect(), v, t))
 }
 
@@ -603,7 +705,11 @@ fn expected(s: &Series) -> E {
     let mut l: Vec<(String, String)> = s.1.clone();
     l.push(("__name__".into(), s.0.clone()));
     l.sort();
-    let v = if s.2.is_nan() { NORMAL_NAN } else { s.2.to_bits() };
+    let v = if s.2.is_nan() {
+        NORMAL_NAN
+    } else {
+        s.2.to_bits()
+    };
     E::S(s.0.clone(), l, v, s.3)
 }
 
@@ -658,4 +764,10 @@ proptest! {
         fuzz_check(data.as_bytes(), Format::Text);
         fuzz_check(data.as_bytes(), Format::OpenMetrics);
     }
+}
+
+#[test]
+fn entries_stay_small() {
+    // One entry is produced per line; keep it to a few words (see the bench).
+    assert!(std::mem::size_of::<Result<Option<Entry<'_>>, ParseError>>() <= 64);
 }

@@ -23,21 +23,21 @@
 //! ([`Sample::labels_into`](super::Sample::labels_into)), as Prometheus fails the scrape when
 //! it appends such a series.
 
-use super::entry::{ascii, Entry, Help, MetricType, RawLabels, Sample};
+use super::entry::{Entry, Help, MetricName, MetricType, Sample};
 use super::error::{token_text, ErrorKind, ParseError};
 use super::lex::{self, skip_blanks, ValueScanError};
 use super::Format;
 
 /// Pull parser for the text format. See the module docs for the accepted syntax.
 #[derive(Debug, Clone)]
-pub struct TextParser<'a> {
+pub(crate) struct TextParser<'a> {
     body: &'a [u8],
     pos: usize,
 }
 
 impl<'a> TextParser<'a> {
     /// A parser over a whole body.
-    pub fn new(body: &'a [u8]) -> Self {
+    pub(crate) fn new(body: &'a [u8]) -> Self {
         Self { body, pos: 0 }
     }
 
@@ -48,7 +48,7 @@ impl<'a> TextParser<'a> {
 
     /// The next entry, `Ok(None)` at the end of the body.
     #[inline]
-    pub fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
         let b = self.body;
         loop {
             let i = skip_blanks(b, self.pos);
@@ -75,10 +75,7 @@ impl<'a> TextParser<'a> {
     /// End of the line holding `i` (index of its `\n`, or the body length).
     #[inline]
     fn line_end(&self, i: usize) -> usize {
-        self.body[i..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(self.body.len(), |p| i + p)
+        memchr::memchr(b'\n', &self.body[i..]).map_or(self.body.len(), |p| i + p)
     }
 
     /// A `#` line at `i`: metadata or a comment.
@@ -112,7 +109,7 @@ impl<'a> TextParser<'a> {
             return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
         }
         let name_end = lex::scan_metric_name(b, name_start).min(end);
-        let metric = ascii(&b[name_start..name_end]);
+        let metric = MetricName::new(&b[name_start..name_end]);
         let rest = &b[name_end..end];
         let text: &[u8] = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
             &[]
@@ -138,10 +135,7 @@ impl<'a> TextParser<'a> {
         } else if t.eq_ignore_ascii_case(b"untyped") {
             MetricType::Unknown
         } else {
-            return Err(self.err(
-                end - t.len(),
-                ErrorKind::InvalidMetricType(token_text(t)),
-            ));
+            return Err(self.err(end - t.len(), ErrorKind::InvalidMetricType(token_text(t))));
         };
         Ok(Entry::Type { metric, kind })
     }
@@ -152,10 +146,8 @@ impl<'a> TextParser<'a> {
         let name_end = lex::scan_metric_name(b, start);
         let mut i = skip_blanks(b, name_end);
         let mut series_end = name_end;
-        let mut labels = RawLabels::default();
         if i < b.len() && b[i] == b'{' {
             let close = self.labels(i + 1)?;
-            labels = RawLabels::new(&b[i + 1..close]);
             series_end = close + 1;
             i = skip_blanks(b, series_end);
         }
@@ -175,7 +167,8 @@ impl<'a> TextParser<'a> {
         };
 
         i = skip_blanks(b, i);
-        let mut timestamp_ms = None;
+        let mut timestamp = 0;
+        let mut has_timestamp = false;
         if i < b.len() && b[i] != b'\n' {
             let tstart = i;
             if matches!(b[i], b'-' | b'+') {
@@ -187,7 +180,10 @@ impl<'a> TextParser<'a> {
             let glued = i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n');
             let tok = &b[tstart..i];
             match lex::parse_int_timestamp(tok).filter(|_| !glued) {
-                Some(t) => timestamp_ms = Some(t),
+                Some(t) => {
+                    timestamp = t;
+                    has_timestamp = true;
+                }
                 None => {
                     let end = self.token_end(tstart);
                     let kind = if !glued && (tok.is_empty() || tok == b"-" || tok == b"+") {
@@ -205,16 +201,17 @@ impl<'a> TextParser<'a> {
             }
         }
         self.pos = (i + 1).min(b.len());
+        // Offsets fit in u32: `Parser::new` refuses larger bodies.
         Ok(Sample {
             body: b,
-            format: Format::Text,
-            start,
-            name_end,
-            series_end,
-            labels,
+            start: start as u32,
+            name_end: name_end as u32,
+            series_end: series_end as u32,
+            exemplar_at: 0,
             value,
-            timestamp_ms,
-            exemplar: None,
+            timestamp,
+            has_timestamp,
+            format: Format::Text,
         })
     }
 
