@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+mod client;
 mod http;
 mod store;
 mod tls;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::Value;
 
+pub use client::Reply;
 pub use store::Kind;
 use store::Store;
 
