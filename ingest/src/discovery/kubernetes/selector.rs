@@ -119,6 +119,9 @@ pub fn parse_label_selector(selector: &str) -> Result<Vec<LabelRequirement>, Sel
                             return Err(err("expected ',' or ')' in a value set".into()));
                         }
                     }
+                    if vs == [""] {
+                        return Err(err("for 'in', 'notin' operators, values set can't be empty".into()));
+                    }
                     vs
                 }
                 LabelOp::GreaterThan | LabelOp::LessThan => {
