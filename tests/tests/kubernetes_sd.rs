@@ -3,7 +3,6 @@
 //! the pod proxy path.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -418,5 +417,57 @@ async fn bad_settings_fail_at_start_with_a_clear_error() {
     cfg.tls_config.ca_file = Some("/nonexistent/ca.crt".into());
     let err = kubernetes::KubernetesDiscoverer::new(cfg).await.err().expect("must fail").to_string();
     assert!(err.contains("/nonexistent/ca.crt"), "{err}");
-    let _ = Path::new("");
+}
+
+/// "The discovery of a 5,000-pod cluster holds under 100 MiB": a separate process (so the
+/// test server's own memory is not counted) discovers 5,000 realistic pods (labels,
+/// annotations, two containers with ports, statuses) over HTTPS, holds every group, and
+/// reports its peak RSS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_pods_fit_in_100_mib() {
+    const PODS: usize = 5_000;
+    let s = Setup::new().await;
+    s.server.apply_all((0..PODS).map(|i| {
+        let ns = format!("team-{}", i % 20);
+        let name = format!("app-{i:05}-7f9c5d8b6-x{:04}", i % 9973);
+        let mut p = pod(&ns, &name, &format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256), &[("metrics", 9100), ("http", 8080)]);
+        p["metadata"]["labels"]["pod-template-hash"] = json!("7f9c5d8b6");
+        p["metadata"]["labels"]["app.kubernetes.io/version"] = json!("1.24.3");
+        p["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] = json!("2024-05-01T10:00:00Z");
+        p["spec"]["containers"].as_array_mut().unwrap().push(json!({
+            "name": "sidecar", "image": "registry.example.com/envoy:v1.30.1",
+            "ports": [{"name": "admin", "containerPort": 15000, "protocol": "TCP"}],
+            "env": [{"name": "POD_NAME", "value": name}], "resources": {"limits": {"cpu": "100m", "memory": "128Mi"}}
+        }));
+        p["status"]["conditions"] = json!([
+            {"type": "Initialized", "status": "True", "lastTransitionTime": "2024-05-01T10:00:00Z"},
+            {"type": "Ready", "status": "True", "lastTransitionTime": "2024-05-01T10:00:05Z"},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2024-05-01T10:00:05Z"},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2024-05-01T10:00:00Z"}
+        ]);
+        p
+    }));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kube-sd-probe"));
+    cmd
+        .env("PROBE_API_SERVER", s.server.url())
+        .env("PROBE_CA_FILE", s.server.ca_file())
+        .env("PROBE_TOKEN_FILE", s.token_file())
+        .env("PROBE_ROLE", "pod")
+        .env("PROBE_EXPECT", PODS.to_string());
+    // The server runs on this runtime; wait for the child off it.
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("run kube-sd-probe");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "probe failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    println!("kube-sd-probe (pod role, {PODS} pods): {stdout}");
+    let field = |name: &str| -> u64 {
+        stdout
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {stdout:?}"))
+    };
+    assert_eq!(field("groups"), PODS as u64);
+    assert_eq!(field("targets"), 3 * PODS as u64);
+    let hwm_mib = field("vm_hwm_kib") / 1024;
+    assert!(hwm_mib < 100, "peak RSS {hwm_mib} MiB for {PODS} pods");
 }

@@ -10,7 +10,7 @@
 //!   only for objects that changed (by `resourceVersion`) and empty groups for vanished
 //!   ones, so targets are neither lost nor duplicated.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -132,6 +132,53 @@ fn kinds_for(role: Role, attach_node: bool) -> Vec<Kind> {
     kinds
 }
 
+/// Drops the parts of an object no label is made from, so that caches stay small: for a pod,
+/// everything but the containers' names, images and ports, the node name, and the status
+/// fields the pod labels read. (Other kinds are small or entirely used.)
+fn slim<K: 'static>(o: &mut K) {
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerStatus, PodCondition, PodSpec, PodStatus,
+    };
+    let Some(pod) = (o as &mut dyn std::any::Any).downcast_mut::<Pod>() else { return };
+    let slim_container = |c: &mut Container| Container {
+        name: std::mem::take(&mut c.name),
+        image: c.image.take(),
+        ports: c.ports.take(),
+        ..Container::default()
+    };
+    if let Some(spec) = pod.spec.as_mut() {
+        *spec = PodSpec {
+            containers: spec.containers.iter_mut().map(slim_container).collect(),
+            init_containers: spec.init_containers.as_mut().map(|cs| cs.iter_mut().map(slim_container).collect()),
+            node_name: spec.node_name.take(),
+            ..PodSpec::default()
+        };
+    }
+    if let Some(status) = pod.status.as_mut() {
+        let slim_statuses = |cs: &mut Option<Vec<ContainerStatus>>| {
+            cs.take().map(|cs| {
+                cs.into_iter()
+                    .map(|c| ContainerStatus { name: c.name, container_id: c.container_id, ..ContainerStatus::default() })
+                    .collect()
+            })
+        };
+        *status = PodStatus {
+            pod_ip: status.pod_ip.take(),
+            host_ip: status.host_ip.take(),
+            phase: status.phase.take(),
+            conditions: status.conditions.take().map(|cs| {
+                cs.into_iter()
+                    .filter(|c| c.type_ == "Ready")
+                    .map(|c| PodCondition { type_: c.type_, status: c.status, ..PodCondition::default() })
+                    .collect()
+            }),
+            container_statuses: slim_statuses(&mut status.container_statuses),
+            init_container_statuses: slim_statuses(&mut status.init_container_statuses),
+            ..PodStatus::default()
+        };
+    }
+}
+
 fn watch<K>(
     api: Api<K>,
     wc: watcher::Config,
@@ -144,8 +191,11 @@ where
 {
     watcher(api, wc)
         .default_backoff()
-        // Managed fields are large and never labelled; dropping them halves a pod's size.
-        .modify(|o| o.managed_fields_mut().clear())
+        // Managed fields are large and never labelled; slim() drops what no label reads.
+        .modify(|o| {
+            o.managed_fields_mut().clear();
+            slim(o);
+        })
         .map(move |ev| wrap(shard, ev))
         .boxed()
 }
@@ -197,6 +247,10 @@ struct Shard<K> {
     objects: HashMap<String, K>,
     /// Objects of a list in progress, swapped in at `InitDone`.
     pending: Option<HashMap<String, K>>,
+    /// In a versions-only store: the resourceVersion of each object.
+    versions: HashMap<String, Option<String>>,
+    /// In a versions-only store: the objects seen by a list in progress.
+    seen: Option<HashSet<String>>,
     synced: bool,
 }
 
@@ -205,15 +259,23 @@ struct Changed<K> {
     namespace: String,
     name: String,
     old: Option<K>,
+    /// The new object, in a versions-only store (which does not keep it).
+    new: Option<K>,
 }
 
 struct KindStore<K> {
     shards: Vec<Shard<K>>,
+    /// Keep only resourceVersions, not objects: for the role's own kind when no other
+    /// object's change re-emits its groups (node, service, ingress, pod without
+    /// `attach_metadata.node`). A group is then built from the event's object and the
+    /// object dropped, which keeps a 5,000-pod discovery small; a re-list sends groups as it
+    /// reads objects whose version changed, and empty groups at its end for vanished ones.
+    versions_only: bool,
 }
 
 impl<K: Resource + Clone> KindStore<K> {
     fn new() -> Self {
-        KindStore { shards: Vec::new() }
+        KindStore { shards: Vec::new(), versions_only: false }
     }
 
     fn get(&self, namespace: &str, name: &str) -> Option<&K> {
@@ -235,11 +297,15 @@ impl<K: Resource + Clone> KindStore<K> {
     /// Applies one event to shard `i`; returns what changed (nothing while a list is in
     /// progress).
     fn apply(&mut self, i: usize, ev: Event<K>) -> Vec<Changed<K>> {
+        if self.versions_only {
+            return self.apply_versions(i, ev);
+        }
         let shard = &mut self.shards[i];
         let changed = |o: &K, old: Option<K>| Changed {
             namespace: o.meta().namespace.clone().unwrap_or_default(),
             name: o.meta().name.clone().unwrap_or_default(),
             old,
+            new: None,
         };
         match ev {
             Event::Init => {
@@ -276,6 +342,56 @@ impl<K: Resource + Clone> KindStore<K> {
             Event::Delete(o) => {
                 let prev = shard.objects.remove(&obj_key(&o));
                 vec![changed(&o, prev.or(Some(o.clone())))]
+            }
+        }
+    }
+}
+
+impl<K: Resource + Clone> KindStore<K> {
+    fn apply_versions(&mut self, i: usize, ev: Event<K>) -> Vec<Changed<K>> {
+        let shard = &mut self.shards[i];
+        let changed = |o: K| Changed {
+            namespace: o.meta().namespace.clone().unwrap_or_default(),
+            name: o.meta().name.clone().unwrap_or_default(),
+            old: None,
+            new: Some(o),
+        };
+        match ev {
+            Event::Init => {
+                shard.seen = Some(HashSet::new());
+                vec![]
+            }
+            Event::InitApply(o) => {
+                let k = obj_key(&o);
+                shard.seen.get_or_insert_with(HashSet::new).insert(k.clone());
+                let rv = o.meta().resource_version.clone();
+                if shard.versions.get(&k) == Some(&rv) {
+                    return vec![];
+                }
+                shard.versions.insert(k, rv);
+                vec![changed(o)]
+            }
+            Event::InitDone => {
+                shard.synced = true;
+                let seen = shard.seen.take().unwrap_or_default();
+                let gone: Vec<String> = shard.versions.keys().filter(|k| !seen.contains(*k)).cloned().collect();
+                gone.into_iter()
+                    .map(|k| {
+                        shard.versions.remove(&k);
+                        let (ns, name) = k.split_once('/').unwrap_or(("", &k));
+                        Changed { namespace: ns.to_owned(), name: name.to_owned(), old: None, new: None }
+                    })
+                    .collect()
+            }
+            Event::Apply(o) => {
+                shard.versions.insert(obj_key(&o), o.meta().resource_version.clone());
+                vec![changed(o)]
+            }
+            Event::Delete(o) => {
+                shard.versions.remove(&obj_key(&o));
+                let mut c = changed(o);
+                c.new = None;
+                vec![c]
             }
         }
     }
@@ -334,7 +450,7 @@ macro_rules! on_event {
 
 impl State {
     fn new(role: Role, attach_node: bool) -> Self {
-        State {
+        let mut state = State {
             role,
             attach_node,
             started: false,
@@ -344,13 +460,28 @@ impl State {
             endpoints: KindStore::new(),
             slices: KindStore::new(),
             ingresses: KindStore::new(),
+        };
+        match role {
+            Role::Node => state.nodes.versions_only = true,
+            Role::Service => state.services.versions_only = true,
+            Role::Ingress => state.ingresses.versions_only = true,
+            Role::Pod => state.pods.versions_only = !attach_node,
+            Role::Endpoints | Role::EndpointSlice => {}
         }
+        state
     }
 
     fn add_shard(&mut self, kind: Kind, namespace: Option<String>) -> usize {
         macro_rules! add {
             ($store:ident) => {{
-                self.$store.shards.push(Shard { namespace, objects: HashMap::new(), pending: None, synced: false });
+                self.$store.shards.push(Shard {
+                    namespace,
+                    objects: HashMap::new(),
+                    pending: None,
+                    versions: HashMap::new(),
+                    seen: None,
+                    synced: false,
+                });
                 self.$store.shards.len() - 1
             }};
         }
@@ -389,6 +520,16 @@ impl State {
     where
         K: Resource + 'static,
     {
+        if kind.role() == self.role && self.primary_versions_only() {
+            // Groups straight from the events' objects (see `KindStore::versions_only`).
+            return changes
+                .into_iter()
+                .filter_map(|c| match &c.new {
+                    Some(o) => self.group_from(o as &dyn std::any::Any),
+                    None => Some(translate::deleted(self.role, &c.namespace, &c.name)),
+                })
+                .collect();
+        }
         if !self.started {
             if !self.all_synced() {
                 return Vec::new();
@@ -405,6 +546,30 @@ impl State {
             }
         }
         out
+    }
+
+    fn primary_versions_only(&self) -> bool {
+        match self.role {
+            Role::Node => self.nodes.versions_only,
+            Role::Service => self.services.versions_only,
+            Role::Pod => self.pods.versions_only,
+            Role::Ingress => self.ingresses.versions_only,
+            Role::Endpoints | Role::EndpointSlice => false,
+        }
+    }
+
+    /// The group of an object of the role's kind, built from the object itself.
+    fn group_from(&self, o: &dyn std::any::Any) -> Option<TargetGroup> {
+        if let Some(n) = o.downcast_ref::<Node>() {
+            return translate::node_group(n);
+        }
+        if let Some(s) = o.downcast_ref::<Service>() {
+            return Some(translate::service_group(s));
+        }
+        if let Some(p) = o.downcast_ref::<Pod>() {
+            return Some(translate::pod_group(p, self, self.attach_node));
+        }
+        o.downcast_ref::<Ingress>().map(translate::ingress_group)
     }
 
     /// The current group of the role's object `namespace/name` (an empty group if it is
