@@ -84,14 +84,22 @@ impl Setup {
 
 async fn discover(cfg: KubernetesSdConfig) -> Groups {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let d = kubernetes::KubernetesDiscoverer::new(cfg).await.expect("discoverer starts");
+    let d = kubernetes::KubernetesDiscoverer::new(cfg)
+        .await
+        .expect("discoverer starts");
     tokio::spawn(d.run(tx));
-    Groups { rx, state: BTreeMap::new(), sends: BTreeMap::new() }
+    Groups {
+        rx,
+        state: BTreeMap::new(),
+        sends: BTreeMap::new(),
+    }
 }
 
 fn pod(ns: &str, name: &str, ip: &str, ports: &[(&str, u16)]) -> Value {
-    let ports: Vec<Value> =
-        ports.iter().map(|(n, p)| json!({"name": n, "containerPort": p, "protocol": "TCP"})).collect();
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|(n, p)| json!({"name": n, "containerPort": p, "protocol": "TCP"}))
+        .collect();
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": ns,
@@ -117,39 +125,87 @@ async fn wait_for_watch(server: &KubeApiServer) {
 }
 
 fn label<'a>(g: &'a TargetGroup, t: usize, name: &str) -> Option<&'a str> {
-    g.targets[t].get(name).or_else(|| g.labels.get(name)).map(String::as_str)
+    g.targets[t]
+        .get(name)
+        .or_else(|| g.labels.get(name))
+        .map(String::as_str)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pod_role_add_modify_delete() {
     let s = Setup::new().await;
-    s.server.apply(pod("default", "web-0", "10.1.0.5", &[("metrics", 8000), ("http", 8080)]));
+    s.server.apply(pod(
+        "default",
+        "web-0",
+        "10.1.0.5",
+        &[("metrics", 8000), ("http", 8080)],
+    ));
     let mut g = s.discover("role: pod").await;
-    g.wait("web-0", |st| st.contains_key("pod/default/web-0")).await;
+    g.wait("web-0", |st| st.contains_key("pod/default/web-0"))
+        .await;
     let grp = &g.state["pod/default/web-0"];
     assert_eq!(grp.targets.len(), 2);
     assert_eq!(label(grp, 0, "__address__"), Some("10.1.0.5:8000"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_pod_container_port_name"), Some("metrics"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_pod_annotation_prometheus_io_scrape"), Some("true"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_pod_label_app_kubernetes_io_name"), Some("web-0"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_pod_controller_kind"), Some("ReplicaSet"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_pod_container_id"), Some("containerd://abc"));
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_pod_container_port_name"),
+        Some("metrics")
+    );
+    assert_eq!(
+        label(
+            grp,
+            0,
+            "__meta_kubernetes_pod_annotation_prometheus_io_scrape"
+        ),
+        Some("true")
+    );
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_pod_label_app_kubernetes_io_name"),
+        Some("web-0")
+    );
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_pod_controller_kind"),
+        Some("ReplicaSet")
+    );
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_pod_container_id"),
+        Some("containerd://abc")
+    );
     assert_eq!(grp.labels["__meta_kubernetes_namespace"], "default");
     assert_eq!(grp.labels["__meta_kubernetes_pod_ready"], "true");
 
     // Added while watching: arrives within seconds.
     let t0 = std::time::Instant::now();
-    s.server.apply(pod("default", "web-1", "10.1.0.6", &[("metrics", 8000)]));
-    g.wait("web-1 added", |st| st.get("pod/default/web-1").is_some_and(|g| g.targets.len() == 1)).await;
-    assert!(t0.elapsed() < Duration::from_secs(5), "took {:?}", t0.elapsed());
+    s.server
+        .apply(pod("default", "web-1", "10.1.0.6", &[("metrics", 8000)]));
+    g.wait("web-1 added", |st| {
+        st.get("pod/default/web-1")
+            .is_some_and(|g| g.targets.len() == 1)
+    })
+    .await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t0.elapsed()
+    );
 
     // Modified: a third port.
-    s.server.apply(pod("default", "web-1", "10.1.0.6", &[("metrics", 8000), ("a", 1), ("b", 2)]));
-    g.wait("web-1 modified", |st| st["pod/default/web-1"].targets.len() == 3).await;
+    s.server.apply(pod(
+        "default",
+        "web-1",
+        "10.1.0.6",
+        &[("metrics", 8000), ("a", 1), ("b", 2)],
+    ));
+    g.wait("web-1 modified", |st| {
+        st["pod/default/web-1"].targets.len() == 3
+    })
+    .await;
 
     // Deleted: an empty group with the same source.
     s.server.delete(Kind::Pod, "default", "web-0");
-    g.wait("web-0 deleted", |st| st["pod/default/web-0"].targets.is_empty()).await;
+    g.wait("web-0 deleted", |st| {
+        st["pod/default/web-0"].targets.is_empty()
+    })
+    .await;
     assert!(g.state["pod/default/web-0"].labels.is_empty());
     assert_eq!(g.targets("pod/default/web-1"), 3);
 }
@@ -158,24 +214,54 @@ async fn pod_role_add_modify_delete() {
 async fn relist_after_410_neither_loses_nor_duplicates() {
     let s = Setup::new().await;
     for i in 0..3 {
-        s.server.apply(pod("default", &format!("p{i}"), &format!("10.1.0.{i}"), &[("m", 9000)]));
+        s.server.apply(pod(
+            "default",
+            &format!("p{i}"),
+            &format!("10.1.0.{i}"),
+            &[("m", 9000)],
+        ));
     }
     let mut g = s.discover("role: pod").await;
     g.wait("initial list", |st| st.len() == 3).await;
     wait_for_watch(&s.server).await;
-    let lists_before = s.server.requests().iter().filter(|r| r.contains("limit=") && !r.contains("watch=")).count();
+    let lists_before = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.contains("limit=") && !r.contains("watch="))
+        .count();
 
     // History compacted: the open watch ends with ERROR 410; changes made meanwhile are
     // found by the re-list.
     s.server.expire_history();
     s.server.delete(Kind::Pod, "default", "p1");
-    s.server.apply(pod("default", "p3", "10.1.0.3", &[("m", 9000)]));
-    g.wait("re-list", |st| st.get("pod/default/p1").is_some_and(|g| g.targets.is_empty()) && st.contains_key("pod/default/p3")).await;
+    s.server
+        .apply(pod("default", "p3", "10.1.0.3", &[("m", 9000)]));
+    g.wait("re-list", |st| {
+        st.get("pod/default/p1")
+            .is_some_and(|g| g.targets.is_empty())
+            && st.contains_key("pod/default/p3")
+    })
+    .await;
     g.settle(Duration::from_millis(500)).await;
 
-    let lists_after = s.server.requests().iter().filter(|r| r.contains("limit=") && !r.contains("watch=")).count();
-    assert!(lists_after > lists_before, "no re-list: {:#?}", s.server.requests());
-    for (src, n) in [("pod/default/p0", 1), ("pod/default/p2", 1), ("pod/default/p3", 1), ("pod/default/p1", 0)] {
+    let lists_after = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.contains("limit=") && !r.contains("watch="))
+        .count();
+    assert!(
+        lists_after > lists_before,
+        "no re-list: {:#?}",
+        s.server.requests()
+    );
+    for (src, n) in [
+        ("pod/default/p0", 1),
+        ("pod/default/p2", 1),
+        ("pod/default/p3", 1),
+        ("pod/default/p1", 0),
+    ] {
         assert_eq!(g.targets(src), n, "{src}");
     }
     // Unchanged pods are not re-sent by the re-list.
@@ -186,24 +272,42 @@ async fn relist_after_410_neither_loses_nor_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_token_is_retried_with_backoff_then_recovers() {
     let s = Setup::new().await;
-    s.server.apply(pod("default", "web-0", "10.1.0.5", &[("metrics", 8000)]));
+    s.server
+        .apply(pod("default", "web-0", "10.1.0.5", &[("metrics", 8000)]));
     std::fs::write(s.token_file(), "wrong").unwrap();
     let mut g = s.discover("role: pod").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rejected = s.server.requests().iter().filter(|r| r.ends_with("-> 401")).count();
-    assert!(g.rx.try_recv().is_err(), "groups sent without authentication");
+    let rejected = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with("-> 401"))
+        .count();
+    assert!(
+        g.rx.try_recv().is_err(),
+        "groups sent without authentication"
+    );
     // Retried (more than once) but with backoff (800 ms, 1.6 s, …), not in a hot loop.
-    assert!((2..=6).contains(&rejected), "{rejected} rejected requests in 3 s: {:#?}", s.server.requests());
+    assert!(
+        (2..=6).contains(&rejected),
+        "{rejected} rejected requests in 3 s: {:#?}",
+        s.server.requests()
+    );
     std::fs::write(s.token_file(), "secret-1").unwrap();
-    g.wait("recovery after fixing the token", |st| st.contains_key("pod/default/web-0")).await;
+    g.wait("recovery after fixing the token", |st| {
+        st.contains_key("pod/default/web-0")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_token_file_is_picked_up() {
     let s = Setup::new().await;
-    s.server.apply(pod("default", "web-0", "10.1.0.5", &[("metrics", 8000)]));
+    s.server
+        .apply(pod("default", "web-0", "10.1.0.5", &[("metrics", 8000)]));
     let mut g = s.discover("role: pod").await;
-    g.wait("initial", |st| st.contains_key("pod/default/web-0")).await;
+    g.wait("initial", |st| st.contains_key("pod/default/web-0"))
+        .await;
 
     // The server now only accepts the new token; the old one is rejected.
     s.server.set_token("secret-2");
@@ -213,10 +317,24 @@ async fn rotated_token_file_is_picked_up() {
     // Force new requests (the open watch was authenticated when it started).
     wait_for_watch(&s.server).await;
     s.server.expire_history();
-    s.server.apply(pod("default", "web-1", "10.1.0.6", &[("metrics", 8000)]));
-    g.wait("pod added after rotation", |st| st.contains_key("pod/default/web-1")).await;
-    let after: Vec<_> = s.server.requests().into_iter().skip_while(|r| !r.contains("watch=")).collect();
-    assert!(after.iter().any(|r| r.contains("limit=") && r.ends_with("-> 200")), "{after:#?}");
+    s.server
+        .apply(pod("default", "web-1", "10.1.0.6", &[("metrics", 8000)]));
+    g.wait("pod added after rotation", |st| {
+        st.contains_key("pod/default/web-1")
+    })
+    .await;
+    let after: Vec<_> = s
+        .server
+        .requests()
+        .into_iter()
+        .skip_while(|r| !r.contains("watch="))
+        .collect();
+    assert!(
+        after
+            .iter()
+            .any(|r| r.contains("limit=") && r.ends_with("-> 200")),
+        "{after:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,11 +353,21 @@ async fn node_role() {
     let n = &g.state["node/node-1"];
     assert_eq!(label(n, 0, "__address__"), Some("10.0.0.1:10250"));
     assert_eq!(label(n, 0, "instance"), Some("node-1"));
-    assert_eq!(label(n, 0, "__meta_kubernetes_node_address_InternalIP"), Some("10.0.0.1"));
-    assert_eq!(n.labels["__meta_kubernetes_node_label_kubernetes_io_hostname"], "node-1");
-    assert_eq!(n.labels["__meta_kubernetes_node_provider_id"], "aws:///eu-west-1a/i-1");
+    assert_eq!(
+        label(n, 0, "__meta_kubernetes_node_address_InternalIP"),
+        Some("10.0.0.1")
+    );
+    assert_eq!(
+        n.labels["__meta_kubernetes_node_label_kubernetes_io_hostname"],
+        "node-1"
+    );
+    assert_eq!(
+        n.labels["__meta_kubernetes_node_provider_id"],
+        "aws:///eu-west-1a/i-1"
+    );
     s.server.delete(Kind::Node, "", "node-1");
-    g.wait("node deleted", |st| st["node/node-1"].targets.is_empty()).await;
+    g.wait("node deleted", |st| st["node/node-1"].targets.is_empty())
+        .await;
 }
 
 fn service(ns: &str, name: &str) -> Value {
@@ -257,11 +385,18 @@ async fn service_role() {
     let s = Setup::new().await;
     s.server.apply(service("default", "app"));
     let mut g = s.discover("role: service").await;
-    g.wait("service", |st| st.contains_key("svc/default/app")).await;
+    g.wait("service", |st| st.contains_key("svc/default/app"))
+        .await;
     let grp = &g.state["svc/default/app"];
     assert_eq!(label(grp, 0, "__address__"), Some("app.default.svc:9191"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_service_cluster_ip"), Some("10.96.0.10"));
-    assert_eq!(grp.labels["__meta_kubernetes_service_annotation_se7entyse7en_prometheus_scrape"], "true");
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_service_cluster_ip"),
+        Some("10.96.0.10")
+    );
+    assert_eq!(
+        grp.labels["__meta_kubernetes_service_annotation_se7entyse7en_prometheus_scrape"],
+        "true"
+    );
 }
 
 /// Seed 000: role endpoints, with the service's annotations on every target, plus the pod's
@@ -270,7 +405,12 @@ async fn service_role() {
 async fn endpoints_role_joins_service_and_pod() {
     let s = Setup::new().await;
     s.server.apply(service("default", "app"));
-    s.server.apply(pod("default", "app-0", "10.1.0.7", &[("web", 9191), ("admin", 9999)]));
+    s.server.apply(pod(
+        "default",
+        "app-0",
+        "10.1.0.7",
+        &[("web", 9191), ("admin", 9999)],
+    ));
     s.server.apply(json!({
         "apiVersion": "v1", "kind": "Endpoints",
         "metadata": {"name": "app", "namespace": "default"},
@@ -279,15 +419,25 @@ async fn endpoints_role_joins_service_and_pod() {
                      "ports": [{"name": "web", "port": 9191, "protocol": "TCP"}]}]
     }));
     let mut g = s.discover("role: endpoints").await;
-    g.wait("endpoints", |st| st.contains_key("endpoints/default/app")).await;
+    g.wait("endpoints", |st| st.contains_key("endpoints/default/app"))
+        .await;
     let grp = g.state["endpoints/default/app"].clone();
     assert_eq!(grp.targets.len(), 2, "{grp:#?}");
-    assert_eq!(grp.labels["__meta_kubernetes_service_annotation_se7entyse7en_prometheus_port"], "9191");
+    assert_eq!(
+        grp.labels["__meta_kubernetes_service_annotation_se7entyse7en_prometheus_port"],
+        "9191"
+    );
     assert_eq!(grp.labels["__meta_kubernetes_endpoints_name"], "app");
     assert_eq!(label(&grp, 0, "__address__"), Some("10.1.0.7:9191"));
-    assert_eq!(label(&grp, 0, "__meta_kubernetes_endpoint_ready"), Some("true"));
+    assert_eq!(
+        label(&grp, 0, "__meta_kubernetes_endpoint_ready"),
+        Some("true")
+    );
     assert_eq!(label(&grp, 0, "__meta_kubernetes_pod_name"), Some("app-0"));
-    assert_eq!(label(&grp, 0, "__meta_kubernetes_pod_container_port_name"), Some("web"));
+    assert_eq!(
+        label(&grp, 0, "__meta_kubernetes_pod_container_port_name"),
+        Some("web")
+    );
     assert_eq!(label(&grp, 1, "__address__"), Some("10.1.0.7:9999"));
     assert_eq!(label(&grp, 1, "__meta_kubernetes_endpoint_ready"), None);
 
@@ -296,7 +446,11 @@ async fn endpoints_role_joins_service_and_pod() {
     svc["metadata"]["annotations"]["se7entyse7en.prometheus/port"] = json!("9292");
     s.server.apply(svc);
     g.wait("service change", |st| {
-        st["endpoints/default/app"].labels.get("__meta_kubernetes_service_annotation_se7entyse7en_prometheus_port").map(String::as_str) == Some("9292")
+        st["endpoints/default/app"]
+            .labels
+            .get("__meta_kubernetes_service_annotation_se7entyse7en_prometheus_port")
+            .map(String::as_str)
+            == Some("9292")
     })
     .await;
 }
@@ -314,13 +468,29 @@ async fn endpointslice_role() {
         "ports": [{"name": "web", "port": 9191, "protocol": "TCP"}]
     }));
     let mut g = s.discover("role: endpointslice").await;
-    g.wait("slice", |st| st.contains_key("endpointslice/default/app-abc")).await;
+    g.wait("slice", |st| {
+        st.contains_key("endpointslice/default/app-abc")
+    })
+    .await;
     let grp = &g.state["endpointslice/default/app-abc"];
     assert_eq!(label(grp, 0, "__address__"), Some("10.1.0.8:9191"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_endpointslice_endpoint_conditions_ready"), Some("true"));
-    assert_eq!(label(grp, 0, "__meta_kubernetes_endpointslice_endpoint_zone"), Some("z1"));
+    assert_eq!(
+        label(
+            grp,
+            0,
+            "__meta_kubernetes_endpointslice_endpoint_conditions_ready"
+        ),
+        Some("true")
+    );
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_endpointslice_endpoint_zone"),
+        Some("z1")
+    );
     assert_eq!(grp.labels["__meta_kubernetes_service_name"], "app");
-    assert_eq!(grp.labels["__meta_kubernetes_endpointslice_address_type"], "IPv4");
+    assert_eq!(
+        grp.labels["__meta_kubernetes_endpointslice_address_type"],
+        "IPv4"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,13 +504,20 @@ async fn ingress_role() {
                            {"host": "other.org"}]}
     }));
     let mut g = s.discover("role: ingress").await;
-    g.wait("ingress", |st| st.contains_key("ingress/web/site")).await;
+    g.wait("ingress", |st| st.contains_key("ingress/web/site"))
+        .await;
     let grp = &g.state["ingress/web/site"];
     assert_eq!(grp.targets.len(), 2);
-    assert_eq!(label(grp, 0, "__meta_kubernetes_ingress_scheme"), Some("https"));
+    assert_eq!(
+        label(grp, 0, "__meta_kubernetes_ingress_scheme"),
+        Some("https")
+    );
     assert_eq!(label(grp, 0, "__meta_kubernetes_ingress_path"), Some("/x"));
     assert_eq!(label(grp, 1, "__address__"), Some("other.org"));
-    assert_eq!(label(grp, 1, "__meta_kubernetes_ingress_scheme"), Some("http"));
+    assert_eq!(
+        label(grp, 1, "__meta_kubernetes_ingress_scheme"),
+        Some("http")
+    );
     assert_eq!(grp.labels["__meta_kubernetes_ingress_class_name"], "nginx");
 }
 
@@ -352,11 +529,20 @@ async fn namespaces_and_selectors_restrict_the_watch() {
     let mut other = pod("a", "p-other", "10.1.0.3", &[("m", 1)]);
     other["metadata"]["labels"]["app"] = json!("db");
     s.server.apply(other);
-    let mut g = s.discover("role: pod\nnamespaces: {names: [a]}\nselectors: [{role: pod, label: app=web}]").await;
+    let mut g = s
+        .discover("role: pod\nnamespaces: {names: [a]}\nselectors: [{role: pod, label: app=web}]")
+        .await;
     g.wait("pod in a", |st| st.contains_key("pod/a/p-a")).await;
     g.settle(Duration::from_millis(300)).await;
     assert_eq!(g.state.keys().collect::<Vec<_>>(), ["pod/a/p-a"]);
-    assert!(s.server.requests().iter().any(|r| r.contains("/namespaces/a/pods") && r.contains("labelSelector=app%3Dweb")), "{:#?}", s.server.requests());
+    assert!(
+        s.server
+            .requests()
+            .iter()
+            .any(|r| r.contains("/namespaces/a/pods") && r.contains("labelSelector=app%3Dweb")),
+        "{:#?}",
+        s.server.requests()
+    );
 }
 
 /// In-cluster mode through the service-account directory test hook, with own_namespace.
@@ -367,15 +553,28 @@ async fn in_cluster_with_own_namespace() {
     std::fs::write(sa.path().join("token"), "secret-1").unwrap();
     std::fs::write(sa.path().join("namespace"), "monitoring\n").unwrap();
     std::fs::copy(s.server.ca_file(), sa.path().join("ca.crt")).unwrap();
-    s.server.apply(pod("monitoring", "prometheus-0", "10.1.0.9", &[("web", 9090)]));
-    s.server.apply(pod("default", "web-0", "10.1.0.5", &[("m", 8000)]));
+    s.server.apply(pod(
+        "monitoring",
+        "prometheus-0",
+        "10.1.0.9",
+        &[("web", 9090)],
+    ));
+    s.server
+        .apply(pod("default", "web-0", "10.1.0.5", &[("m", 8000)]));
     // Only this test sets these variables; the others use api_server.
     std::env::set_var(SERVICE_ACCOUNT_DIR_ENV, sa.path());
     std::env::set_var("KUBERNETES_SERVICE_HOST", "127.0.0.1");
-    std::env::set_var("KUBERNETES_SERVICE_PORT", s.server.addr().port().to_string());
-    let cfg: KubernetesSdConfig = serde_yaml::from_str("role: pod\nnamespaces: {own_namespace: true}").unwrap();
+    std::env::set_var(
+        "KUBERNETES_SERVICE_PORT",
+        s.server.addr().port().to_string(),
+    );
+    let cfg: KubernetesSdConfig =
+        serde_yaml::from_str("role: pod\nnamespaces: {own_namespace: true}").unwrap();
     let mut g = discover(cfg).await;
-    g.wait("own namespace pod", |st| st.contains_key("pod/monitoring/prometheus-0")).await;
+    g.wait("own namespace pod", |st| {
+        st.contains_key("pod/monitoring/prometheus-0")
+    })
+    .await;
     g.settle(Duration::from_millis(300)).await;
     assert_eq!(g.state.len(), 1, "{:?}", g.state.keys());
 }
@@ -401,13 +600,41 @@ async fn pod_proxy_path_reaches_the_pod() {
         }
     });
     let s = Setup::new().await;
-    s.server.apply(pod("default", "natsd-0", "127.0.0.1", &[("metrics", port)]));
-    let r = s.server.get(&format!("/api/v1/namespaces/default/pods/http:natsd-0:{port}/proxy/metrics"), "secret-1").await;
+    s.server
+        .apply(pod("default", "natsd-0", "127.0.0.1", &[("metrics", port)]));
+    let r = s
+        .server
+        .get(
+            &format!("/api/v1/namespaces/default/pods/http:natsd-0:{port}/proxy/metrics"),
+            "secret-1",
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert!(r.content_type.starts_with("text/plain"));
-    assert_eq!(String::from_utf8_lossy(&r.body), "# TYPE up gauge\nnatsd_up{leaked=\"false\"} 1\n");
-    assert_eq!(s.server.get(&format!("/api/v1/namespaces/default/pods/natsd-0:{port}/proxy/metrics"), "wrong").await.status, 401);
-    assert_eq!(s.server.get("/api/v1/namespaces/default/pods/nope:1/proxy/metrics", "secret-1").await.status, 404);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        "# TYPE up gauge\nnatsd_up{leaked=\"false\"} 1\n"
+    );
+    assert_eq!(
+        s.server
+            .get(
+                &format!("/api/v1/namespaces/default/pods/natsd-0:{port}/proxy/metrics"),
+                "wrong"
+            )
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        s.server
+            .get(
+                "/api/v1/namespaces/default/pods/nope:1/proxy/metrics",
+                "secret-1"
+            )
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,7 +642,11 @@ async fn bad_settings_fail_at_start_with_a_clear_error() {
     let s = Setup::new().await;
     let mut cfg = s.config("role: pod");
     cfg.tls_config.ca_file = Some("/nonexistent/ca.crt".into());
-    let err = kubernetes::KubernetesDiscoverer::new(cfg).await.err().expect("must fail").to_string();
+    let err = kubernetes::KubernetesDiscoverer::new(cfg)
+        .await
+        .err()
+        .expect("must fail")
+        .to_string();
     assert!(err.contains("/nonexistent/ca.crt"), "{err}");
 }
 
@@ -448,16 +679,22 @@ async fn five_thousand_pods_fit_in_100_mib() {
         p
     }));
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kube-sd-probe"));
-    cmd
-        .env("PROBE_API_SERVER", s.server.url())
+    cmd.env("PROBE_API_SERVER", s.server.url())
         .env("PROBE_CA_FILE", s.server.ca_file())
         .env("PROBE_TOKEN_FILE", s.token_file())
         .env("PROBE_ROLE", "pod")
         .env("PROBE_EXPECT", PODS.to_string());
     // The server runs on this runtime; wait for the child off it.
-    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("run kube-sd-probe");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("run kube-sd-probe");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "probe failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "probe failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     println!("kube-sd-probe (pod role, {PODS} pods): {stdout}");
     let field = |name: &str| -> u64 {
         stdout

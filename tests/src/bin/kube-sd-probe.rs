@@ -36,9 +36,15 @@ fn main() {
         env("PROBE_TOKEN_FILE"),
         env("PROBE_CA_FILE")
     );
-    let expect: usize = env("PROBE_EXPECT").parse().expect("PROBE_EXPECT is a number");
+    let expect: usize = env("PROBE_EXPECT")
+        .parse()
+        .expect("PROBE_EXPECT is a number");
     let cfg: KubernetesSdConfig = serde_yaml::from_str(&yaml).expect("probe config");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         let start = Instant::now();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -51,7 +57,12 @@ fn main() {
         // Hold the groups as a scrape manager would.
         let mut state = HashMap::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        while state.values().filter(|g: &&tidemark_ingest::discovery::TargetGroup| !g.targets.is_empty()).count() < expect {
+        while state
+            .values()
+            .filter(|g: &&tidemark_ingest::discovery::TargetGroup| !g.targets.is_empty())
+            .count()
+            < expect
+        {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(groups)) => {
                     for g in groups {
@@ -75,7 +86,9 @@ fn main() {
             status_kib("VmRSS:"),
             {
                 let st = GLOBAL.stats();
-                (st.bytes_allocated + st.bytes_reallocated.max(0) as usize).saturating_sub(st.bytes_deallocated) / 1024
+                (st.bytes_allocated + st.bytes_reallocated.max(0) as usize)
+                    .saturating_sub(st.bytes_deallocated)
+                    / 1024
             },
             start.elapsed().as_secs_f64()
         );

@@ -31,10 +31,14 @@ impl KubeApiServer {
             .with_root_certificates(roots)
             .with_no_client_auth();
         let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-        let tcp = tokio::net::TcpStream::connect(self.addr()).await.expect("connect to the test API server");
+        let tcp = tokio::net::TcpStream::connect(self.addr())
+            .await
+            .expect("connect to the test API server");
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("server name");
         let tls = connector.connect(name, tcp).await.expect("TLS handshake");
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.expect("HTTP handshake");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .expect("HTTP handshake");
         tokio::spawn(conn);
         let req = hyper::Request::get(path)
             .header("Host", self.addr().to_string())
@@ -49,8 +53,18 @@ impl KubeApiServer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let body = resp.into_body().collect().await.expect("read body").to_bytes().to_vec();
-        Reply { status, content_type, body }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("read body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            content_type,
+            body,
+        }
     }
 }
 
