@@ -16,18 +16,28 @@ use super::Shared;
 
 type Body = BoxBody<Bytes, Infallible>;
 
-pub(crate) async fn serve(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor, shared: Arc<Shared>) {
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: Arc<Shared>,
+) {
     loop {
-        let Ok((tcp, _)) = listener.accept().await else { continue };
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
         let acceptor = acceptor.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
             let svc = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(handle(shared, req).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), svc).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
         });
     }
 }
@@ -41,7 +51,11 @@ fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Respo
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response<Body> {
-    full(status, "application/json", serde_json::to_vec(v).expect("JSON"))
+    full(
+        status,
+        "application/json",
+        serde_json::to_vec(v).expect("JSON"),
+    )
 }
 
 fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
@@ -59,15 +73,13 @@ fn decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -76,7 +88,11 @@ fn decode(s: &str) -> String {
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| decode(v))
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| decode(v))
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
@@ -84,59 +100,116 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let query = req.uri().query().unwrap_or("").to_owned();
     let authorized = {
         let want = format!("Bearer {}", shared.token.lock());
-        req.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str())
+        req.headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            == Some(want.as_str())
     };
     let resp = if !authorized {
         status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized")
     } else {
         route(&shared, &req, &path, &query).await
     };
-    shared.requests.lock().push(format!("{} {}?{} -> {}", req.method(), path, query, resp.status().as_u16()));
+    shared.requests.lock().push(format!(
+        "{} {}?{} -> {}",
+        req.method(),
+        path,
+        query,
+        resp.status().as_u16()
+    ));
     resp
 }
 
-async fn route(shared: &Arc<Shared>, req: &Request<Incoming>, path: &str, query: &str) -> Response<Body> {
+async fn route(
+    shared: &Arc<Shared>,
+    req: &Request<Incoming>,
+    path: &str,
+    query: &str,
+) -> Response<Body> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (api_version, rest) = match segs.as_slice() {
         ["api", "v1", rest @ ..] => ("v1".to_owned(), rest),
         ["apis", g, v, rest @ ..] => (format!("{g}/{v}"), rest),
-        _ => return status(StatusCode::NOT_FOUND, "NotFound", &format!("no route for {path}")),
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("no route for {path}"),
+            )
+        }
     };
     if req.method() != hyper::Method::GET {
-        return status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "only GET is served");
+        return status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "only GET is served",
+        );
     }
     let (namespace, resource, name, tail) = match rest {
         [resource] => (None, *resource, None, &[][..]),
         [resource, name] => (None, *resource, Some(*name), &[][..]),
         ["namespaces", ns, resource] => (Some(*ns), *resource, None, &[][..]),
         ["namespaces", ns, resource, name, tail @ ..] => (Some(*ns), *resource, Some(*name), tail),
-        _ => return status(StatusCode::NOT_FOUND, "NotFound", &format!("no route for {path}")),
+        _ => {
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("no route for {path}"),
+            )
+        }
     };
     let Some(kind) = Kind::from_path(&api_version, resource) else {
-        return status(StatusCode::NOT_FOUND, "NotFound", &format!("the server could not find the requested resource {resource}"));
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("the server could not find the requested resource {resource}"),
+        );
     };
     match (name, tail) {
         (Some(id), ["proxy", rest @ ..]) if kind == Kind::Pod => {
-            proxy(shared, req, namespace.unwrap_or("default"), id, &rest.join("/"), query).await
+            proxy(
+                shared,
+                req,
+                namespace.unwrap_or("default"),
+                id,
+                &rest.join("/"),
+                query,
+            )
+            .await
         }
         (Some(name), []) => {
             let store = shared.store.lock();
             match store.get(kind, namespace.unwrap_or(""), name) {
                 Some(o) => json_response(StatusCode::OK, o),
-                None => status(StatusCode::NOT_FOUND, "NotFound", &format!("{} {name:?} not found", kind.resource())),
+                None => status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("{} {name:?} not found", kind.resource()),
+                ),
             }
         }
         (None, []) => {
             let label = query_param(query, "labelSelector").unwrap_or_default();
             let field = query_param(query, "fieldSelector").unwrap_or_default();
-            let filter = Filter { kind, namespace: namespace.map(str::to_owned), label, field };
-            if query_param(query, "watch").as_deref() == Some("true") || query_param(query, "watch").as_deref() == Some("1") {
+            let filter = Filter {
+                kind,
+                namespace: namespace.map(str::to_owned),
+                label,
+                field,
+            };
+            if query_param(query, "watch").as_deref() == Some("true")
+                || query_param(query, "watch").as_deref() == Some("1")
+            {
                 watch(shared, filter, query)
             } else {
                 list(shared, &filter, query)
             }
         }
-        _ => status(StatusCode::NOT_FOUND, "NotFound", &format!("no route for {path}")),
+        _ => status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("no route for {path}"),
+        ),
     }
 }
 
@@ -160,16 +233,28 @@ fn list(shared: &Arc<Shared>, filter: &Filter, query: &str) -> Response<Body> {
     let store = shared.store.lock();
     let mut items = Vec::new();
     for o in store.list(filter.kind, filter.namespace.as_deref()) {
-        match filter.matches(filter.kind, o["metadata"]["namespace"].as_str().unwrap_or(""), o) {
+        match filter.matches(
+            filter.kind,
+            o["metadata"]["namespace"].as_str().unwrap_or(""),
+            o,
+        ) {
             Ok(true) => items.push(o),
             Ok(false) => {}
             Err(e) => return status(StatusCode::BAD_REQUEST, "BadRequest", &e),
         }
     }
-    let start: usize = query_param(query, "continue").and_then(|c| c.parse().ok()).unwrap_or(0);
-    let limit: usize = query_param(query, "limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let start: usize = query_param(query, "continue")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = query_param(query, "limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
     let end = start.saturating_add(limit).min(items.len());
-    let page: Vec<&Value> = items.get(start.min(items.len())..end).unwrap_or(&[]).to_vec();
+    let page: Vec<&Value> = items
+        .get(start.min(items.len())..end)
+        .unwrap_or(&[])
+        .to_vec();
     let mut metadata = json!({"resourceVersion": store.resource_version().to_string()});
     if end < items.len() {
         metadata["continue"] = json!(end.to_string());
@@ -199,9 +284,13 @@ fn gone_line(message: &str) -> Bytes {
 }
 
 fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
-    let timeout = query_param(query, "timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(1800u64);
+    let timeout = query_param(query, "timeoutSeconds")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1800u64);
     let bookmarks = query_param(query, "allowWatchBookmarks").as_deref() == Some("true");
-    let from: Option<u64> = query_param(query, "resourceVersion").filter(|v| !v.is_empty() && v != "0").map(|v| v.parse().unwrap_or(0));
+    let from: Option<u64> = query_param(query, "resourceVersion")
+        .filter(|v| !v.is_empty() && v != "0")
+        .map(|v| v.parse().unwrap_or(0));
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1024);
     // Subscribe before reading the history so no event falls in between.
     let mut events = shared.events.subscribe();
@@ -209,9 +298,14 @@ fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
         let store = shared.store.lock();
         let current = store.resource_version();
         match from {
-            Some(rv) if rv < store.compacted() => {
-                (vec![gone_line(&format!("too old resource version: {rv} ({})", store.compacted()))], u64::MAX, current)
-            }
+            Some(rv) if rv < store.compacted() => (
+                vec![gone_line(&format!(
+                    "too old resource version: {rv} ({})",
+                    store.compacted()
+                ))],
+                u64::MAX,
+                current,
+            ),
             Some(rv) => {
                 let mut lines = Vec::new();
                 for e in store.since(rv) {
@@ -226,7 +320,12 @@ fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
             None => {
                 let mut lines = Vec::new();
                 for o in store.list(filter.kind, filter.namespace.as_deref()) {
-                    if filter.matches(filter.kind, o["metadata"]["namespace"].as_str().unwrap_or(""), o) == Ok(true) {
+                    if filter.matches(
+                        filter.kind,
+                        o["metadata"]["namespace"].as_str().unwrap_or(""),
+                        o,
+                    ) == Ok(true)
+                    {
                         lines.push(event_line("ADDED", o));
                     }
                 }
@@ -257,8 +356,13 @@ fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
             let (line, end) = match next {
                 Err(_) => return, // timeoutSeconds elapsed: end the watch normally
                 Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return,
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => (Some(gone_line("watch fell behind")), true),
-                Ok(Ok(Broadcast::Expired)) => (Some(gone_line("the resource version history was compacted")), true),
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                    (Some(gone_line("watch fell behind")), true)
+                }
+                Ok(Ok(Broadcast::Expired)) => (
+                    Some(gone_line("the resource version history was compacted")),
+                    true,
+                ),
                 Ok(Ok(Broadcast::Event(e))) => (event_for(&filter, &e, &mut last_rv), false),
             };
             if let Some(line) = line {
@@ -269,7 +373,9 @@ fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
         }
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     Response::builder()
         .status(StatusCode::OK)
@@ -292,21 +398,42 @@ fn event_for(filter: &Filter, e: &EventRec, last_rv: &mut u64) -> Option<Bytes> 
 
 /// `GET /api/v1/namespaces/{ns}/pods/{[scheme:]name[:port]}/proxy/{path}`: forwards to the
 /// pod's IP and port without the client's `Authorization` header, as the apiserver does.
-async fn proxy(shared: &Arc<Shared>, req: &Request<Incoming>, ns: &str, id: &str, path: &str, query: &str) -> Response<Body> {
+async fn proxy(
+    shared: &Arc<Shared>,
+    req: &Request<Incoming>,
+    ns: &str,
+    id: &str,
+    path: &str,
+    query: &str,
+) -> Response<Body> {
     let parts: Vec<&str> = id.split(':').collect();
     let (scheme, name, port) = match parts.as_slice() {
         [name] => ("", *name, ""),
         [name, port] => ("", *name, *port),
         [scheme, name, port] => (*scheme, *name, *port),
-        _ => return status(StatusCode::BAD_REQUEST, "BadRequest", &format!("invalid request {id:?}")),
+        _ => {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("invalid request {id:?}"),
+            )
+        }
     };
     if !matches!(scheme, "" | "http") {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", &format!("unsupported scheme {scheme:?} (the test server proxies http only)"));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("unsupported scheme {scheme:?} (the test server proxies http only)"),
+        );
     }
     let (ip, port) = {
         let store = shared.store.lock();
         let Some(pod) = store.get(Kind::Pod, ns, name) else {
-            return status(StatusCode::NOT_FOUND, "NotFound", &format!("pods {name:?} not found"));
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("pods {name:?} not found"),
+            );
         };
         let ip = pod["status"]["podIP"].as_str().unwrap_or("").to_owned();
         let port = if port.is_empty() {
@@ -323,25 +450,52 @@ async fn proxy(shared: &Arc<Shared>, req: &Request<Incoming>, ns: &str, id: &str
         (ip, port)
     };
     if ip.is_empty() {
-        return status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("pod {name:?} has no IP"));
+        return status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            &format!("pod {name:?} has no IP"),
+        );
     }
     if port.parse::<u16>().is_err() {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", &format!("invalid port {port:?}"));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("invalid port {port:?}"),
+        );
     }
-    let addr = if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") };
-    let target = if query.is_empty() { format!("/{path}") } else { format!("/{path}?{query}") };
+    let addr = if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    };
+    let target = if query.is_empty() {
+        format!("/{path}")
+    } else {
+        format!("/{path}?{query}")
+    };
     let result = async {
-        let tcp = tokio::net::TcpStream::connect(&addr).await.map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
+        let tcp = tokio::net::TcpStream::connect(&addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
         let mut fwd = Request::get(&target).header("Host", &addr);
-        for h in ["accept", "accept-encoding", "user-agent", "x-prometheus-scrape-timeout-seconds"] {
+        for h in [
+            "accept",
+            "accept-encoding",
+            "user-agent",
+            "x-prometheus-scrape-timeout-seconds",
+        ] {
             if let Some(v) = req.headers().get(h) {
                 fwd = fwd.header(h, v);
             }
         }
-        let resp = sender.send_request(fwd.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+        let resp = sender
+            .send_request(fwd.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?)
+            .await
+            .map_err(|e| e.to_string())?;
         let (parts, body) = resp.into_parts();
         let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok::<_, String>((parts, bytes))
@@ -357,7 +511,11 @@ async fn proxy(shared: &Arc<Shared>, req: &Request<Incoming>, ns: &str, id: &str
             }
             b.body(Full::new(bytes).boxed()).expect("valid response")
         }
-        Ok(Err(e)) => status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("error trying to reach service: {e}")),
+        Ok(Err(e)) => status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            &format!("error trying to reach service: {e}"),
+        ),
         Err(_) => status(StatusCode::GATEWAY_TIMEOUT, "Timeout", "proxy timed out"),
     }
 }

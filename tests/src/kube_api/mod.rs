@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+mod client;
 mod http;
 mod store;
 mod tls;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::Value;
 
+pub use client::Reply;
 pub use store::Kind;
 use store::Store;
 
@@ -63,10 +65,19 @@ impl KubeApiServer {
             token: Mutex::new(token.to_owned()),
             requests: Mutex::new(Vec::new()),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let accept = tokio::spawn(http::serve(listener, tls.acceptor, shared.clone()));
-        KubeApiServer { addr, ca_pem: tls.ca_pem, _dir: dir, ca_file, shared, accept }
+        KubeApiServer {
+            addr,
+            ca_pem: tls.ca_pem,
+            _dir: dir,
+            ca_file,
+            shared,
+            accept,
+        }
     }
 
     /// `https://127.0.0.1:<port>`.
@@ -99,7 +110,9 @@ impl KubeApiServer {
     /// uid if missing) and notifies watchers with ADDED or MODIFIED. Returns the stored object.
     pub fn apply(&self, obj: Value) -> Value {
         let mut store = self.shared.store.lock();
-        let (stored, event) = store.apply(obj).unwrap_or_else(|e| panic!("KubeApiServer::apply: {e}"));
+        let (stored, event) = store
+            .apply(obj)
+            .unwrap_or_else(|e| panic!("KubeApiServer::apply: {e}"));
         let _ = self.shared.events.send(event);
         stored
     }
@@ -108,7 +121,9 @@ impl KubeApiServer {
     pub fn apply_all(&self, objs: impl IntoIterator<Item = Value>) {
         let mut store = self.shared.store.lock();
         for obj in objs {
-            let (_, event) = store.apply(obj).unwrap_or_else(|e| panic!("KubeApiServer::apply: {e}"));
+            let (_, event) = store
+                .apply(obj)
+                .unwrap_or_else(|e| panic!("KubeApiServer::apply: {e}"));
             let _ = self.shared.events.send(event);
         }
     }

@@ -24,8 +24,15 @@ pub enum Kind {
     Namespace,
 }
 
-const ALL: [Kind; 7] =
-    [Kind::Pod, Kind::Service, Kind::Endpoints, Kind::EndpointSlice, Kind::Node, Kind::Ingress, Kind::Namespace];
+const ALL: [Kind; 7] = [
+    Kind::Pod,
+    Kind::Service,
+    Kind::Endpoints,
+    Kind::EndpointSlice,
+    Kind::Node,
+    Kind::Ingress,
+    Kind::Namespace,
+];
 
 impl Kind {
     /// The object `kind` field.
@@ -73,7 +80,8 @@ impl Kind {
     }
 
     pub(crate) fn from_path(api_version: &str, resource: &str) -> Option<Kind> {
-        ALL.into_iter().find(|k| k.api_version() == api_version && k.resource() == resource)
+        ALL.into_iter()
+            .find(|k| k.api_version() == api_version && k.resource() == resource)
     }
 }
 
@@ -114,16 +122,28 @@ impl Store {
     }
 
     pub fn apply(&mut self, mut obj: Value) -> Result<(Value, Broadcast), String> {
-        let kind_name = obj.get("kind").and_then(Value::as_str).ok_or("object has no kind")?;
-        let kind = Kind::from_name(kind_name).ok_or_else(|| format!("unsupported kind {kind_name:?}"))?;
+        let kind_name = obj
+            .get("kind")
+            .and_then(Value::as_str)
+            .ok_or("object has no kind")?;
+        let kind =
+            Kind::from_name(kind_name).ok_or_else(|| format!("unsupported kind {kind_name:?}"))?;
         obj["apiVersion"] = json!(kind.api_version());
         let meta = obj
             .get_mut("metadata")
             .and_then(Value::as_object_mut)
             .ok_or("object has no metadata")?;
-        let name = meta.get("name").and_then(Value::as_str).ok_or("object has no metadata.name")?.to_owned();
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("object has no metadata.name")?
+            .to_owned();
         let namespace = if kind.namespaced() {
-            let ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("default").to_owned();
+            let ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_owned();
             meta.insert("namespace".into(), json!(ns));
             ns
         } else {
@@ -142,7 +162,10 @@ impl Store {
             None => {
                 if !meta.contains_key("uid") {
                     self.uid += 1;
-                    meta.insert("uid".into(), json!(format!("00000000-0000-4000-8000-{:012}", self.uid)));
+                    meta.insert(
+                        "uid".into(),
+                        json!(format!("00000000-0000-4000-8000-{:012}", self.uid)),
+                    );
                 }
                 "ADDED"
             }
@@ -153,7 +176,9 @@ impl Store {
 
     pub fn delete(&mut self, kind: Kind, namespace: &str, name: &str) -> Option<Broadcast> {
         let namespace = if kind.namespaced() { namespace } else { "" };
-        let mut obj = self.objects.remove(&(kind, namespace.to_owned(), name.to_owned()))?;
+        let mut obj = self
+            .objects
+            .remove(&(kind, namespace.to_owned(), name.to_owned()))?;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         Some(self.record(kind, namespace.to_owned(), "DELETED", obj))
@@ -165,8 +190,20 @@ impl Store {
         Broadcast::Expired
     }
 
-    fn record(&mut self, kind: Kind, namespace: String, etype: &'static str, object: Value) -> Broadcast {
-        let rec = Arc::new(EventRec { rv: self.rv, kind, namespace, etype, object });
+    fn record(
+        &mut self,
+        kind: Kind,
+        namespace: String,
+        etype: &'static str,
+        object: Value,
+    ) -> Broadcast {
+        let rec = Arc::new(EventRec {
+            rv: self.rv,
+            kind,
+            namespace,
+            etype,
+            object,
+        });
         self.history.push(rec.clone());
         Broadcast::Event(rec)
     }
@@ -182,7 +219,8 @@ impl Store {
 
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Value> {
         let namespace = if kind.namespaced() { namespace } else { "" };
-        self.objects.get(&(kind, namespace.to_owned(), name.to_owned()))
+        self.objects
+            .get(&(kind, namespace.to_owned(), name.to_owned()))
     }
 
     /// The recorded events after `rv`.

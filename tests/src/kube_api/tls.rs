@@ -14,14 +14,21 @@ pub(crate) fn generate() -> Tls {
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "tidemark test Kubernetes CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "tidemark test Kubernetes CA");
     let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign the CA");
     let issuer = Issuer::new(ca_params, ca_key);
 
     let key = KeyPair::generate().expect("server key");
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("server params");
-    params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
-    let cert = params.signed_by(&key, &issuer).expect("sign the server certificate");
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    let cert = params
+        .signed_by(&key, &issuer)
+        .expect("sign the server certificate");
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -34,5 +41,8 @@ pub(crate) fn generate() -> Tls {
         )
         .expect("server TLS config");
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Tls { ca_pem: ca_cert.pem(), acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) }
+    Tls {
+        ca_pem: ca_cert.pem(),
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    }
 }

@@ -83,7 +83,9 @@ impl Secret {
         match self {
             Secret::Inline(v) => Ok(v.clone()),
             Secret::File(p) => Ok(std::fs::read_to_string(p)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("reading {}: {e}", p.display())))?
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("reading {}: {e}", p.display()))
+                })?
                 .trim()
                 .to_owned()),
         }
@@ -93,8 +95,14 @@ impl Secret {
 /// What goes into the `Authorization` header of every request.
 #[derive(Debug, Clone)]
 enum Credentials {
-    Scheme { scheme: String, secret: Secret },
-    Basic { username: Option<Secret>, password: Option<Secret> },
+    Scheme {
+        scheme: String,
+        secret: Secret,
+    },
+    Basic {
+        username: Option<Secret>,
+        password: Option<Secret>,
+    },
 }
 
 impl Credentials {
@@ -102,14 +110,26 @@ impl Credentials {
         let text = match self {
             Credentials::Scheme { scheme, secret } => format!("{scheme} {}", secret.read()?),
             Credentials::Basic { username, password } => {
-                let user = username.as_ref().map(Secret::read).transpose()?.unwrap_or_default();
-                let pass = password.as_ref().map(Secret::read).transpose()?.unwrap_or_default();
-                let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                let user = username
+                    .as_ref()
+                    .map(Secret::read)
+                    .transpose()?
+                    .unwrap_or_default();
+                let pass = password
+                    .as_ref()
+                    .map(Secret::read)
+                    .transpose()?
+                    .unwrap_or_default();
+                let b64 =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
                 format!("Basic {b64}")
             }
         };
         let mut v = HeaderValue::from_str(&text).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, "credentials are not a valid HTTP header value")
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "credentials are not a valid HTTP header value",
+            )
         })?;
         v.set_sensitive(true);
         Ok(v)
@@ -123,7 +143,10 @@ struct AuthLayer(Arc<Credentials>);
 impl<S> tower::Layer<S> for AuthLayer {
     type Service = AuthService<S>;
     fn layer(&self, inner: S) -> AuthService<S> {
-        AuthService { inner, credentials: self.0.clone() }
+        AuthService {
+            inner,
+            credentials: self.0.clone(),
+        }
     }
 }
 
@@ -163,7 +186,10 @@ where
     }
 }
 
-fn build(config: kube::Config, credentials: Option<Credentials>) -> Result<kube::Client, ClientError> {
+fn build(
+    config: kube::Config,
+    credentials: Option<Credentials>,
+) -> Result<kube::Client, ClientError> {
     let builder = ClientBuilder::try_from(config)?;
     Ok(match credentials {
         Some(c) => builder.with_layer(&AuthLayer(Arc::new(c))).build(),
@@ -183,19 +209,26 @@ fn read_ca_pem(pem: &[u8], what: &str) -> Result<Vec<Vec<u8>>, ClientError> {
 }
 
 fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, ClientError> {
-    let pem = std::fs::read(path).map_err(|e| ClientError::Tls(format!("reading CA file {}: {e}", path.display())))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| ClientError::Tls(format!("reading CA file {}: {e}", path.display())))?;
     read_ca_pem(&pem, &format!("CA file {}", path.display()))
 }
 
 /// Opens a client for `cfg` (already validated).
 pub(crate) async fn connect(cfg: &KubernetesSdConfig) -> Result<Connection, ClientError> {
     if let Some(path) = &cfg.kubeconfig_file {
-        let err = |reason: String| ClientError::Kubeconfig { path: path.clone(), reason };
+        let err = |reason: String| ClientError::Kubeconfig {
+            path: path.clone(),
+            reason,
+        };
         let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
         let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
             .await
             .map_err(|e| err(e.to_string()))?;
-        return Ok(Connection { client: build(config, None)?, own_namespace: None });
+        return Ok(Connection {
+            client: build(config, None)?,
+            own_namespace: None,
+        });
     }
     match &cfg.api_server {
         Some(url) => out_of_cluster(cfg, url),
@@ -206,16 +239,26 @@ pub(crate) async fn connect(cfg: &KubernetesSdConfig) -> Result<Connection, Clie
 fn in_cluster(cfg: &KubernetesSdConfig) -> Result<Connection, ClientError> {
     let incluster = |e: String| ClientError::InCluster(e);
     let (mut config, dir) = match std::env::var_os(SERVICE_ACCOUNT_DIR_ENV) {
-        None => (kube::Config::incluster().map_err(|e| incluster(e.to_string()))?, PathBuf::from(SERVICE_ACCOUNT_DIR)),
+        None => (
+            kube::Config::incluster().map_err(|e| incluster(e.to_string()))?,
+            PathBuf::from(SERVICE_ACCOUNT_DIR),
+        ),
         Some(dir) => {
             // The test hook: the same steps as kube's `Config::incluster`, from another
             // directory.
             let dir = PathBuf::from(dir);
-            let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|e| incluster(format!("KUBERNETES_SERVICE_HOST: {e}")))?;
-            let port = std::env::var("KUBERNETES_SERVICE_PORT").map_err(|e| incluster(format!("KUBERNETES_SERVICE_PORT: {e}")))?;
-            let host = if host.contains(':') { format!("[{host}]") } else { host };
+            let host = std::env::var("KUBERNETES_SERVICE_HOST")
+                .map_err(|e| incluster(format!("KUBERNETES_SERVICE_HOST: {e}")))?;
+            let port = std::env::var("KUBERNETES_SERVICE_PORT")
+                .map_err(|e| incluster(format!("KUBERNETES_SERVICE_PORT: {e}")))?;
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host
+            };
             let url = format!("https://{host}:{port}");
-            let mut config = kube::Config::new(url.parse().map_err(|e| incluster(format!("{url}: {e}")))?);
+            let mut config =
+                kube::Config::new(url.parse().map_err(|e| incluster(format!("{url}: {e}")))?);
             config.root_cert = Some(read_ca_file(&dir.join("ca.crt"))?);
             config.root_cert_file = Some(dir.join("ca.crt"));
             (config, dir)
@@ -225,30 +268,49 @@ fn in_cluster(cfg: &KubernetesSdConfig) -> Result<Connection, ClientError> {
     config.auth_info = Default::default();
     let own_namespace = if cfg.namespaces.own_namespace {
         let p = dir.join("namespace");
-        let ns = std::fs::read_to_string(&p).map_err(|e| incluster(format!("reading {}: {e}", p.display())))?;
+        let ns = std::fs::read_to_string(&p)
+            .map_err(|e| incluster(format!("reading {}: {e}", p.display())))?;
         Some(ns.trim().to_owned())
     } else {
         None
     };
-    let token = Credentials::Scheme { scheme: "Bearer".into(), secret: Secret::File(dir.join("token")) };
-    Ok(Connection { client: build(config, Some(token))?, own_namespace })
+    let token = Credentials::Scheme {
+        scheme: "Bearer".into(),
+        secret: Secret::File(dir.join("token")),
+    };
+    Ok(Connection {
+        client: build(config, Some(token))?,
+        own_namespace,
+    })
 }
 
 fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connection, ClientError> {
-    if cfg.proxy_url.is_some() || cfg.no_proxy.is_some() || cfg.proxy_from_environment || !cfg.proxy_connect_header.is_empty() {
-        return Err(ClientError::Unsupported("proxy_url / no_proxy / proxy_from_environment / proxy_connect_header"));
+    if cfg.proxy_url.is_some()
+        || cfg.no_proxy.is_some()
+        || cfg.proxy_from_environment
+        || !cfg.proxy_connect_header.is_empty()
+    {
+        return Err(ClientError::Unsupported(
+            "proxy_url / no_proxy / proxy_from_environment / proxy_connect_header",
+        ));
     }
     if !cfg.http_headers.is_empty() {
         return Err(ClientError::Unsupported("http_headers"));
     }
     let tls = &cfg.tls_config;
     if tls.cert.is_some() || tls.key.is_some() {
-        return Err(ClientError::Unsupported("inline tls_config cert/key (use cert_file/key_file)"));
+        return Err(ClientError::Unsupported(
+            "inline tls_config cert/key (use cert_file/key_file)",
+        ));
     }
     if tls.min_version.is_some() || tls.max_version.is_some() {
-        return Err(ClientError::Unsupported("tls_config min_version/max_version"));
+        return Err(ClientError::Unsupported(
+            "tls_config min_version/max_version",
+        ));
     }
-    let uri: http::Uri = url.parse().map_err(|e| ClientError::InCluster(format!("api_server {url:?}: {e}")))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| ClientError::InCluster(format!("api_server {url:?}: {e}")))?;
     let mut config = kube::Config::new(uri);
     config.accept_invalid_certs = tls.insecure_skip_verify;
     config.tls_server_name = tls.server_name.clone().filter(|s| !s.is_empty());
@@ -263,18 +325,34 @@ fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connection, Cli
     config.auth_info.client_key = tls.key_file.clone();
 
     let credentials = if let Some(auth) = &cfg.authorization {
-        let scheme = auth.kind.clone().filter(|k| !k.is_empty()).unwrap_or_else(|| "Bearer".into());
-        Secret::from_fields(auth.credentials.as_deref(), auth.credentials_file.as_deref())
-            .map(|secret| Credentials::Scheme { scheme, secret })
-    } else if let Some(secret) = Secret::from_fields(cfg.bearer_token.as_deref(), cfg.bearer_token_file.as_deref()) {
-        Some(Credentials::Scheme { scheme: "Bearer".into(), secret })
+        let scheme = auth
+            .kind
+            .clone()
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "Bearer".into());
+        Secret::from_fields(
+            auth.credentials.as_deref(),
+            auth.credentials_file.as_deref(),
+        )
+        .map(|secret| Credentials::Scheme { scheme, secret })
+    } else if let Some(secret) = Secret::from_fields(
+        cfg.bearer_token.as_deref(),
+        cfg.bearer_token_file.as_deref(),
+    ) {
+        Some(Credentials::Scheme {
+            scheme: "Bearer".into(),
+            secret,
+        })
     } else {
         cfg.basic_auth.as_ref().map(|b| Credentials::Basic {
             username: Secret::from_fields(Some(b.username.as_str()), b.username_file.as_deref()),
             password: Secret::from_fields(b.password.as_deref(), b.password_file.as_deref()),
         })
     };
-    Ok(Connection { client: build(config, credentials)?, own_namespace: None })
+    Ok(Connection {
+        client: build(config, credentials)?,
+        own_namespace: None,
+    })
 }
 
 #[cfg(test)]
@@ -287,21 +365,31 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("token");
         std::fs::write(&f, "one\n").unwrap();
-        let c = Credentials::Scheme { scheme: "Bearer".into(), secret: Secret::File(f.clone()) };
+        let c = Credentials::Scheme {
+            scheme: "Bearer".into(),
+            secret: Secret::File(f.clone()),
+        };
         assert_eq!(c.header().unwrap(), "Bearer one");
         std::fs::write(&f, "  two  ").unwrap();
         assert_eq!(c.header().unwrap(), "Bearer two");
         std::fs::remove_file(&f).unwrap();
         assert!(c.header().unwrap_err().to_string().contains("reading"));
-        let b = Credentials::Basic { username: Some(Secret::Inline("u".into())), password: Some(Secret::Inline("p".into())) };
+        let b = Credentials::Basic {
+            username: Some(Secret::Inline("u".into())),
+            password: Some(Secret::Inline("p".into())),
+        };
         assert_eq!(b.header().unwrap(), "Basic dTpw");
     }
 
     #[test]
     fn bad_ca_is_a_clear_error() {
-        let e = read_ca_pem(b"not pem", "tls_config.ca").unwrap_err().to_string();
+        let e = read_ca_pem(b"not pem", "tls_config.ca")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("tls_config.ca"), "{e}");
-        let e = read_ca_file(Path::new("/nonexistent/ca.crt")).unwrap_err().to_string();
+        let e = read_ca_file(Path::new("/nonexistent/ca.crt"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/nonexistent/ca.crt"), "{e}");
     }
 }

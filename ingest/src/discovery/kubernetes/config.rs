@@ -255,7 +255,6 @@ struct RawKubernetesSdConfig {
     http_headers: BTreeMap<String, serde_yaml::Value>,
 }
 
-
 impl TryFrom<RawKubernetesSdConfig> for KubernetesSdConfig {
     type Error = ConfigError;
 
@@ -344,7 +343,11 @@ impl KubernetesSdConfig {
             if !allowed.contains(&sel.role) {
                 return Err(ConfigError::SelectorRoleNotAllowed {
                     role: self.role,
-                    allowed: allowed.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                    allowed: allowed
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
             selector::parse_field_selector(sel.field.as_deref().unwrap_or(""))?;
@@ -383,7 +386,9 @@ fn check_api_server_url(url: &str) -> Result<(), ConfigError> {
         url: url.to_owned(),
         reason: reason.to_owned(),
     };
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
         _ => return Err(bad("the scheme must be http or https")),
@@ -415,7 +420,14 @@ mod tests {
 
     #[test]
     fn every_role_parses() {
-        for r in ["node", "service", "pod", "endpoints", "endpointslice", "ingress"] {
+        for r in [
+            "node",
+            "service",
+            "pod",
+            "endpoints",
+            "endpointslice",
+            "ingress",
+        ] {
             let c = parse(&format!("role: {r}")).unwrap();
             assert_eq!(c.role.as_str(), r);
         }
@@ -456,7 +468,10 @@ mod tests {
             "role: endpoints\nselectors: [{role: pod, label: 'app in (a,b),!legacy', field: 'spec.nodeName=n1'}, {role: service, label: x=y}]",
         )
         .unwrap();
-        assert_eq!(ok.selector_for(Role::Service).unwrap().label.as_deref(), Some("x=y"));
+        assert_eq!(
+            ok.selector_for(Role::Service).unwrap().label.as_deref(),
+            Some("x=y")
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   only for objects that changed (by `resourceVersion`) and empty groups for vanished
 //!   ones, so targets are neither lost nor duplicated.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -57,13 +57,18 @@ impl KubernetesDiscoverer {
         }
         namespaces.sort();
         namespaces.dedup();
-        Ok(KubernetesDiscoverer { cfg, client: conn.client, namespaces })
+        Ok(KubernetesDiscoverer {
+            cfg,
+            client: conn.client,
+            namespaces,
+        })
     }
 
     /// Lists and watches until `tx`'s receiver is dropped, sending changed groups.
     pub async fn run(self, tx: GroupSender) {
         let role = self.cfg.role;
-        let attach_node = self.cfg.attach_metadata.node && matches!(role, Role::Pod | Role::Endpoints | Role::EndpointSlice);
+        let attach_node = self.cfg.attach_metadata.node
+            && matches!(role, Role::Pod | Role::Endpoints | Role::EndpointSlice);
         let mut state = State::new(role, attach_node);
         let mut streams: Vec<BoxStream<'static, Msg>> = Vec::new();
         let namespaced = |kind: Kind| -> Vec<Option<String>> {
@@ -76,10 +81,16 @@ impl KubernetesDiscoverer {
         for kind in kinds_for(role, attach_node) {
             let selector = self.cfg.selector_for(kind.role());
             let mut wc = watcher::Config::default();
-            if let Some(l) = selector.and_then(|s| s.label.as_deref()).filter(|l| !l.is_empty()) {
+            if let Some(l) = selector
+                .and_then(|s| s.label.as_deref())
+                .filter(|l| !l.is_empty())
+            {
                 wc = wc.labels(l);
             }
-            if let Some(f) = selector.and_then(|s| s.field.as_deref()).filter(|f| !f.is_empty()) {
+            if let Some(f) = selector
+                .and_then(|s| s.field.as_deref())
+                .filter(|f| !f.is_empty())
+            {
                 wc = wc.fields(f);
             }
             for ns in namespaced(kind) {
@@ -99,7 +110,9 @@ impl KubernetesDiscoverer {
                     Kind::Service => watch::<Service>(api!(), wc, shard, Msg::Service),
                     Kind::Pod => watch::<Pod>(api!(), wc, shard, Msg::Pod),
                     Kind::Endpoints => watch::<Endpoints>(api!(), wc, shard, Msg::Endpoints),
-                    Kind::EndpointSlice => watch::<EndpointSlice>(api!(), wc, shard, Msg::EndpointSlice),
+                    Kind::EndpointSlice => {
+                        watch::<EndpointSlice>(api!(), wc, shard, Msg::EndpointSlice)
+                    }
                     Kind::Ingress => watch::<Ingress>(api!(), wc, shard, Msg::Ingress),
                 };
                 streams.push(s);
@@ -132,6 +145,66 @@ fn kinds_for(role: Role, attach_node: bool) -> Vec<Kind> {
     kinds
 }
 
+/// Drops the parts of an object no label is made from, so that caches stay small: for a pod,
+/// everything but the containers' names, images and ports, the node name, and the status
+/// fields the pod labels read. (Other kinds are small or entirely used.)
+fn slim<K: 'static>(o: &mut K) {
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerStatus, PodCondition, PodSpec, PodStatus,
+    };
+    let Some(pod) = (o as &mut dyn std::any::Any).downcast_mut::<Pod>() else {
+        return;
+    };
+    let slim_container = |c: &mut Container| Container {
+        name: std::mem::take(&mut c.name),
+        image: c.image.take(),
+        ports: c.ports.take(),
+        ..Container::default()
+    };
+    if let Some(spec) = pod.spec.as_mut() {
+        *spec = PodSpec {
+            containers: spec.containers.iter_mut().map(slim_container).collect(),
+            init_containers: spec
+                .init_containers
+                .as_mut()
+                .map(|cs| cs.iter_mut().map(slim_container).collect()),
+            node_name: spec.node_name.take(),
+            ..PodSpec::default()
+        };
+    }
+    if let Some(status) = pod.status.as_mut() {
+        let slim_statuses = |cs: &mut Option<Vec<ContainerStatus>>| {
+            cs.take().map(|cs| {
+                cs.into_iter()
+                    .map(|c| ContainerStatus {
+                        name: c.name,
+                        container_id: c.container_id,
+                        ..ContainerStatus::default()
+                    })
+                    .collect()
+            })
+        };
+        *status = PodStatus {
+            pod_ip: status.pod_ip.take(),
+            host_ip: status.host_ip.take(),
+            phase: status.phase.take(),
+            conditions: status.conditions.take().map(|cs| {
+                cs.into_iter()
+                    .filter(|c| c.type_ == "Ready")
+                    .map(|c| PodCondition {
+                        type_: c.type_,
+                        status: c.status,
+                        ..PodCondition::default()
+                    })
+                    .collect()
+            }),
+            container_statuses: slim_statuses(&mut status.container_statuses),
+            init_container_statuses: slim_statuses(&mut status.init_container_statuses),
+            ..PodStatus::default()
+        };
+    }
+}
+
 fn watch<K>(
     api: Api<K>,
     wc: watcher::Config,
@@ -144,8 +217,11 @@ where
 {
     watcher(api, wc)
         .default_backoff()
-        // Managed fields are large and never labelled; dropping them halves a pod's size.
-        .modify(|o| o.managed_fields_mut().clear())
+        // Managed fields are large and never labelled; slim() drops what no label reads.
+        .modify(|o| {
+            o.managed_fields_mut().clear();
+            slim(o);
+        })
         .map(move |ev| wrap(shard, ev))
         .boxed()
 }
@@ -173,7 +249,9 @@ impl Kind {
     }
 }
 
-/// One watch stream's event, tagged with the stream's shard.
+/// One watch stream's event, tagged with the stream's shard. (Variants differ in size;
+/// each is consumed at once, so boxing would only add allocations.)
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Node(usize, Result<Event<Node>, watcher::Error>),
     Service(usize, Result<Event<Service>, watcher::Error>),
@@ -188,7 +266,10 @@ fn key(namespace: &str, name: &str) -> String {
 }
 
 fn obj_key<K: Resource>(o: &K) -> String {
-    key(o.meta().namespace.as_deref().unwrap_or(""), o.meta().name.as_deref().unwrap_or(""))
+    key(
+        o.meta().namespace.as_deref().unwrap_or(""),
+        o.meta().name.as_deref().unwrap_or(""),
+    )
 }
 
 /// The objects of one watch stream (one kind in one namespace, or cluster-wide).
@@ -197,6 +278,10 @@ struct Shard<K> {
     objects: HashMap<String, K>,
     /// Objects of a list in progress, swapped in at `InitDone`.
     pending: Option<HashMap<String, K>>,
+    /// In a versions-only store: the resourceVersion of each object.
+    versions: HashMap<String, Option<String>>,
+    /// In a versions-only store: the objects seen by a list in progress.
+    seen: Option<HashSet<String>>,
     synced: bool,
 }
 
@@ -205,15 +290,26 @@ struct Changed<K> {
     namespace: String,
     name: String,
     old: Option<K>,
+    /// The new object, in a versions-only store (which does not keep it).
+    new: Option<K>,
 }
 
 struct KindStore<K> {
     shards: Vec<Shard<K>>,
+    /// Keep only resourceVersions, not objects: for the role's own kind when no other
+    /// object's change re-emits its groups (node, service, ingress, pod without
+    /// `attach_metadata.node`). A group is then built from the event's object and the
+    /// object dropped, which keeps a 5,000-pod discovery small; a re-list sends groups as it
+    /// reads objects whose version changed, and empty groups at its end for vanished ones.
+    versions_only: bool,
 }
 
 impl<K: Resource + Clone> KindStore<K> {
     fn new() -> Self {
-        KindStore { shards: Vec::new() }
+        KindStore {
+            shards: Vec::new(),
+            versions_only: false,
+        }
     }
 
     fn get(&self, namespace: &str, name: &str) -> Option<&K> {
@@ -235,11 +331,15 @@ impl<K: Resource + Clone> KindStore<K> {
     /// Applies one event to shard `i`; returns what changed (nothing while a list is in
     /// progress).
     fn apply(&mut self, i: usize, ev: Event<K>) -> Vec<Changed<K>> {
+        if self.versions_only {
+            return self.apply_versions(i, ev);
+        }
         let shard = &mut self.shards[i];
         let changed = |o: &K, old: Option<K>| Changed {
             namespace: o.meta().namespace.clone().unwrap_or_default(),
             name: o.meta().name.clone().unwrap_or_default(),
             old,
+            new: None,
         };
         match ev {
             Event::Init => {
@@ -247,7 +347,10 @@ impl<K: Resource + Clone> KindStore<K> {
                 vec![]
             }
             Event::InitApply(o) => {
-                shard.pending.get_or_insert_with(HashMap::new).insert(obj_key(&o), o);
+                shard
+                    .pending
+                    .get_or_insert_with(HashMap::new)
+                    .insert(obj_key(&o), o);
                 vec![]
             }
             Event::InitDone => {
@@ -257,7 +360,9 @@ impl<K: Resource + Clone> KindStore<K> {
                 let mut out = Vec::new();
                 for (k, o) in &shard.objects {
                     let prev = old.remove(k);
-                    let same = prev.as_ref().is_some_and(|p| p.meta().resource_version == o.meta().resource_version);
+                    let same = prev
+                        .as_ref()
+                        .is_some_and(|p| p.meta().resource_version == o.meta().resource_version);
                     if !same {
                         out.push(changed(o, prev));
                     }
@@ -276,6 +381,71 @@ impl<K: Resource + Clone> KindStore<K> {
             Event::Delete(o) => {
                 let prev = shard.objects.remove(&obj_key(&o));
                 vec![changed(&o, prev.or(Some(o.clone())))]
+            }
+        }
+    }
+}
+
+impl<K: Resource + Clone> KindStore<K> {
+    fn apply_versions(&mut self, i: usize, ev: Event<K>) -> Vec<Changed<K>> {
+        let shard = &mut self.shards[i];
+        let changed = |o: K| Changed {
+            namespace: o.meta().namespace.clone().unwrap_or_default(),
+            name: o.meta().name.clone().unwrap_or_default(),
+            old: None,
+            new: Some(o),
+        };
+        match ev {
+            Event::Init => {
+                shard.seen = Some(HashSet::new());
+                vec![]
+            }
+            Event::InitApply(o) => {
+                let k = obj_key(&o);
+                shard
+                    .seen
+                    .get_or_insert_with(HashSet::new)
+                    .insert(k.clone());
+                let rv = o.meta().resource_version.clone();
+                if shard.versions.get(&k) == Some(&rv) {
+                    return vec![];
+                }
+                shard.versions.insert(k, rv);
+                vec![changed(o)]
+            }
+            Event::InitDone => {
+                shard.synced = true;
+                let seen = shard.seen.take().unwrap_or_default();
+                let gone: Vec<String> = shard
+                    .versions
+                    .keys()
+                    .filter(|k| !seen.contains(*k))
+                    .cloned()
+                    .collect();
+                gone.into_iter()
+                    .map(|k| {
+                        shard.versions.remove(&k);
+                        let (ns, name) = k.split_once('/').unwrap_or(("", &k));
+                        Changed {
+                            namespace: ns.to_owned(),
+                            name: name.to_owned(),
+                            old: None,
+                            new: None,
+                        }
+                    })
+                    .collect()
+            }
+            Event::Apply(o) => {
+                shard
+                    .versions
+                    .insert(obj_key(&o), o.meta().resource_version.clone());
+                vec![changed(o)]
+            }
+            Event::Delete(o) => {
+                shard.versions.remove(&obj_key(&o));
+                let mut c = changed(o);
+                c.new = None;
+                vec![c]
             }
         }
     }
@@ -321,7 +491,12 @@ macro_rules! on_event {
     ($self:ident, $store:ident, $kind:expr, $i:expr, $res:expr) => {{
         match $res {
             Err(e) => {
-                log_error($self.role, $kind, $self.$store.shards[$i].namespace.as_deref(), &e);
+                log_error(
+                    $self.role,
+                    $kind,
+                    $self.$store.shards[$i].namespace.as_deref(),
+                    &e,
+                );
                 Vec::new()
             }
             Ok(ev) => {
@@ -334,7 +509,7 @@ macro_rules! on_event {
 
 impl State {
     fn new(role: Role, attach_node: bool) -> Self {
-        State {
+        let mut state = State {
             role,
             attach_node,
             started: false,
@@ -344,13 +519,28 @@ impl State {
             endpoints: KindStore::new(),
             slices: KindStore::new(),
             ingresses: KindStore::new(),
+        };
+        match role {
+            Role::Node => state.nodes.versions_only = true,
+            Role::Service => state.services.versions_only = true,
+            Role::Ingress => state.ingresses.versions_only = true,
+            Role::Pod => state.pods.versions_only = !attach_node,
+            Role::Endpoints | Role::EndpointSlice => {}
         }
+        state
     }
 
     fn add_shard(&mut self, kind: Kind, namespace: Option<String>) -> usize {
         macro_rules! add {
             ($store:ident) => {{
-                self.$store.shards.push(Shard { namespace, objects: HashMap::new(), pending: None, synced: false });
+                self.$store.shards.push(Shard {
+                    namespace,
+                    objects: HashMap::new(),
+                    pending: None,
+                    versions: HashMap::new(),
+                    seen: None,
+                    synced: false,
+                });
                 self.$store.shards.len() - 1
             }};
         }
@@ -385,10 +575,25 @@ impl State {
     }
 
     /// The groups to send after `changes` to the cache of `kind`.
-    fn after<K>(&mut self, changes: Vec<Changed<K>>, _store: fn(&State) -> &KindStore<K>, kind: Kind) -> Vec<TargetGroup>
+    fn after<K>(
+        &mut self,
+        changes: Vec<Changed<K>>,
+        _store: fn(&State) -> &KindStore<K>,
+        kind: Kind,
+    ) -> Vec<TargetGroup>
     where
         K: Resource + 'static,
     {
+        if kind.role() == self.role && self.primary_versions_only() {
+            // Groups straight from the events' objects (see `KindStore::versions_only`).
+            return changes
+                .into_iter()
+                .filter_map(|c| match &c.new {
+                    Some(o) => self.group_from(o as &dyn std::any::Any),
+                    None => Some(translate::deleted(self.role, &c.namespace, &c.name)),
+                })
+                .collect();
+        }
         if !self.started {
             if !self.all_synced() {
                 return Vec::new();
@@ -407,6 +612,30 @@ impl State {
         out
     }
 
+    fn primary_versions_only(&self) -> bool {
+        match self.role {
+            Role::Node => self.nodes.versions_only,
+            Role::Service => self.services.versions_only,
+            Role::Pod => self.pods.versions_only,
+            Role::Ingress => self.ingresses.versions_only,
+            Role::Endpoints | Role::EndpointSlice => false,
+        }
+    }
+
+    /// The group of an object of the role's kind, built from the object itself.
+    fn group_from(&self, o: &dyn std::any::Any) -> Option<TargetGroup> {
+        if let Some(n) = o.downcast_ref::<Node>() {
+            return translate::node_group(n);
+        }
+        if let Some(s) = o.downcast_ref::<Service>() {
+            return Some(translate::service_group(s));
+        }
+        if let Some(p) = o.downcast_ref::<Pod>() {
+            return Some(translate::pod_group(p, self, self.attach_node));
+        }
+        o.downcast_ref::<Ingress>().map(translate::ingress_group)
+    }
+
     /// The current group of the role's object `namespace/name` (an empty group if it is
     /// gone; nothing for a node without an address).
     fn group_of(&self, namespace: &str, name: &str) -> Option<TargetGroup> {
@@ -416,8 +645,16 @@ impl State {
                 Some(n) => translate::node_group(n),
                 None => gone(),
             },
-            Role::Service => self.services.get(namespace, name).map(translate::service_group).or_else(gone),
-            Role::Pod => self.pods.get(namespace, name).map(|p| translate::pod_group(p, self, self.attach_node)).or_else(gone),
+            Role::Service => self
+                .services
+                .get(namespace, name)
+                .map(translate::service_group)
+                .or_else(gone),
+            Role::Pod => self
+                .pods
+                .get(namespace, name)
+                .map(|p| translate::pod_group(p, self, self.attach_node))
+                .or_else(gone),
             Role::Endpoints => self
                 .endpoints
                 .get(namespace, name)
@@ -428,19 +665,43 @@ impl State {
                 .get(namespace, name)
                 .map(|e| translate::endpointslice_group(e, self, self.attach_node))
                 .or_else(gone),
-            Role::Ingress => self.ingresses.get(namespace, name).map(translate::ingress_group).or_else(gone),
+            Role::Ingress => self
+                .ingresses
+                .get(namespace, name)
+                .map(translate::ingress_group)
+                .or_else(gone),
         }
     }
 
     fn all_groups(&self) -> Vec<TargetGroup> {
         let a = self.attach_node;
         match self.role {
-            Role::Node => self.nodes.iter().filter_map(translate::node_group).collect(),
+            Role::Node => self
+                .nodes
+                .iter()
+                .filter_map(translate::node_group)
+                .collect(),
             Role::Service => self.services.iter().map(translate::service_group).collect(),
-            Role::Pod => self.pods.iter().map(|p| translate::pod_group(p, self, a)).collect(),
-            Role::Endpoints => self.endpoints.iter().map(|e| translate::endpoints_group(e, self, a)).collect(),
-            Role::EndpointSlice => self.slices.iter().map(|e| translate::endpointslice_group(e, self, a)).collect(),
-            Role::Ingress => self.ingresses.iter().map(translate::ingress_group).collect(),
+            Role::Pod => self
+                .pods
+                .iter()
+                .map(|p| translate::pod_group(p, self, a))
+                .collect(),
+            Role::Endpoints => self
+                .endpoints
+                .iter()
+                .map(|e| translate::endpoints_group(e, self, a))
+                .collect(),
+            Role::EndpointSlice => self
+                .slices
+                .iter()
+                .map(|e| translate::endpointslice_group(e, self, a))
+                .collect(),
+            Role::Ingress => self
+                .ingresses
+                .iter()
+                .map(translate::ingress_group)
+                .collect(),
         }
     }
 
@@ -448,18 +709,27 @@ impl State {
     /// a service → the endpoints of the same name / the slices naming it; a pod → the
     /// endpoints referencing it, only when its phase changed; a node → the pods, endpoints
     /// or slices on it.
-    fn related_changed<K: Resource + 'static>(&self, kind: Kind, c: &Changed<K>, out: &mut Vec<TargetGroup>) {
+    fn related_changed<K: Resource + 'static>(
+        &self,
+        kind: Kind,
+        c: &Changed<K>,
+        out: &mut Vec<TargetGroup>,
+    ) {
         let (ns, name) = (c.namespace.as_str(), c.name.as_str());
         match (self.role, kind) {
-            (Role::Endpoints, Kind::Service) => {
-                if self.endpoints.get(ns, name).is_some() {
-                    out.extend(self.group_of(ns, name));
-                }
+            (Role::Endpoints, Kind::Service) if self.endpoints.get(ns, name).is_some() => {
+                out.extend(self.group_of(ns, name));
             }
             (Role::EndpointSlice, Kind::Service) => {
                 for s in self.slices.iter() {
-                    let svc = s.metadata.labels.as_ref().and_then(|l| l.get(translate::SERVICE_NAME_LABEL));
-                    if s.metadata.namespace.as_deref() == Some(ns) && svc.map(String::as_str) == Some(name) {
+                    let svc = s
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(translate::SERVICE_NAME_LABEL));
+                    if s.metadata.namespace.as_deref() == Some(ns)
+                        && svc.map(String::as_str) == Some(name)
+                    {
                         out.extend(self.group_of(ns, s.metadata.name.as_deref().unwrap_or("")));
                     }
                 }
@@ -472,41 +742,63 @@ impl State {
                     .and_then(|o| (o as &dyn std::any::Any).downcast_ref::<Pod>())
                     .map(|p| p.status.as_ref().and_then(|s| s.phase.clone()));
                 let Some(old_phase) = old_phase else { return };
-                let Some(new) = self.pods.get(ns, name) else { return };
+                let Some(new) = self.pods.get(ns, name) else {
+                    return;
+                };
                 if new.status.as_ref().and_then(|s| s.phase.clone()) == old_phase {
                     return;
                 }
                 for e in self.endpoints.iter() {
                     let refs = e.subsets.iter().flatten().flat_map(|s| {
-                        s.addresses.iter().flatten().chain(s.not_ready_addresses.iter().flatten())
+                        s.addresses
+                            .iter()
+                            .flatten()
+                            .chain(s.not_ready_addresses.iter().flatten())
                     });
                     let hit = refs.into_iter().any(|a| {
                         a.target_ref.as_ref().is_some_and(|r| {
-                            r.kind.as_deref() == Some("Pod") && r.namespace.as_deref() == Some(ns) && r.name.as_deref() == Some(name)
+                            r.kind.as_deref() == Some("Pod")
+                                && r.namespace.as_deref() == Some(ns)
+                                && r.name.as_deref() == Some(name)
                         })
                     });
                     if hit {
-                        out.extend(self.group_of(e.metadata.namespace.as_deref().unwrap_or(""), e.metadata.name.as_deref().unwrap_or("")));
+                        out.extend(self.group_of(
+                            e.metadata.namespace.as_deref().unwrap_or(""),
+                            e.metadata.name.as_deref().unwrap_or(""),
+                        ));
                     }
                 }
             }
             (Role::Pod, Kind::Node) => {
                 for p in self.pods.iter() {
                     if p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name) {
-                        out.extend(self.group_of(p.namespace().as_deref().unwrap_or(""), &p.name_any()));
+                        out.extend(
+                            self.group_of(p.namespace().as_deref().unwrap_or(""), &p.name_any()),
+                        );
                     }
                 }
             }
             (Role::Endpoints, Kind::Node) => {
                 for e in self.endpoints.iter() {
                     let hit = e.subsets.iter().flatten().any(|s| {
-                        s.addresses.iter().flatten().chain(s.not_ready_addresses.iter().flatten()).any(|a| {
-                            a.node_name.as_deref() == Some(name)
-                                || a.target_ref.as_ref().is_some_and(|r| r.kind.as_deref() == Some("Node") && r.name.as_deref() == Some(name))
-                        })
+                        s.addresses
+                            .iter()
+                            .flatten()
+                            .chain(s.not_ready_addresses.iter().flatten())
+                            .any(|a| {
+                                a.node_name.as_deref() == Some(name)
+                                    || a.target_ref.as_ref().is_some_and(|r| {
+                                        r.kind.as_deref() == Some("Node")
+                                            && r.name.as_deref() == Some(name)
+                                    })
+                            })
                     });
                     if hit {
-                        out.extend(self.group_of(e.metadata.namespace.as_deref().unwrap_or(""), e.metadata.name.as_deref().unwrap_or("")));
+                        out.extend(self.group_of(
+                            e.metadata.namespace.as_deref().unwrap_or(""),
+                            e.metadata.name.as_deref().unwrap_or(""),
+                        ));
                     }
                 }
             }
@@ -514,10 +806,15 @@ impl State {
                 for e in self.slices.iter() {
                     let hit = e.endpoints.iter().flatten().any(|ep| {
                         ep.node_name.as_deref() == Some(name)
-                            || ep.target_ref.as_ref().is_some_and(|r| r.kind.as_deref() == Some("Node") && r.name.as_deref() == Some(name))
+                            || ep.target_ref.as_ref().is_some_and(|r| {
+                                r.kind.as_deref() == Some("Node") && r.name.as_deref() == Some(name)
+                            })
                     });
                     if hit {
-                        out.extend(self.group_of(e.metadata.namespace.as_deref().unwrap_or(""), e.metadata.name.as_deref().unwrap_or("")));
+                        out.extend(self.group_of(
+                            e.metadata.namespace.as_deref().unwrap_or(""),
+                            e.metadata.name.as_deref().unwrap_or(""),
+                        ));
                     }
                 }
             }

@@ -65,7 +65,10 @@ pub fn parse_label_selector(selector: &str) -> Result<Vec<LabelRequirement>, Sel
         selector: selector.to_owned(),
         reason,
     };
-    let mut p = Lexer { s: selector.as_bytes(), i: 0 };
+    let mut p = Lexer {
+        s: selector.as_bytes(),
+        i: 0,
+    };
     let mut out = Vec::new();
     p.skip_ws();
     if p.done() {
@@ -76,12 +79,20 @@ pub fn parse_label_selector(selector: &str) -> Result<Vec<LabelRequirement>, Sel
         let negated = p.eat("!");
         p.skip_ws();
         let key = p.word();
-        check_key(&key).map_err(|r| err(r))?;
+        check_key(&key).map_err(&err)?;
         p.skip_ws();
         let req = if negated {
-            LabelRequirement { key, op: LabelOp::DoesNotExist, values: vec![] }
+            LabelRequirement {
+                key,
+                op: LabelOp::DoesNotExist,
+                values: vec![],
+            }
         } else if p.done() || p.peek() == Some(b',') {
-            LabelRequirement { key, op: LabelOp::Exists, values: vec![] }
+            LabelRequirement {
+                key,
+                op: LabelOp::Exists,
+                values: vec![],
+            }
         } else {
             let op = if p.eat("==") || p.eat("=") {
                 LabelOp::Equals
@@ -109,7 +120,7 @@ pub fn parse_label_selector(selector: &str) -> Result<Vec<LabelRequirement>, Sel
                     loop {
                         p.skip_ws();
                         let v = p.word();
-                        check_value(&v).map_err(|r| err(r))?;
+                        check_value(&v).map_err(&err)?;
                         vs.push(v);
                         p.skip_ws();
                         if p.eat(")") {
@@ -119,18 +130,25 @@ pub fn parse_label_selector(selector: &str) -> Result<Vec<LabelRequirement>, Sel
                             return Err(err("expected ',' or ')' in a value set".into()));
                         }
                     }
+                    if vs == [""] {
+                        return Err(err(
+                            "for 'in', 'notin' operators, values set can't be empty".into(),
+                        ));
+                    }
                     vs
                 }
                 LabelOp::GreaterThan | LabelOp::LessThan => {
                     let v = p.word();
                     if v.parse::<i64>().is_err() {
-                        return Err(err(format!("for 'gt', 'lt' operators, the value must be an integer, got {v:?}")));
+                        return Err(err(format!(
+                            "for 'gt', 'lt' operators, the value must be an integer, got {v:?}"
+                        )));
                     }
                     vec![v]
                 }
                 _ => {
                     let v = p.word();
-                    check_value(&v).map_err(|r| err(r))?;
+                    check_value(&v).map_err(&err)?;
                     vec![v]
                 }
             };
@@ -181,8 +199,12 @@ pub fn parse_field_selector(selector: &str) -> Result<Vec<FieldRequirement>, Sel
         if field.is_empty() {
             return Err(err(format!("empty field name in {term:?}")));
         }
-        let value = unescape(raw_value).map_err(|r| err(r))?;
-        out.push(FieldRequirement { field: field.to_owned(), not_equal, value });
+        let value = unescape(raw_value).map_err(&err)?;
+        out.push(FieldRequirement {
+            field: field.to_owned(),
+            not_equal,
+            value,
+        });
     }
     Ok(out)
 }
@@ -266,7 +288,10 @@ impl Lexer<'_> {
     fn word(&mut self) -> String {
         let start = self.i;
         while let Some(c) = self.peek() {
-            if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b')' | b'=' | b'!' | b'<' | b'>') {
+            if matches!(
+                c,
+                b' ' | b'\t' | b'\n' | b'\r' | b',' | b'(' | b')' | b'=' | b'!' | b'<' | b'>'
+            ) {
                 break;
             }
             self.i += 1;
@@ -295,7 +320,9 @@ fn check_key(key: &str) -> Result<(), String> {
     };
     if let Some(p) = prefix {
         if !is_name(p, 253, &['-', '.']) || p.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(format!("label key {key:?}: the prefix must be a lowercase DNS subdomain"));
+            return Err(format!(
+                "label key {key:?}: the prefix must be a lowercase DNS subdomain"
+            ));
         }
     }
     if !is_name(name, 63, &['-', '_', '.']) {
@@ -323,11 +350,22 @@ mod tests {
     #[test]
     fn label_selectors_parse() {
         assert!(parse_label_selector("").unwrap().is_empty());
-        let r = parse_label_selector("app=web, tier != db,env in (a, b),!legacy,x,app.kubernetes.io/name==n,n>3").unwrap();
+        let r = parse_label_selector(
+            "app=web, tier != db,env in (a, b),!legacy,x,app.kubernetes.io/name==n,n>3",
+        )
+        .unwrap();
         let ops: Vec<_> = r.iter().map(|q| q.op.clone()).collect();
         assert_eq!(
             ops,
-            [LabelOp::Equals, LabelOp::NotEquals, LabelOp::In, LabelOp::DoesNotExist, LabelOp::Exists, LabelOp::Equals, LabelOp::GreaterThan]
+            [
+                LabelOp::Equals,
+                LabelOp::NotEquals,
+                LabelOp::In,
+                LabelOp::DoesNotExist,
+                LabelOp::Exists,
+                LabelOp::Equals,
+                LabelOp::GreaterThan
+            ]
         );
         assert_eq!(r[2].values, ["a", "b"]);
         assert_eq!(r[5].key, "app.kubernetes.io/name");
@@ -337,7 +375,17 @@ mod tests {
 
     #[test]
     fn bad_label_selectors_are_rejected() {
-        for bad in ["a in (b", "=b", "a=b=c", "a b", "-a=b", "a=-b", "a>x", "a=b,", "Foo.Com/a=b"] {
+        for bad in [
+            "a in (b",
+            "=b",
+            "a=b=c",
+            "a b",
+            "-a=b",
+            "a=-b",
+            "a>x",
+            "a=b,",
+            "Foo.Com/a=b",
+        ] {
             assert!(parse_label_selector(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -345,7 +393,9 @@ mod tests {
     #[test]
     fn field_selectors_parse() {
         assert!(parse_field_selector("").unwrap().is_empty());
-        let r = parse_field_selector("spec.nodeName=n1,metadata.name!=x,status.phase==Running,a=b\\,c").unwrap();
+        let r =
+            parse_field_selector("spec.nodeName=n1,metadata.name!=x,status.phase==Running,a=b\\,c")
+                .unwrap();
         assert_eq!(r.len(), 4);
         assert!(r[1].not_equal);
         assert_eq!(r[3].value, "b,c");

@@ -49,7 +49,13 @@ impl Related for NoRelated {
 /// Every character outside `[A-Za-z0-9_]` becomes `_` (Prometheus's `SanitizeLabelName`).
 pub fn sanitize_label_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -121,15 +127,24 @@ pub fn deleted(role: super::Role, namespace: &str, name: &str) -> TargetGroup {
 // ---------------------------------------------------------------------------------------
 // node
 
-const NODE_ADDRESS_PRIORITY: [&str; 6] =
-    ["InternalIP", "InternalDNS", "ExternalIP", "ExternalDNS", "LegacyHostIP", "Hostname"];
+const NODE_ADDRESS_PRIORITY: [&str; 6] = [
+    "InternalIP",
+    "InternalDNS",
+    "ExternalIP",
+    "ExternalDNS",
+    "LegacyHostIP",
+    "Hostname",
+];
 
 /// The node role's group, or `None` (Prometheus logs and sends nothing) when the node has no
 /// address of a known type.
 pub fn node_group(node: &Node) -> Option<TargetGroup> {
     let name = s(&node.metadata.name);
     let status = node.status.as_ref();
-    let addresses = status.and_then(|st| st.addresses.as_ref()).map(Vec::as_slice).unwrap_or(&[]);
+    let addresses = status
+        .and_then(|st| st.addresses.as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     // The first address of each type, types in first-seen order.
     let mut first: Vec<(&str, &str)> = Vec::new();
     for a in addresses {
@@ -141,7 +156,10 @@ pub fn node_group(node: &Node) -> Option<TargetGroup> {
         .iter()
         .find_map(|ty| first.iter().find(|(t, _)| t == ty).map(|(_, a)| *a));
     let Some(addr) = addr else {
-        tracing::warn!(node = name, "no node address found; the node gets no target");
+        tracing::warn!(
+            node = name,
+            "no node address found; the node gets no target"
+        );
         return None;
     };
     let port = status
@@ -150,12 +168,26 @@ pub fn node_group(node: &Node) -> Option<TargetGroup> {
         .map(|k| k.port)
         .unwrap_or(0);
     let mut labels = LabelSet::new();
-    set(&mut labels, format!("{META}node_provider_id"), node.spec.as_ref().map(|sp| s(&sp.provider_id)).unwrap_or(""));
+    set(
+        &mut labels,
+        format!("{META}node_provider_id"),
+        node.spec
+            .as_ref()
+            .map(|sp| s(&sp.provider_id))
+            .unwrap_or(""),
+    );
     add_object_meta(&mut labels, &node.metadata, "node");
-    for c in status.and_then(|st| st.conditions.as_ref()).into_iter().flatten() {
+    for c in status
+        .and_then(|st| st.conditions.as_ref())
+        .into_iter()
+        .flatten()
+    {
         set(
             &mut labels,
-            format!("{META}node_condition_{}", sanitize_label_name(&c.type_.to_lowercase())),
+            format!(
+                "{META}node_condition_{}",
+                sanitize_label_name(&c.type_.to_lowercase())
+            ),
             c.status.to_lowercase(),
         );
     }
@@ -165,7 +197,11 @@ pub fn node_group(node: &Node) -> Option<TargetGroup> {
     for (ty, a) in first {
         set(&mut target, format!("{META}node_address_{ty}"), a);
     }
-    Some(TargetGroup { source: source(super::Role::Node, "", name), targets: vec![target], labels })
+    Some(TargetGroup {
+        source: source(super::Role::Node, "", name),
+        targets: vec![target],
+        labels,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -182,23 +218,51 @@ pub fn service_labels(svc: &Service) -> LabelSet {
 /// The service role's group: one target per `spec.ports[]` entry.
 pub fn service_group(svc: &Service) -> TargetGroup {
     let (ns, name) = ns_name(&svc.metadata);
-    let mut tg = TargetGroup { source: source(super::Role::Service, ns, name), labels: service_labels(svc), targets: vec![] };
+    let mut tg = TargetGroup {
+        source: source(super::Role::Service, ns, name),
+        labels: service_labels(svc),
+        targets: vec![],
+    };
     let Some(spec) = &svc.spec else { return tg };
     let ty = s(&spec.type_);
     for port in spec.ports.iter().flatten() {
         let mut t = LabelSet::new();
-        set(&mut t, ADDRESS, join_host_port(&format!("{name}.{ns}.svc"), port.port));
+        set(
+            &mut t,
+            ADDRESS,
+            join_host_port(&format!("{name}.{ns}.svc"), port.port),
+        );
         set(&mut t, format!("{META}service_port_name"), s(&port.name));
-        set(&mut t, format!("{META}service_port_number"), port.port.to_string());
-        set(&mut t, format!("{META}service_port_protocol"), s(&port.protocol));
+        set(
+            &mut t,
+            format!("{META}service_port_number"),
+            port.port.to_string(),
+        );
+        set(
+            &mut t,
+            format!("{META}service_port_protocol"),
+            s(&port.protocol),
+        );
         set(&mut t, format!("{META}service_type"), ty);
         if ty == "ExternalName" {
-            set(&mut t, format!("{META}service_external_name"), s(&spec.external_name));
+            set(
+                &mut t,
+                format!("{META}service_external_name"),
+                s(&spec.external_name),
+            );
         } else {
-            set(&mut t, format!("{META}service_cluster_ip"), s(&spec.cluster_ip));
+            set(
+                &mut t,
+                format!("{META}service_cluster_ip"),
+                s(&spec.cluster_ip),
+            );
         }
         if ty == "LoadBalancer" {
-            set(&mut t, format!("{META}service_loadbalancer_ip"), s(&spec.load_balancer_ip));
+            set(
+                &mut t,
+                format!("{META}service_loadbalancer_ip"),
+                s(&spec.load_balancer_ip),
+            );
         }
         tg.targets.push(t);
     }
@@ -228,18 +292,43 @@ pub fn pod_labels(pod: &Pod) -> LabelSet {
     let status = pod.status.as_ref();
     set(&mut ls, format!("{META}pod_ip"), pod_ip(pod));
     set(&mut ls, format!("{META}pod_ready"), pod_ready(pod));
-    set(&mut ls, format!("{META}pod_phase"), status.map(|st| s(&st.phase)).unwrap_or(""));
-    set(&mut ls, format!("{META}pod_node_name"), pod.spec.as_ref().map(|sp| s(&sp.node_name)).unwrap_or(""));
-    set(&mut ls, format!("{META}pod_host_ip"), status.map(|st| s(&st.host_ip)).unwrap_or(""));
+    set(
+        &mut ls,
+        format!("{META}pod_phase"),
+        status.map(|st| s(&st.phase)).unwrap_or(""),
+    );
+    set(
+        &mut ls,
+        format!("{META}pod_node_name"),
+        pod.spec.as_ref().map(|sp| s(&sp.node_name)).unwrap_or(""),
+    );
+    set(
+        &mut ls,
+        format!("{META}pod_host_ip"),
+        status.map(|st| s(&st.host_ip)).unwrap_or(""),
+    );
     set(&mut ls, format!("{META}pod_uid"), s(&pod.metadata.uid));
     add_object_meta(&mut ls, &pod.metadata, "pod");
-    let controller = pod.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true));
+    let controller = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true));
     if let Some(c) = controller {
         if !c.kind.is_empty() {
-            set(&mut ls, format!("{META}pod_controller_kind"), c.kind.as_str());
+            set(
+                &mut ls,
+                format!("{META}pod_controller_kind"),
+                c.kind.as_str(),
+            );
         }
         if !c.name.is_empty() {
-            set(&mut ls, format!("{META}pod_controller_name"), c.name.as_str());
+            set(
+                &mut ls,
+                format!("{META}pod_controller_name"),
+                c.name.as_str(),
+            );
         }
     }
     ls
@@ -249,8 +338,12 @@ pub fn pod_labels(pod: &Pod) -> LabelSet {
 fn containers(pod: &Pod) -> impl Iterator<Item = (&Container, bool)> {
     let spec = pod.spec.as_ref();
     let main = spec.map(|sp| sp.containers.as_slice()).unwrap_or(&[]);
-    let init = spec.and_then(|sp| sp.init_containers.as_deref()).unwrap_or(&[]);
-    main.iter().map(|c| (c, false)).chain(init.iter().map(|c| (c, true)))
+    let init = spec
+        .and_then(|sp| sp.init_containers.as_deref())
+        .unwrap_or(&[]);
+    main.iter()
+        .map(|c| (c, false))
+        .chain(init.iter().map(|c| (c, true)))
 }
 
 fn container_id(pod: &Pod, c: &Container, init: bool) -> String {
@@ -286,10 +379,22 @@ pub fn pod_group(pod: &Pod, related: &dyn Related, attach_node: bool) -> TargetG
     }
     for (c, init) in containers(pod) {
         let mut base = LabelSet::new();
-        set(&mut base, format!("{META}pod_container_name"), c.name.as_str());
-        set(&mut base, format!("{META}pod_container_id"), container_id(pod, c, init));
+        set(
+            &mut base,
+            format!("{META}pod_container_name"),
+            c.name.as_str(),
+        );
+        set(
+            &mut base,
+            format!("{META}pod_container_id"),
+            container_id(pod, c, init),
+        );
         set(&mut base, format!("{META}pod_container_image"), s(&c.image));
-        set(&mut base, format!("{META}pod_container_init"), init.to_string());
+        set(
+            &mut base,
+            format!("{META}pod_container_init"),
+            init.to_string(),
+        );
         let ports = c.ports.as_deref().unwrap_or(&[]);
         if ports.is_empty() {
             let mut t = base;
@@ -301,8 +406,16 @@ pub fn pod_group(pod: &Pod, related: &dyn Related, attach_node: bool) -> TargetG
             let mut t = base.clone();
             set(&mut t, ADDRESS, join_host_port(ip, p.container_port));
             set(&mut t, format!("{META}pod_container_port_name"), s(&p.name));
-            set(&mut t, format!("{META}pod_container_port_number"), p.container_port.to_string());
-            set(&mut t, format!("{META}pod_container_port_protocol"), s(&p.protocol));
+            set(
+                &mut t,
+                format!("{META}pod_container_port_number"),
+                p.container_port.to_string(),
+            );
+            set(
+                &mut t,
+                format!("{META}pod_container_port_protocol"),
+                s(&p.protocol),
+            );
             tg.targets.push(t);
         }
     }
@@ -350,10 +463,26 @@ impl<'a> SeenPods<'a> {
                     set(&mut t, ADDRESS, join_host_port(ip, cp.container_port));
                     set(&mut t, format!("{META}pod_container_name"), c.name.as_str());
                     set(&mut t, format!("{META}pod_container_image"), s(&c.image));
-                    set(&mut t, format!("{META}pod_container_port_name"), s(&cp.name));
-                    set(&mut t, format!("{META}pod_container_port_number"), cp.container_port.to_string());
-                    set(&mut t, format!("{META}pod_container_port_protocol"), s(&cp.protocol));
-                    set(&mut t, format!("{META}pod_container_init"), init.to_string());
+                    set(
+                        &mut t,
+                        format!("{META}pod_container_port_name"),
+                        s(&cp.name),
+                    );
+                    set(
+                        &mut t,
+                        format!("{META}pod_container_port_number"),
+                        cp.container_port.to_string(),
+                    );
+                    set(
+                        &mut t,
+                        format!("{META}pod_container_port_protocol"),
+                        s(&cp.protocol),
+                    );
+                    set(
+                        &mut t,
+                        format!("{META}pod_container_init"),
+                        init.to_string(),
+                    );
                     out.push(t);
                 }
             }
@@ -368,12 +497,25 @@ fn add_pod_to_target(t: &mut LabelSet, pod: &Pod, port: Option<i32>, protocol: O
     t.extend(pod_labels(pod));
     let Some(port) = port else { return };
     for (c, init) in containers(pod) {
-        if let Some(cp) = c.ports.iter().flatten().find(|cp| cp.container_port == port) {
+        if let Some(cp) = c
+            .ports
+            .iter()
+            .flatten()
+            .find(|cp| cp.container_port == port)
+        {
             set(t, format!("{META}pod_container_name"), c.name.as_str());
             set(t, format!("{META}pod_container_image"), s(&c.image));
             set(t, format!("{META}pod_container_port_name"), s(&cp.name));
-            set(t, format!("{META}pod_container_port_number"), port.to_string());
-            set(t, format!("{META}pod_container_port_protocol"), protocol.unwrap_or(s(&cp.protocol)));
+            set(
+                t,
+                format!("{META}pod_container_port_number"),
+                port.to_string(),
+            );
+            set(
+                t,
+                format!("{META}pod_container_port_protocol"),
+                protocol.unwrap_or(s(&cp.protocol)),
+            );
             set(t, format!("{META}pod_container_init"), init.to_string());
             return;
         }
@@ -408,22 +550,42 @@ pub fn endpoints_group(eps: &Endpoints, related: &dyn Related, attach_node: bool
     for subset in eps.subsets.iter().flatten() {
         for port in subset.ports.iter().flatten() {
             let ready = subset.addresses.iter().flatten().map(|a| (a, "true"));
-            let not_ready = subset.not_ready_addresses.iter().flatten().map(|a| (a, "false"));
+            let not_ready = subset
+                .not_ready_addresses
+                .iter()
+                .flatten()
+                .map(|a| (a, "false"));
             for (addr, ready) in ready.chain(not_ready) {
                 let mut t = LabelSet::new();
                 set(&mut t, ADDRESS, join_host_port(&addr.ip, port.port));
                 set(&mut t, format!("{META}endpoint_port_name"), s(&port.name));
-                set(&mut t, format!("{META}endpoint_port_protocol"), s(&port.protocol));
+                set(
+                    &mut t,
+                    format!("{META}endpoint_port_protocol"),
+                    s(&port.protocol),
+                );
                 set(&mut t, format!("{META}endpoint_ready"), ready);
                 if let Some(r) = &addr.target_ref {
-                    set(&mut t, format!("{META}endpoint_address_target_kind"), s(&r.kind));
-                    set(&mut t, format!("{META}endpoint_address_target_name"), s(&r.name));
+                    set(
+                        &mut t,
+                        format!("{META}endpoint_address_target_kind"),
+                        s(&r.kind),
+                    );
+                    set(
+                        &mut t,
+                        format!("{META}endpoint_address_target_name"),
+                        s(&r.name),
+                    );
                 }
                 if let Some(n) = &addr.node_name {
                     set(&mut t, format!("{META}endpoint_node_name"), n.as_str());
                 }
                 if !s(&addr.hostname).is_empty() {
-                    set(&mut t, format!("{META}endpoint_hostname"), s(&addr.hostname));
+                    set(
+                        &mut t,
+                        format!("{META}endpoint_hostname"),
+                        s(&addr.hostname),
+                    );
                 }
                 if attach_node {
                     let node = match (&addr.node_name, &addr.target_ref) {
@@ -453,13 +615,25 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
 /// The endpointslice role's group: for each endpoint, port and address a target; then the
 /// extra targets of the referenced pods' uncovered container ports.
-pub fn endpointslice_group(eps: &EndpointSlice, related: &dyn Related, attach_node: bool) -> TargetGroup {
+pub fn endpointslice_group(
+    eps: &EndpointSlice,
+    related: &dyn Related,
+    attach_node: bool,
+) -> TargetGroup {
     let (ns, name) = ns_name(&eps.metadata);
     let mut tg = deleted(super::Role::EndpointSlice, ns, name);
     set(&mut tg.labels, NAMESPACE, ns);
-    set(&mut tg.labels, format!("{META}endpointslice_address_type"), eps.address_type.as_str());
+    set(
+        &mut tg.labels,
+        format!("{META}endpointslice_address_type"),
+        eps.address_type.as_str(),
+    );
     add_object_meta(&mut tg.labels, &eps.metadata, "endpointslice");
-    let svc_name = eps.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL));
+    let svc_name = eps
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(SERVICE_NAME_LABEL));
     if let Some(svc) = svc_name.and_then(|n| related.service(ns, n)) {
         tg.labels.extend(service_labels(svc));
     }
@@ -489,13 +663,25 @@ pub fn endpointslice_group(eps: &EndpointSlice, related: &dyn Related, attach_no
                 }
                 if let Some(c) = &ep.conditions {
                     if let Some(v) = c.ready {
-                        set(&mut t, format!("{p}endpoint_conditions_ready"), v.to_string());
+                        set(
+                            &mut t,
+                            format!("{p}endpoint_conditions_ready"),
+                            v.to_string(),
+                        );
                     }
                     if let Some(v) = c.serving {
-                        set(&mut t, format!("{p}endpoint_conditions_serving"), v.to_string());
+                        set(
+                            &mut t,
+                            format!("{p}endpoint_conditions_serving"),
+                            v.to_string(),
+                        );
                     }
                     if let Some(v) = c.terminating {
-                        set(&mut t, format!("{p}endpoint_conditions_terminating"), v.to_string());
+                        set(
+                            &mut t,
+                            format!("{p}endpoint_conditions_terminating"),
+                            v.to_string(),
+                        );
                     }
                 }
                 if let Some(v) = &ep.hostname {
@@ -558,7 +744,11 @@ pub fn ingress_group(ing: &Ingress) -> TargetGroup {
     set(&mut tg.labels, NAMESPACE, ns);
     let spec = ing.spec.as_ref();
     if let Some(class) = spec.and_then(|sp| sp.ingress_class_name.as_ref()) {
-        set(&mut tg.labels, format!("{META}ingress_class_name"), class.as_str());
+        set(
+            &mut tg.labels,
+            format!("{META}ingress_class_name"),
+            class.as_str(),
+        );
     }
     add_object_meta(&mut tg.labels, &ing.metadata, "ingress");
     let tls_hosts: Vec<&str> = spec
@@ -572,12 +762,20 @@ pub fn ingress_group(ing: &Ingress) -> TargetGroup {
         let host = s(&rule.host);
         let paths: Vec<&str> = match &rule.http {
             None => vec!["/"],
-            Some(http) => http.paths.iter().map(|p| match s(&p.path) {
-                "" => "/",
-                p => p,
-            }).collect(),
+            Some(http) => http
+                .paths
+                .iter()
+                .map(|p| match s(&p.path) {
+                    "" => "/",
+                    p => p,
+                })
+                .collect(),
         };
-        let scheme = if tls_hosts.iter().any(|p| matches_hostname_pattern(p, host)) { "https" } else { "http" };
+        let scheme = if tls_hosts.iter().any(|p| matches_hostname_pattern(p, host)) {
+            "https"
+        } else {
+            "http"
+        };
         for path in paths {
             let mut t = LabelSet::new();
             set(&mut t, ADDRESS, host);
@@ -588,4 +786,469 @@ pub fn ingress_group(ing: &Ingress) -> TargetGroup {
         }
     }
     tg
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn obj<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).expect("valid object")
+    }
+
+    fn ls(pairs: &[(&str, &str)]) -> LabelSet {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[derive(Default)]
+    struct Objects {
+        services: HashMap<(String, String), Service>,
+        pods: HashMap<(String, String), Pod>,
+        nodes: HashMap<String, Node>,
+    }
+
+    impl Related for Objects {
+        fn service(&self, ns: &str, name: &str) -> Option<&Service> {
+            self.services.get(&(ns.into(), name.into()))
+        }
+        fn pod(&self, ns: &str, name: &str) -> Option<&Pod> {
+            self.pods.get(&(ns.into(), name.into()))
+        }
+        fn node(&self, name: &str) -> Option<&Node> {
+            self.nodes.get(name)
+        }
+    }
+
+    fn test_pod() -> Pod {
+        obj(json!({
+            "metadata": {"name": "testpod", "namespace": "default", "uid": "abc123",
+                         "labels": {"test/label": "testvalue"}, "annotations": {"test/annotation": "testannotationvalue"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "testcontrollerkind", "name": "testcontrollername", "uid": "x", "controller": true}]},
+            "spec": {"nodeName": "testnode",
+                     "containers": [{"name": "testcontainer", "image": "testcontainer:latest",
+                                     "ports": [{"name": "testport", "protocol": "TCP", "containerPort": 9000}]},
+                                    {"name": "noports", "image": "noports:1"}],
+                     "initContainers": [{"name": "init", "image": "init:1", "ports": [{"name": "i", "protocol": "UDP", "containerPort": 9001}]}]},
+            "status": {"podIP": "1.2.3.4", "hostIP": "2.3.4.5", "phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "True"}],
+                       "containerStatuses": [{"name": "testcontainer", "containerID": "docker://a1b2c3d4e5f6", "image": "", "imageID": "", "ready": true, "restartCount": 0}]}
+        }))
+    }
+
+    #[test]
+    fn sanitize_and_join() {
+        assert_eq!(
+            sanitize_label_name("app.kubernetes.io/name"),
+            "app_kubernetes_io_name"
+        );
+        assert_eq!(sanitize_label_name("é-x"), "__x");
+        assert_eq!(join_host_port("::1", 80), "[::1]:80");
+        assert_eq!(join_host_port("10.0.0.1", 80), "10.0.0.1:80");
+    }
+
+    #[test]
+    fn pod_role_labels() {
+        let tg = pod_group(&test_pod(), &NoRelated, false);
+        assert_eq!(tg.source, "pod/default/testpod");
+        assert_eq!(
+            tg.labels,
+            ls(&[
+                ("__meta_kubernetes_namespace", "default"),
+                ("__meta_kubernetes_pod_name", "testpod"),
+                ("__meta_kubernetes_pod_ip", "1.2.3.4"),
+                ("__meta_kubernetes_pod_ready", "true"),
+                ("__meta_kubernetes_pod_phase", "Running"),
+                ("__meta_kubernetes_pod_node_name", "testnode"),
+                ("__meta_kubernetes_pod_host_ip", "2.3.4.5"),
+                ("__meta_kubernetes_pod_uid", "abc123"),
+                ("__meta_kubernetes_pod_label_test_label", "testvalue"),
+                ("__meta_kubernetes_pod_labelpresent_test_label", "true"),
+                (
+                    "__meta_kubernetes_pod_annotation_test_annotation",
+                    "testannotationvalue"
+                ),
+                (
+                    "__meta_kubernetes_pod_annotationpresent_test_annotation",
+                    "true"
+                ),
+                (
+                    "__meta_kubernetes_pod_controller_kind",
+                    "testcontrollerkind"
+                ),
+                (
+                    "__meta_kubernetes_pod_controller_name",
+                    "testcontrollername"
+                ),
+            ])
+        );
+        assert_eq!(
+            tg.targets,
+            vec![
+                ls(&[
+                    ("__address__", "1.2.3.4:9000"),
+                    ("__meta_kubernetes_pod_container_name", "testcontainer"),
+                    (
+                        "__meta_kubernetes_pod_container_id",
+                        "docker://a1b2c3d4e5f6"
+                    ),
+                    (
+                        "__meta_kubernetes_pod_container_image",
+                        "testcontainer:latest"
+                    ),
+                    ("__meta_kubernetes_pod_container_port_name", "testport"),
+                    ("__meta_kubernetes_pod_container_port_number", "9000"),
+                    ("__meta_kubernetes_pod_container_port_protocol", "TCP"),
+                    ("__meta_kubernetes_pod_container_init", "false"),
+                ]),
+                ls(&[
+                    ("__address__", "1.2.3.4"),
+                    ("__meta_kubernetes_pod_container_name", "noports"),
+                    ("__meta_kubernetes_pod_container_id", ""),
+                    ("__meta_kubernetes_pod_container_image", "noports:1"),
+                    ("__meta_kubernetes_pod_container_init", "false"),
+                ]),
+                ls(&[
+                    ("__address__", "1.2.3.4:9001"),
+                    ("__meta_kubernetes_pod_container_name", "init"),
+                    ("__meta_kubernetes_pod_container_id", ""),
+                    ("__meta_kubernetes_pod_container_image", "init:1"),
+                    ("__meta_kubernetes_pod_container_port_name", "i"),
+                    ("__meta_kubernetes_pod_container_port_number", "9001"),
+                    ("__meta_kubernetes_pod_container_port_protocol", "UDP"),
+                    ("__meta_kubernetes_pod_container_init", "true"),
+                ]),
+            ]
+        );
+    }
+
+    #[test]
+    fn pod_without_ip_is_an_empty_group_and_ready_defaults_to_unknown() {
+        let mut p = test_pod();
+        p.status.as_mut().unwrap().pod_ip = None;
+        let tg = pod_group(&p, &NoRelated, false);
+        assert!(tg.targets.is_empty() && tg.labels.is_empty());
+        let mut p = test_pod();
+        p.status.as_mut().unwrap().conditions = None;
+        assert_eq!(
+            pod_group(&p, &NoRelated, false).labels["__meta_kubernetes_pod_ready"],
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn pod_attach_node_metadata() {
+        let mut rel = Objects::default();
+        rel.nodes.insert(
+            "testnode".into(),
+            obj(json!({"metadata": {"name": "testnode", "labels": {"zone": "z1"}}})),
+        );
+        let tg = pod_group(&test_pod(), &rel, true);
+        assert_eq!(tg.labels["__meta_kubernetes_node_name"], "testnode");
+        assert_eq!(tg.labels["__meta_kubernetes_node_label_zone"], "z1");
+        assert_eq!(tg.targets.len(), 3);
+        assert!(!pod_group(&test_pod(), &rel, false)
+            .labels
+            .contains_key("__meta_kubernetes_node_name"));
+    }
+
+    #[test]
+    fn node_role_labels() {
+        let node: Node = obj(json!({
+            "metadata": {"name": "test", "labels": {"test-label": "testvalue"}, "annotations": {"test-annotation": "testannotationvalue"}},
+            "spec": {"providerID": "aws:///i-1"},
+            "status": {"addresses": [{"type": "ExternalIP", "address": "1.2.3.4"}, {"type": "InternalIP", "address": "10.0.0.1"}, {"type": "InternalIP", "address": "10.0.0.2"}],
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+                       "conditions": [{"type": "Ready", "status": "True"}, {"type": "DiskPressure", "status": "False"}]}
+        }));
+        let tg = node_group(&node).unwrap();
+        assert_eq!(tg.source, "node/test");
+        assert_eq!(
+            tg.targets,
+            vec![ls(&[
+                ("__address__", "10.0.0.1:10250"),
+                ("instance", "test"),
+                ("__meta_kubernetes_node_address_ExternalIP", "1.2.3.4"),
+                ("__meta_kubernetes_node_address_InternalIP", "10.0.0.1"),
+            ])]
+        );
+        assert_eq!(
+            tg.labels,
+            ls(&[
+                ("__meta_kubernetes_node_name", "test"),
+                ("__meta_kubernetes_node_provider_id", "aws:///i-1"),
+                ("__meta_kubernetes_node_label_test_label", "testvalue"),
+                ("__meta_kubernetes_node_labelpresent_test_label", "true"),
+                (
+                    "__meta_kubernetes_node_annotation_test_annotation",
+                    "testannotationvalue"
+                ),
+                (
+                    "__meta_kubernetes_node_annotationpresent_test_annotation",
+                    "true"
+                ),
+                ("__meta_kubernetes_node_condition_ready", "true"),
+                ("__meta_kubernetes_node_condition_diskpressure", "false"),
+            ])
+        );
+        let bare: Node = obj(
+            json!({"metadata": {"name": "x"}, "status": {"addresses": [{"type": "Other", "address": "a"}]}}),
+        );
+        assert!(node_group(&bare).is_none());
+    }
+
+    #[test]
+    fn service_role_labels() {
+        let svc: Service = obj(json!({
+            "metadata": {"name": "testservice", "namespace": "default", "labels": {"test-label": "testvalue"}},
+            "spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "loadBalancerIP": "5.6.7.8",
+                     "ports": [{"name": "testport", "protocol": "TCP", "port": 30900}]}
+        }));
+        let tg = service_group(&svc);
+        assert_eq!(tg.source, "svc/default/testservice");
+        assert_eq!(
+            tg.targets,
+            vec![ls(&[
+                ("__address__", "testservice.default.svc:30900"),
+                ("__meta_kubernetes_service_port_name", "testport"),
+                ("__meta_kubernetes_service_port_number", "30900"),
+                ("__meta_kubernetes_service_port_protocol", "TCP"),
+                ("__meta_kubernetes_service_type", "LoadBalancer"),
+                ("__meta_kubernetes_service_cluster_ip", "10.0.0.1"),
+                ("__meta_kubernetes_service_loadbalancer_ip", "5.6.7.8"),
+            ])]
+        );
+        assert_eq!(
+            tg.labels,
+            ls(&[
+                ("__meta_kubernetes_namespace", "default"),
+                ("__meta_kubernetes_service_name", "testservice"),
+                ("__meta_kubernetes_service_label_test_label", "testvalue"),
+                ("__meta_kubernetes_service_labelpresent_test_label", "true"),
+            ])
+        );
+        let ext: Service = obj(json!({"metadata": {"name": "e", "namespace": "n"},
+            "spec": {"type": "ExternalName", "externalName": "db.example.com", "ports": [{"port": 5432}]}}));
+        let t = &service_group(&ext).targets[0];
+        assert_eq!(
+            t["__meta_kubernetes_service_external_name"],
+            "db.example.com"
+        );
+        assert!(!t.contains_key("__meta_kubernetes_service_cluster_ip"));
+    }
+
+    fn endpoints() -> Endpoints {
+        obj(json!({
+            "metadata": {"name": "testendpoints", "namespace": "default", "labels": {"app": "x"}},
+            "subsets": [{
+                "addresses": [{"ip": "1.2.3.4", "hostname": "testendpoint1", "nodeName": "foobar",
+                               "targetRef": {"kind": "Pod", "name": "testpod", "namespace": "default"}}],
+                "notReadyAddresses": [{"ip": "2.3.4.5"}],
+                "ports": [{"name": "testport", "port": 9000, "protocol": "TCP"}]
+            }]
+        }))
+    }
+
+    #[test]
+    fn endpoints_role_without_related_objects() {
+        let tg = endpoints_group(&endpoints(), &NoRelated, false);
+        assert_eq!(tg.source, "endpoints/default/testendpoints");
+        assert_eq!(
+            tg.labels,
+            ls(&[
+                ("__meta_kubernetes_namespace", "default"),
+                ("__meta_kubernetes_endpoints_name", "testendpoints"),
+                ("__meta_kubernetes_endpoints_label_app", "x"),
+                ("__meta_kubernetes_endpoints_labelpresent_app", "true"),
+            ])
+        );
+        assert_eq!(
+            tg.targets,
+            vec![
+                ls(&[
+                    ("__address__", "1.2.3.4:9000"),
+                    ("__meta_kubernetes_endpoint_hostname", "testendpoint1"),
+                    ("__meta_kubernetes_endpoint_node_name", "foobar"),
+                    ("__meta_kubernetes_endpoint_port_name", "testport"),
+                    ("__meta_kubernetes_endpoint_port_protocol", "TCP"),
+                    ("__meta_kubernetes_endpoint_ready", "true"),
+                    ("__meta_kubernetes_endpoint_address_target_kind", "Pod"),
+                    ("__meta_kubernetes_endpoint_address_target_name", "testpod"),
+                ]),
+                ls(&[
+                    ("__address__", "2.3.4.5:9000"),
+                    ("__meta_kubernetes_endpoint_port_name", "testport"),
+                    ("__meta_kubernetes_endpoint_port_protocol", "TCP"),
+                    ("__meta_kubernetes_endpoint_ready", "false"),
+                ]),
+            ]
+        );
+    }
+
+    #[test]
+    fn endpoints_role_with_service_pod_and_node() {
+        let mut rel = Objects::default();
+        rel.pods
+            .insert(("default".into(), "testpod".into()), test_pod());
+        rel.services.insert(
+            ("default".into(), "testendpoints".into()),
+            obj(json!({"metadata": {"name": "testendpoints", "namespace": "default", "annotations": {"prometheus.io/scrape": "true"}},
+                       "spec": {"ports": [{"port": 80}]}})),
+        );
+        rel.nodes.insert(
+            "foobar".into(),
+            obj(json!({"metadata": {"name": "foobar", "labels": {"zone": "z"}}})),
+        );
+        let tg = endpoints_group(&endpoints(), &rel, true);
+        assert_eq!(tg.labels["__meta_kubernetes_service_name"], "testendpoints");
+        assert_eq!(
+            tg.labels["__meta_kubernetes_service_annotation_prometheus_io_scrape"],
+            "true"
+        );
+        assert!(!tg
+            .labels
+            .contains_key("__meta_kubernetes_service_port_name"));
+        // Ready address + not-ready address + the pod's uncovered init-container port.
+        assert_eq!(tg.targets.len(), 3, "{:#?}", tg.targets);
+        let t = &tg.targets[0];
+        assert_eq!(t["__meta_kubernetes_node_label_zone"], "z");
+        assert_eq!(t["__meta_kubernetes_pod_name"], "testpod");
+        assert_eq!(t["__meta_kubernetes_pod_container_name"], "testcontainer");
+        assert_eq!(t["__meta_kubernetes_pod_container_port_number"], "9000");
+        assert!(!t.contains_key("__meta_kubernetes_pod_container_id"));
+        let extra = &tg.targets[2];
+        assert_eq!(extra["__address__"], "1.2.3.4:9001");
+        assert_eq!(extra["__meta_kubernetes_pod_container_init"], "true");
+        assert_eq!(
+            extra["__meta_kubernetes_pod_container_port_protocol"],
+            "UDP"
+        );
+        assert!(!extra
+            .keys()
+            .any(|k| k.starts_with("__meta_kubernetes_endpoint_")));
+    }
+
+    #[test]
+    fn endpointslice_role_labels() {
+        let slice: EndpointSlice = obj(json!({
+            "metadata": {"name": "testendpointslice", "namespace": "default", "labels": {"kubernetes.io/service-name": "testendpoints"}},
+            "addressType": "IPv4",
+            "endpoints": [
+                {"addresses": ["1.2.3.4"], "conditions": {"ready": true, "serving": true, "terminating": false},
+                 "hostname": "testendpoint1", "nodeName": "foobar", "zone": "us-east-1a",
+                 "targetRef": {"kind": "Pod", "name": "testpod", "namespace": "default"},
+                 "deprecatedTopology": {"topology.kubernetes.io/region": "us-east-1"}},
+                {"addresses": ["2.3.4.5"], "conditions": {"ready": false}}
+            ],
+            "ports": [{"name": "testport", "port": 9000, "protocol": "TCP", "appProtocol": "http"}]
+        }));
+        let mut rel = Objects::default();
+        rel.pods
+            .insert(("default".into(), "testpod".into()), test_pod());
+        let tg = endpointslice_group(&slice, &rel, false);
+        assert_eq!(tg.source, "endpointslice/default/testendpointslice");
+        assert_eq!(
+            tg.labels["__meta_kubernetes_endpointslice_address_type"],
+            "IPv4"
+        );
+        assert_eq!(
+            tg.labels["__meta_kubernetes_endpointslice_label_kubernetes_io_service_name"],
+            "testendpoints"
+        );
+        assert_eq!(tg.targets.len(), 3);
+        let t = &tg.targets[0];
+        for (k, v) in [
+            ("__address__", "1.2.3.4:9000"),
+            ("__meta_kubernetes_endpointslice_port_name", "testport"),
+            ("__meta_kubernetes_endpointslice_port_protocol", "TCP"),
+            ("__meta_kubernetes_endpointslice_port", "9000"),
+            ("__meta_kubernetes_endpointslice_port_app_protocol", "http"),
+            ("__meta_kubernetes_endpointslice_endpoint_conditions_ready", "true"),
+            ("__meta_kubernetes_endpointslice_endpoint_conditions_serving", "true"),
+            ("__meta_kubernetes_endpointslice_endpoint_conditions_terminating", "false"),
+            ("__meta_kubernetes_endpointslice_endpoint_hostname", "testendpoint1"),
+            ("__meta_kubernetes_endpointslice_endpoint_node_name", "foobar"),
+            ("__meta_kubernetes_endpointslice_endpoint_zone", "us-east-1a"),
+            ("__meta_kubernetes_endpointslice_address_target_kind", "Pod"),
+            ("__meta_kubernetes_endpointslice_address_target_name", "testpod"),
+            ("__meta_kubernetes_endpointslice_endpoint_topology_topology_kubernetes_io_region", "us-east-1"),
+            ("__meta_kubernetes_endpointslice_endpoint_topology_present_topology_kubernetes_io_region", "true"),
+            ("__meta_kubernetes_pod_name", "testpod"),
+            ("__meta_kubernetes_pod_container_port_protocol", "TCP"),
+        ] {
+            assert_eq!(t.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        let t = &tg.targets[1];
+        assert_eq!(
+            t["__meta_kubernetes_endpointslice_endpoint_conditions_ready"],
+            "false"
+        );
+        assert!(!t.contains_key("__meta_kubernetes_endpointslice_endpoint_conditions_serving"));
+        assert!(!t.contains_key("__meta_kubernetes_endpointslice_endpoint_hostname"));
+        assert_eq!(tg.targets[2]["__address__"], "1.2.3.4:9001");
+    }
+
+    #[test]
+    fn ingress_role_labels() {
+        let ing: Ingress = obj(json!({
+            "metadata": {"name": "testingress", "namespace": "default", "labels": {"test/label": "testvalue"}},
+            "spec": {"ingressClassName": "testclass",
+                     "tls": [{"hosts": ["*.example.com"]}],
+                     "rules": [
+                        {"host": "example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {}}, {"path": "/foo", "pathType": "Prefix", "backend": {}}]}},
+                        {"host": "test.example.com", "http": {"paths": [{"pathType": "Prefix", "backend": {}}]}},
+                        {"host": "a.b.example.com"},
+                        {"http": {"paths": []}}
+                     ]}
+        }));
+        let tg = ingress_group(&ing);
+        assert_eq!(tg.source, "ingress/default/testingress");
+        assert_eq!(
+            tg.labels["__meta_kubernetes_ingress_class_name"],
+            "testclass"
+        );
+        assert_eq!(
+            tg.labels["__meta_kubernetes_ingress_labelpresent_test_label"],
+            "true"
+        );
+        let got: Vec<(&str, &str, &str)> = tg
+            .targets
+            .iter()
+            .map(|t| {
+                (
+                    t["__address__"].as_str(),
+                    t["__meta_kubernetes_ingress_scheme"].as_str(),
+                    t["__meta_kubernetes_ingress_path"].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("example.com", "http", "/"),
+                ("example.com", "http", "/foo"),
+                ("test.example.com", "https", "/"),
+                ("a.b.example.com", "http", "/"),
+            ]
+        );
+        assert_eq!(
+            tg.targets[0]["__meta_kubernetes_ingress_host"],
+            "example.com"
+        );
+    }
+
+    #[test]
+    fn hostname_patterns() {
+        assert!(matches_hostname_pattern("a.com", "a.com"));
+        assert!(matches_hostname_pattern("*.a.com", "x.a.com"));
+        assert!(!matches_hostname_pattern("*.a.com", "a.com"));
+        assert!(!matches_hostname_pattern("*.a.com", "y.x.a.com"));
+        assert!(!matches_hostname_pattern("x.*.com", "x.a.com"));
+    }
 }
