@@ -566,12 +566,24 @@ impl Evaluator<'_> {
         &mut self,
         arg: &Expr,
         keep_name: bool,
-        mut f: impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
+        f: impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
+        sink: &mut Sink,
+    ) -> Result<()> {
+        self.stream_windows(arg, keep_name, &mut PerWindow(f), sink)
+    }
+
+    /// [`Evaluator::stream_range_fn`] for any [`WindowFn`].
+    fn stream_windows(
+        &mut self,
+        arg: &Expr,
+        keep_name: bool,
+        f: &mut impl WindowFn,
         sink: &mut Sink,
     ) -> Result<()> {
         let mut vals = Vec::new();
         let mut emit = |labels: Labels, points: &[Point], refs: &[i64], range: i64| -> Result<()> {
-            range_fn_values(points, refs, range, &mut f, &mut vals)?;
+            f.start_series(points);
+            range_fn_values(points, refs, range, f, &mut vals)?;
             if vals.iter().any(Option::is_some) {
                 let labels = if keep_name {
                     labels
@@ -721,6 +733,13 @@ impl Evaluator<'_> {
         let (name, args) = self.checked_call(c)?;
         let n = self.steps.len();
         if let Some((func, keep_name)) = simple_range_fn(name) {
+            if let Some(is_rate) = counter_rate(name) {
+                let mut f = CounterRate {
+                    resets: functions::CounterResets::default(),
+                    is_rate,
+                };
+                return self.stream_windows(args[0], keep_name, &mut f, sink);
+            }
             return self.stream_range_fn(args[0], keep_name, |i, _| Ok(func(i)), sink);
         }
         match name {
@@ -1006,13 +1025,55 @@ fn simple_range_fn(name: &str) -> Option<(RangeFn, bool)> {
     Some((f, name == "last_over_time"))
 }
 
+/// A function of one series' window at one step.
+trait WindowFn {
+    /// Called with a series' points before its windows.
+    fn start_series(&mut self, _points: &[Point]) {}
+    /// The value for window `i` at step `step`; the window's points start at index `offset`
+    /// of the series' points.
+    fn window(&mut self, i: &RangeInput, step: usize, offset: usize) -> Result<Option<f64>>;
+}
+
+/// A window function that looks at each window on its own.
+struct PerWindow<F>(F);
+
+impl<F: FnMut(&RangeInput, usize) -> Result<Option<f64>>> WindowFn for PerWindow<F> {
+    fn window(&mut self, i: &RangeInput, step: usize, _offset: usize) -> Result<Option<f64>> {
+        (self.0)(i, step)
+    }
+}
+
+/// `rate`/`increase` with the series' counter resets found once for all its windows.
+struct CounterRate {
+    resets: functions::CounterResets,
+    is_rate: bool,
+}
+
+impl WindowFn for CounterRate {
+    fn start_series(&mut self, points: &[Point]) {
+        self.resets.scan(points);
+    }
+    fn window(&mut self, i: &RangeInput, _step: usize, offset: usize) -> Result<Option<f64>> {
+        Ok(self.resets.rate(i, offset, self.is_rate))
+    }
+}
+
+/// For `rate` and `increase`: whether per second.
+fn counter_rate(name: &str) -> Option<bool> {
+    match name {
+        "rate" => Some(true),
+        "increase" => Some(false),
+        _ => None,
+    }
+}
+
 /// A range function's value at every step, written to `vals`: its window is
 /// `[t - range, t]` (closed in Prometheus 2.x) for each reference time `t`.
 fn range_fn_values(
     points: &[Point],
     refs: &[i64],
     range: i64,
-    f: &mut impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
+    f: &mut impl WindowFn,
     vals: &mut Vec<Option<f64>>,
 ) -> Result<()> {
     vals.clear();
@@ -1037,7 +1098,11 @@ fn range_fn_values(
             range_start: t - range,
             range_end: t,
         };
-        vals.push(if lo == hi { None } else { f(&input, i)? });
+        vals.push(if lo == hi {
+            None
+        } else {
+            f.window(&input, i, lo)?
+        });
     }
     Ok(())
 }

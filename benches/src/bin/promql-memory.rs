@@ -5,7 +5,9 @@
 //! each query the peak of live heap bytes while it runs, minus the bytes live before it
 //! started, is what the query needed at most (its result included). Time is the best of 5.
 //!
-//! Usage: `cargo run --release -p tidemark-benches --bin promql-memory`
+//! Usage: `cargo run --release -p tidemark-benches --bin promql-memory -- [NAME [RUNS]]`: all
+//! queries, or only the one named (e.g. `topk`) run RUNS times (default 5), e.g. under a
+//! profiler.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,16 @@ fn result_bytes(v: &Value) -> usize {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only = args.first().cloned();
+    let runs: usize = match args.get(1).map(|r| r.parse()) {
+        None => 5,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            eprintln!("usage: promql-memory [NAME [RUNS]] (RUNS a positive integer)");
+            std::process::exit(2);
+        }
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(
         dir.path(),
@@ -44,14 +56,17 @@ fn main() {
     promql::load(&db, &promql::data()).expect("load");
     let engine = QueryEngine::new(Default::default());
     let end = (POINTS - 1) * STEP;
-    println!("| query | peak heap | result | time (best of 5) |\n|---|---|---|---|");
+    println!("| query | peak heap | result | time (best of {runs}) |\n|---|---|---|---|");
     for (name, q) in QUERIES {
+        if only.as_ref().is_some_and(|o| o != name) {
+            continue;
+        }
         // Warm up once so lazily built state (postings caches, ...) is not counted.
         engine.range(&db, q, 0, end, STEP).expect("query");
         let mut best = Duration::MAX;
         let mut peak = 0usize;
         let mut result = 0usize;
-        for _ in 0..5 {
+        for _ in 0..runs {
             let before = ALLOC.current_usage();
             ALLOC.reset_peak_usage();
             let t = Instant::now();
