@@ -1263,3 +1263,133 @@ pub(crate) fn group_key(l: &Labels, m: Option<&LabelModifier>) -> Labels {
         Some(LabelModifier::Exclude(ls)) => labels_drop(l, &ls.labels, true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tidemark_engine::{labels, Db, DbOptions};
+
+    /// 20 series `m{i="0".."19"}`, counters over 10 minutes at 15 s.
+    fn db(dir: &std::path::Path) -> Db {
+        let db = Db::open(
+            dir,
+            DbOptions {
+                retention_time: None,
+                ..DbOptions::default()
+            },
+        )
+        .unwrap();
+        for k in 0..40i64 {
+            let mut app = db.appender();
+            for i in 0..20 {
+                app.append(
+                    &labels!("__name__" => "m", "i" => i.to_string()),
+                    k * 15_000,
+                    (k * i) as f64,
+                )
+                .unwrap();
+            }
+            app.commit().unwrap();
+        }
+        db
+    }
+
+    fn evaluator<'q>(
+        querier: &'q Querier,
+        cancel: &'q AtomicBool,
+        max_samples: u64,
+    ) -> Evaluator<'q> {
+        let steps: Vec<i64> = (0..40).map(|k| k * 15_000).collect();
+        Evaluator {
+            querier,
+            start: steps[0],
+            end: steps[steps.len() - 1],
+            steps,
+            lookback: 300_000,
+            default_subquery_step: 60_000,
+            max_samples,
+            deadline: Instant::now() + Duration::from_secs(60),
+            cancel: Some(cancel),
+            stats: EvalStats::default(),
+        }
+    }
+
+    fn parse(q: &str) -> Expr {
+        promql_parser::parser::parse(q).unwrap()
+    }
+
+    #[test]
+    fn streamed_expressions_hand_out_one_series_at_a_time_and_stop_when_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        let querier = db.querier(i64::MIN, i64::MAX);
+        for q in [
+            "m",
+            "rate(m[1m])",
+            "abs(-(m * 2))",
+            "clamp_min(increase(m[2m]), 1) > 3",
+            "label_replace(m, \"j\", \"$1\", \"i\", \"(.*)\")",
+            "max_over_time(rate(m[1m])[3m:30s])",
+        ] {
+            let e = parse(q);
+            assert!(streams(&e), "{q} should stream");
+            // Cancelling from inside the sink stops the stream before the next series.
+            let cancel = AtomicBool::new(false);
+            let mut ev = evaluator(&querier, &cancel, u64::MAX);
+            let mut seen = 0;
+            let err = ev
+                .for_each_series(&e, &mut |_, vals| {
+                    assert_eq!(vals.len(), 40);
+                    seen += 1;
+                    cancel.store(true, Ordering::Relaxed);
+                    Ok(())
+                })
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Canceled, "{q}: {err}");
+            assert_eq!(seen, 1, "{q}");
+            // Uncancelled, it streams what eval returns, in the same order.
+            let go = AtomicBool::new(false);
+            let mut ev = evaluator(&querier, &go, u64::MAX);
+            let mut streamed = Vec::new();
+            ev.for_each_series(&e, &mut collect_into(&mut streamed))
+                .unwrap();
+            let mut ev = evaluator(&querier, &go, u64::MAX);
+            let Val::Vector(whole) = ev.eval(&e).unwrap() else {
+                panic!("{q}: not a vector");
+            };
+            assert!(streamed.len() >= 19, "{q}: {} series", streamed.len());
+            assert_eq!(streamed.len(), whole.len(), "{q}");
+            for (a, b) in streamed.iter().zip(&whole) {
+                assert_eq!((&a.labels, &a.vals), (&b.labels, &b.vals), "{q}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_sample_limit_stops_a_stream_part_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        let querier = db.querier(i64::MIN, i64::MAX);
+        let go = AtomicBool::new(false);
+        for q in ["sum(rate(m[1m]))", "topk(2, m)", "rate(m[1m]) * 2"] {
+            // 40 samples per series: the limit is reached at the 5th series.
+            let mut ev = evaluator(&querier, &go, 190);
+            let mut seen = 0;
+            let e = parse(q);
+            let err = match &e {
+                Expr::Aggregate(_) => ev.eval(&e).map(|_| ()).unwrap_err(),
+                _ => ev
+                    .for_each_series(&e, &mut |_, _| {
+                        seen += 1;
+                        Ok(())
+                    })
+                    .unwrap_err(),
+            };
+            assert_eq!(err.kind, ErrorKind::Execution, "{q}: {err}");
+            assert!(err.message.contains("too many samples"), "{q}: {err}");
+            assert!(seen <= 4, "{q}: {seen} series after the limit");
+            assert_eq!(ev.stats.series_touched, 5, "{q}");
+        }
+    }
+}
