@@ -93,10 +93,9 @@ impl<'m> Aggregation<'m> {
         steps: usize,
     ) -> Result<Self> {
         let state = match op {
-            "topk" | "bottomk" => State::TopBottom(TopBottom::new(
-                op == "topk",
-                &scalar_param(param, op)?,
-            )),
+            "topk" | "bottomk" => {
+                State::TopBottom(TopBottom::new(op == "topk", &scalar_param(param, op)?))
+            }
             "count_values" => {
                 let Some(Val::String(label)) = param else {
                     return Err(QueryError::bad_data(

@@ -2,6 +2,14 @@
 //! instant query is a range query with one step), as Prometheus's `rangeEval` does, so a
 //! selector reads each series once per query.
 //!
+//! Series stream through the nodes that allow it ([`streams`]): a selector reads one series,
+//! range and element-wise functions and vector–scalar operators turn it into one output
+//! series, and the consumer — an aggregation, `scalar`, `absent`, a subquery, or the range
+//! query's result — folds it in before the next series is read. So memory is what the
+//! result and the consumers' per-group state need, plus the storage's per-series chunk
+//! references, not series × steps. Operators that need all series at once (vector–vector
+//! matching, `histogram_quantile`) evaluate their operands whole.
+//!
 //! What must stay true:
 //! - Instant-vector values are kept per series as one optional value per step; a series
 //!   absent at a step has `None` there.
@@ -9,6 +17,9 @@
 //!   comparisons, most functions, and aggregations.
 //! - Stale markers end a series at once: a step whose newest sample in the lookback window is
 //!   a stale marker has no value.
+//! - A streamed expression hands out exactly the series, in exactly the order, that
+//!   evaluating it whole lists: aggregations combine values in that order (float sums, `avg`,
+//!   `topk` ties), and group output follows first appearance.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -908,15 +919,10 @@ impl Evaluator<'_> {
             }
             "absent_over_time" => {
                 let mut present = vec![false; n];
-                self.stream_range_fn(
-                    args[0],
-                    true,
-                    |_, _| Ok(Some(1.0)),
-                    &mut |_, vals| {
-                        mark_present(&mut present, vals);
-                        Ok(())
-                    },
-                )?;
+                self.stream_range_fn(args[0], true, |_, _| Ok(Some(1.0)), &mut |_, vals| {
+                    mark_present(&mut present, vals);
+                    Ok(())
+                })?;
                 absent(&present, absent_labels(args[0]))
             }
             "histogram_quantile" => {
@@ -976,7 +982,9 @@ impl Evaluator<'_> {
 }
 
 /// A sink that collects series, as [`Evaluator::eval`] returns them.
-fn collect_into(out: &mut Vec<StepSeries>) -> impl FnMut(Labels, &[Option<f64>]) -> Result<()> + '_ {
+fn collect_into(
+    out: &mut Vec<StepSeries>,
+) -> impl FnMut(Labels, &[Option<f64>]) -> Result<()> + '_ {
     |labels, vals| {
         out.push(StepSeries {
             labels,
