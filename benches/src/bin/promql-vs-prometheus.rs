@@ -2,7 +2,7 @@
 //!
 //! Data and queries: [`tidemark_benches::promql`] (10,000 series × 2 h at 15 s), written to
 //! Prometheus by remote write and to a Tidemark database. Each query runs as a range query
-//! over the 2 h at step 15 s, best of 5 runs on each side.
+//! over the 2 h at step 15 s, best of 7 runs on each side, the two sides alternating.
 //!
 //! Prometheus is asked with `stats=all`, so besides the HTTP wall time (which includes
 //! encoding the result as JSON, sending and decoding it: large for `topk`, ~1,400 series) it
@@ -23,6 +23,9 @@ use tidemark_engine::{Db, DbOptions};
 use tidemark_query::{QueryEngine, Value};
 use tidemark_tests::prom::{format_ms_as_seconds, ApiClient, PromServer};
 
+/// Runs of each query on each side; the best counts.
+const RUNS: usize = 7;
+
 /// Prometheus's answer to one query: wall time, its engine's timings and the series count.
 struct PromRun {
     wall: Duration,
@@ -31,6 +34,8 @@ struct PromRun {
     inner_eval: Duration,
     prep: Duration,
     series: usize,
+    /// `data.stats` as Prometheus sent it.
+    stats: Json,
 }
 
 fn seconds(timings: &Json, name: &str) -> Result<Duration, String> {
@@ -63,9 +68,9 @@ fn prom_query(api: &ApiClient, q: &str, end: i64) -> Result<PromRun, String> {
         return Err(format!("HTTP {status}: {body:.300}"));
     }
     let data = json.get("data").ok_or("no data")?;
-    let timings = data
-        .get("stats")
-        .and_then(|s| s.get("timings"))
+    let stats = data.get("stats").cloned().unwrap_or(Json::Null);
+    let timings = stats
+        .get("timings")
         .ok_or_else(|| format!("no data.stats.timings (stats=all unsupported?): {body:.300}"))?;
     let series = data
         .get("result")
@@ -78,6 +83,7 @@ fn prom_query(api: &ApiClient, q: &str, end: i64) -> Result<PromRun, String> {
         inner_eval: seconds(timings, "innerEvalTime")?,
         prep: seconds(timings, "queryPreparationTime")?,
         series,
+        stats,
     })
 }
 
@@ -113,13 +119,18 @@ fn main() {
     let mut slow = Vec::new();
     for (_, q) in QUERIES {
         // Warm both sides once (page cache, postings, Go's heap).
-        prom_query(&api, q, end).unwrap_or_else(|e| panic!("{q}: {e}"));
+        let warm = prom_query(&api, q, end).unwrap_or_else(|e| panic!("{q}: {e}"));
+        eprintln!("Prometheus data.stats for {q}: {}", warm.stats);
         engine.range(&db, q, 0, end, STEP).expect("tidemark query");
         let mut p_exec = (Duration::MAX, Duration::ZERO, Duration::ZERO);
         let mut p_eval = Duration::MAX;
         let mut p_wall = Duration::MAX;
         let mut n_prom = 0;
-        for _ in 0..5 {
+        let mut tt = Duration::MAX;
+        let mut n_tm = 0;
+        // Runs alternate between the two sides, so that load from other processes on the
+        // machine falls on both alike; the best run of each side counts.
+        for _ in 0..RUNS {
             let r = prom_query(&api, q, end).unwrap_or_else(|e| panic!("{q}: {e}"));
             if r.exec_total < p_exec.0 {
                 p_exec = (r.exec_total, r.prep, r.inner_eval);
@@ -127,10 +138,6 @@ fn main() {
             p_eval = p_eval.min(r.eval_total);
             p_wall = p_wall.min(r.wall);
             n_prom = r.series;
-        }
-        let mut tt = Duration::MAX;
-        let mut n_tm = 0;
-        for _ in 0..5 {
             let t = Instant::now();
             let r = engine.range(&db, q, 0, end, STEP).expect("tidemark query");
             tt = tt.min(t.elapsed());
