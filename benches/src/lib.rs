@@ -111,6 +111,117 @@ pub fn samples(shape: Shape, seed: u64, start: i64, n: usize) -> Vec<(i64, f64)>
     out
 }
 
+/// The PromQL benchmark's data and queries, shared by the criterion bench, the side-by-side
+/// harness against Prometheus and the peak-heap harness, so all three measure the same thing.
+///
+/// 10,000 series × 2 h at 15 s (480 samples each, timestamps on the 15 s grid):
+/// - 9,000 `http_requests_total` counters: 10 namespaces, 900 pods, 10 `code`s per pod,
+///   growing by 0..20 per scrape;
+/// - 1,000 `req_duration_seconds_bucket` counters: 100 histograms (`handler`) × 10 `le`
+///   buckets, bucket `b` growing by `(b + 1) × 0..5` per scrape (cumulative counts stay
+///   monotonic in `le` only statistically, as with real scrapes that race).
+pub mod promql {
+    use tidemark_engine::{Db, Labels};
+
+    /// Scrape interval and query step (ms).
+    pub const STEP: i64 = 15_000;
+    /// Samples per series, and steps per query (2 h at 15 s).
+    pub const POINTS: i64 = 480;
+
+    /// The four queries of the PromQL speed target, with short names for tables.
+    pub const QUERIES: [(&str, &str); 4] = [
+        (
+            "sum_by_rate",
+            "sum by (namespace) (rate(http_requests_total[5m]))",
+        ),
+        (
+            "histogram_quantile",
+            "histogram_quantile(0.99, sum by (le) (rate(req_duration_seconds_bucket[5m])))",
+        ),
+        ("topk", "topk(10, rate(http_requests_total[5m]))"),
+        (
+            "regex_selection",
+            "sum(rate(http_requests_total{pod=~\"pod-1.*\"}[5m]))",
+        ),
+    ];
+
+    /// One series: label pairs and `(timestamp ms, value)` samples.
+    pub type InputSeries = (Vec<(String, String)>, Vec<(i64, f64)>);
+
+    /// The series described in the module docs (deterministic).
+    pub fn data() -> Vec<InputSeries> {
+        let mut r = crate::Rng::new(7);
+        let mut out: Vec<InputSeries> = Vec::new();
+        for i in 0..9000u64 {
+            let pod = i / 10;
+            let labels = vec![
+                ("__name__".to_owned(), "http_requests_total".to_owned()),
+                ("namespace".to_owned(), format!("ns-{}", pod % 10)),
+                ("pod".to_owned(), format!("pod-{pod}")),
+                ("code".to_owned(), format!("{}", 200 + (i % 10))),
+            ];
+            let mut v = r.below(1000) as f64;
+            let s = (0..POINTS)
+                .map(|k| {
+                    v += r.below(20) as f64;
+                    (k * STEP, v)
+                })
+                .collect();
+            out.push((labels, s));
+        }
+        let bounds = [
+            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
+        ];
+        for h in 0..100u64 {
+            let mut counts = [0f64; 10];
+            let mut series: Vec<Vec<(i64, f64)>> = (0..10)
+                .map(|_| Vec::with_capacity(POINTS as usize))
+                .collect();
+            for k in 0..POINTS {
+                for (b, c) in counts.iter_mut().enumerate() {
+                    *c += (r.below(5) * (b as u64 + 1)) as f64;
+                    series[b].push((k * STEP, *c));
+                }
+            }
+            for (b, s) in series.into_iter().enumerate() {
+                out.push((
+                    vec![
+                        (
+                            "__name__".to_owned(),
+                            "req_duration_seconds_bucket".to_owned(),
+                        ),
+                        ("handler".to_owned(), format!("/h{h}")),
+                        ("le".to_owned(), bounds[b].to_owned()),
+                    ],
+                    s,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Appends `input` to `db`, one commit per scrape (all series' k-th samples together), as
+    /// a scraper would.
+    pub fn load(db: &Db, input: &[InputSeries]) -> Result<(), String> {
+        let labels: Vec<Labels> = input
+            .iter()
+            .map(|(l, _)| Labels::from_pairs(l.clone()).ok_or(format!("invalid labels {l:?}")))
+            .collect::<Result<_, _>>()?;
+        let points = input.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+        for k in 0..points {
+            let mut app = db.appender();
+            for (i, (_, s)) in input.iter().enumerate() {
+                if let Some(&(t, v)) = s.get(k) {
+                    app.append(&labels[i], t, v)
+                        .map_err(|e| format!("append to {}: {e}", labels[i]))?;
+                }
+            }
+            app.commit().map_err(|e| format!("commit: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// Resident set size of this process in bytes (Linux `/proc/self/status`).
 pub fn rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -1,7 +1,14 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, ...) over an instant vector, for all steps.
 //!
-//! Groups are formed once per query (a series' grouping labels do not change between
-//! steps); output order is the order in which groups first appear, as in Prometheus.
+//! An aggregation consumes its argument one series at a time ([`Aggregation::add`]) into
+//! per-group, per-step state, so its input is never held whole: memory is the groups' state
+//! (for `topk`/`bottomk`, `k` entries per group and step) plus what the result needs.
+//!
+//! What must stay true:
+//! - Groups are formed once per query (a series' grouping labels do not change between
+//!   steps); output order is the order in which groups first appear, as in Prometheus.
+//! - Per group and step, values are combined in input order (float sums, `avg`'s incremental
+//!   mean and `topk`'s tie-breaking depend on it), exactly as if the input were materialised.
 
 use std::collections::HashMap;
 
@@ -14,98 +21,196 @@ use crate::functions;
 
 type Result<T> = std::result::Result<T, QueryError>;
 
-/// Evaluates aggregation `op` with its optional parameter over `input`.
-pub(crate) fn aggregate(
-    op: &str,
-    param: Option<Val>,
-    input: Vec<StepSeries>,
-    modifier: Option<&LabelModifier>,
+/// An aggregation in progress: feed it every series of the argument with
+/// [`Aggregation::add`], in evaluation order, then take the result with
+/// [`Aggregation::finish`].
+pub(crate) struct Aggregation<'m> {
+    modifier: Option<&'m LabelModifier>,
     steps: usize,
-) -> Result<Val> {
-    match op {
-        "topk" | "bottomk" => {
-            let k = scalar_param(param, op)?;
-            return Ok(Val::Vector(top_bottom(
-                op == "topk",
-                &k,
-                input,
-                modifier,
-                steps,
-            )));
+    state: State,
+}
+
+enum State {
+    /// `sum`, `avg`, `min`, `max`, `count`, `group`, `stddev`, `stdvar`, `quantile`.
+    Fold {
+        kind: Kind,
+        /// `quantile`'s parameter per step.
+        q: Vec<f64>,
+        groups: Groups<FoldGroup>,
+    },
+    TopBottom(TopBottom),
+    CountValues {
+        label: String,
+        out: Vec<StepSeries>,
+        index: HashMap<Labels, usize>,
+    },
+}
+
+/// Groups in order of first appearance.
+struct Groups<G> {
+    keys: Vec<Labels>,
+    state: Vec<G>,
+    index: HashMap<Labels, usize>,
+}
+
+impl<G> Groups<G> {
+    fn new() -> Self {
+        Groups {
+            keys: Vec::new(),
+            state: Vec::new(),
+            index: HashMap::new(),
         }
-        "count_values" => {
-            let Some(Val::String(label)) = param else {
-                return Err(QueryError::bad_data(
-                    "count_values requires a string parameter",
-                ));
-            };
-            if !functions::is_valid_label_name(&label) {
-                return Err(QueryError::execution(format!(
-                    "invalid label name {label:?}"
-                )));
+    }
+
+    /// The group of `key`, created with `new` if it is the first time.
+    fn get(&mut self, key: Labels, new: impl FnOnce() -> G) -> (usize, &mut G) {
+        let g = match self.index.get(&key) {
+            Some(&g) => g,
+            None => {
+                self.keys.push(key.clone());
+                self.state.push(new());
+                self.index.insert(key, self.keys.len() - 1);
+                self.keys.len() - 1
             }
-            return Ok(Val::Vector(count_values(&label, input, modifier, steps)));
-        }
-        _ => {}
-    }
-    let q = if op == "quantile" {
-        Some(scalar_param(param, op)?)
-    } else {
-        None
-    };
-    // Group series.
-    let mut keys: Vec<Labels> = Vec::new();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    for (i, s) in input.iter().enumerate() {
-        let k = group_key(&s.labels, modifier);
-        let g = *index.entry(k.clone()).or_insert_with(|| {
-            keys.push(k);
-            members.push(Vec::new());
-            keys.len() - 1
-        });
-        members[g].push(i);
-    }
-    // Series-major: each member series is read once, front to back, into per-step
-    // accumulators. Per step, values are still combined in member order, as Prometheus does.
-    let kind = Kind::parse(op)?;
-    let mut out = Vec::with_capacity(keys.len());
-    for (key, m) in keys.into_iter().zip(members) {
-        let mut acc = vec![Acc::default(); steps];
-        let mut per_step: Vec<Vec<f64>> = if kind == Kind::Quantile {
-            vec![Vec::new(); steps]
-        } else {
-            Vec::new()
         };
-        for &i in &m {
-            for (step, v) in input[i].vals.iter().enumerate() {
-                let Some(x) = *v else { continue };
-                acc[step].add(kind, x);
-                if kind == Kind::Quantile {
-                    per_step[step].push(x);
+        (g, &mut self.state[g])
+    }
+}
+
+struct FoldGroup {
+    acc: Vec<Acc>,
+    /// `quantile`: the values per step.
+    per_step: Vec<Vec<f64>>,
+}
+
+impl<'m> Aggregation<'m> {
+    /// Starts aggregation `op` with its evaluated parameter, if any, over `steps` steps.
+    /// Fails for an unknown operator or a bad parameter.
+    pub(crate) fn new(
+        op: &str,
+        param: Option<Val>,
+        modifier: Option<&'m LabelModifier>,
+        steps: usize,
+    ) -> Result<Self> {
+        let state = match op {
+            "topk" | "bottomk" => {
+                State::TopBottom(TopBottom::new(op == "topk", &scalar_param(param, op)?))
+            }
+            "count_values" => {
+                let Some(Val::String(label)) = param else {
+                    return Err(QueryError::bad_data(
+                        "count_values requires a string parameter",
+                    ));
+                };
+                if !functions::is_valid_label_name(&label) {
+                    return Err(QueryError::execution(format!(
+                        "invalid label name {label:?}"
+                    )));
+                }
+                State::CountValues {
+                    label,
+                    out: Vec::new(),
+                    index: HashMap::new(),
+                }
+            }
+            _ => {
+                let kind = Kind::parse(op)?;
+                let q = if kind == Kind::Quantile {
+                    scalar_param(param, op)?
+                } else {
+                    Vec::new()
+                };
+                State::Fold {
+                    kind,
+                    q,
+                    groups: Groups::new(),
+                }
+            }
+        };
+        Ok(Aggregation {
+            modifier,
+            steps,
+            state,
+        })
+    }
+
+    /// Adds one series of the argument (labels and one optional value per step).
+    pub(crate) fn add(&mut self, labels: Labels, vals: &[Option<f64>]) {
+        let steps = self.steps;
+        let key = group_key(&labels, self.modifier);
+        match &mut self.state {
+            State::Fold { kind, groups, .. } => {
+                let kind = *kind;
+                let (_, g) = groups.get(key, || FoldGroup {
+                    acc: vec![Acc::default(); steps],
+                    per_step: if kind == Kind::Quantile {
+                        vec![Vec::new(); steps]
+                    } else {
+                        Vec::new()
+                    },
+                });
+                for (step, v) in vals.iter().enumerate() {
+                    let Some(x) = *v else { continue };
+                    g.acc[step].add(kind, x);
+                    if kind == Kind::Quantile {
+                        g.per_step[step].push(x);
+                    }
+                }
+            }
+            State::TopBottom(tb) => tb.add(key, labels, vals),
+            State::CountValues { label, out, index } => {
+                for (step, v) in vals.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    let mut b = key.builder();
+                    b.set(label, &format_value(*v));
+                    let labels = b.build().unwrap_or_default();
+                    let i = *index.entry(labels.clone()).or_insert_with(|| {
+                        out.push(StepSeries {
+                            labels,
+                            vals: vec![None; steps],
+                        });
+                        out.len() - 1
+                    });
+                    let slot = &mut out[i].vals[step];
+                    *slot = Some(slot.unwrap_or(0.0) + 1.0);
                 }
             }
         }
-        let vals = acc
-            .iter()
-            .enumerate()
-            .map(|(step, a)| {
-                (a.n > 0.0).then(|| match kind {
-                    Kind::Sum | Kind::Avg | Kind::Min | Kind::Max => a.a,
-                    Kind::Count => a.n,
-                    Kind::Group => 1.0,
-                    Kind::Stddev => (a.b / a.n).sqrt(),
-                    Kind::Stdvar => a.b / a.n,
-                    Kind::Quantile => functions::quantile(
-                        q.as_ref().map_or(f64::NAN, |q| q[step]),
-                        &mut per_step[step],
-                    ),
-                })
-            })
-            .collect();
-        out.push(StepSeries { labels: key, vals });
     }
-    Ok(Val::Vector(out))
+
+    /// The aggregation's result: one series per group (per output series for `topk`,
+    /// `bottomk` and `count_values`).
+    pub(crate) fn finish(self) -> Val {
+        match self.state {
+            State::Fold { kind, q, groups } => {
+                let mut out = Vec::with_capacity(groups.keys.len());
+                for (key, mut g) in groups.keys.into_iter().zip(groups.state) {
+                    let vals = g
+                        .acc
+                        .iter()
+                        .enumerate()
+                        .map(|(step, a)| {
+                            (a.n > 0.0).then(|| match kind {
+                                Kind::Sum | Kind::Avg | Kind::Min | Kind::Max => a.a,
+                                Kind::Count => a.n,
+                                Kind::Group => 1.0,
+                                Kind::Stddev => (a.b / a.n).sqrt(),
+                                Kind::Stdvar => a.b / a.n,
+                                Kind::Quantile => functions::quantile(
+                                    q.get(step).copied().unwrap_or(f64::NAN),
+                                    &mut g.per_step[step],
+                                ),
+                            })
+                        })
+                        .collect();
+                    out.push(StepSeries { labels: key, vals });
+                }
+                Val::Vector(out)
+            }
+            State::TopBottom(tb) => Val::Vector(tb.finish(self.steps)),
+            State::CountValues { out, .. } => Val::Vector(out),
+        }
+    }
 }
 
 fn scalar_param(param: Option<Val>, op: &str) -> Result<Vec<f64>> {
@@ -203,108 +308,108 @@ impl Acc {
     }
 }
 
-fn top_bottom(
+/// `topk`/`bottomk` in progress: per group and step, a bounded heap of the best samples so
+/// far, and the labels of the series that were offered (by input number).
+struct TopBottom {
     top: bool,
-    k: &[f64],
-    input: Vec<StepSeries>,
-    modifier: Option<&LabelModifier>,
-    steps: usize,
-) -> Vec<StepSeries> {
-    let mut groups: HashMap<Labels, Vec<usize>> = HashMap::new();
-    let mut order: Vec<Labels> = Vec::new();
-    for (i, s) in input.iter().enumerate() {
-        let key = group_key(&s.labels, modifier);
-        groups
-            .entry(key.clone())
-            .or_insert_with(|| {
-                order.push(key);
-                Vec::new()
-            })
-            .push(i);
-    }
-    let mut keep: Vec<Vec<Option<f64>>> = vec![vec![None; steps]; input.len()];
-    for key in &order {
-        let m = &groups[key];
-        // Prometheus's algorithm: per step, a bounded heap whose root is the weakest kept
-        // sample; a new sample replaces the root only if strictly better. Series are offered
-        // in member order (series-major, so each series is read once), which keeps
-        // Prometheus's tie-breaking for a given input order.
-        let limits: Vec<usize> = k
+    /// `k` per step, as a heap size limit (0: select nothing).
+    limits: Vec<usize>,
+    /// Per group, per step: the heap of (value, input number).
+    groups: Groups<Vec<Vec<(f64, usize)>>>,
+    /// Per input series: its labels and its group.
+    inputs: Vec<(Labels, usize)>,
+}
+
+impl TopBottom {
+    fn new(top: bool, k: &[f64]) -> Self {
+        // Prometheus caps `k` at the group's size; a heap that is never full holds the same
+        // samples, so capping is not needed for the result (and the size is not known yet
+        // while streaming).
+        let limits = k
             .iter()
             .map(|&kk| {
                 if kk.is_nan() || kk < 1.0 {
                     0
-                } else if kk >= m.len() as f64 {
-                    m.len()
+                } else if kk >= usize::MAX as f64 {
+                    usize::MAX
                 } else {
                     kk as usize
                 }
             })
             .collect();
-        let mut heaps: Vec<Vec<(f64, usize)>> =
-            limits.iter().map(|&l| Vec::with_capacity(l)).collect();
-        for &i in m {
-            for (step, v) in input[i].vals.iter().enumerate() {
-                let Some(x) = *v else { continue };
-                let limit = limits[step];
-                if limit == 0 {
-                    continue;
-                }
-                heap_offer(&mut heaps[step], limit, (x, i), top);
-            }
-        }
-        for (step, heap) in heaps.into_iter().enumerate() {
-            for (v, i) in heap {
-                keep[i][step] = Some(v);
-            }
+        TopBottom {
+            top,
+            limits,
+            groups: Groups::new(),
+            inputs: Vec::new(),
         }
     }
-    // An instant query returns each group's selection in rank order (best first), groups in
-    // order of first appearance; a range query's order does not matter (it is sorted later).
-    let mut rank: Vec<(usize, usize)> = Vec::new();
-    if steps == 1 {
-        for (g, key) in order.iter().enumerate() {
-            let mut sel: Vec<usize> = groups[key]
-                .iter()
-                .copied()
-                .filter(|&i| keep[i][0].is_some())
-                .collect();
-            sel.sort_by(|&a, &b| {
-                let (x, y) = (
-                    keep[a][0].unwrap_or(f64::NAN),
-                    keep[b][0].unwrap_or(f64::NAN),
-                );
-                match (x.is_nan(), y.is_nan()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    _ if top => y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal),
-                    _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
-                }
-            });
-            rank.extend(sel.into_iter().map(|i| (g, i)));
+
+    fn add(&mut self, key: Labels, labels: Labels, vals: &[Option<f64>]) {
+        let i = self.inputs.len();
+        let steps = vals.len();
+        let (g, heaps) = self.groups.get(key, || vec![Vec::new(); steps]);
+        self.inputs.push((labels, g));
+        // Prometheus's algorithm: per step, a bounded heap whose root is the weakest kept
+        // sample; a new sample replaces the root only if strictly better. Series are offered
+        // in input order, which keeps Prometheus's tie-breaking for a given input order.
+        for (step, v) in vals.iter().enumerate() {
+            let Some(x) = *v else { continue };
+            let limit = self.limits.get(step).copied().unwrap_or(0);
+            if limit == 0 {
+                continue;
+            }
+            heap_offer(&mut heaps[step], limit, (x, i), self.top);
         }
     }
-    let mut out: Vec<Option<StepSeries>> = input
-        .into_iter()
-        .zip(keep)
-        .map(|(s, vals)| {
+
+    fn finish(self, steps: usize) -> Vec<StepSeries> {
+        let TopBottom {
+            top,
+            groups,
+            inputs,
+            ..
+        } = self;
+        // The kept series, in input order, with their values per step.
+        let mut kept: HashMap<usize, Vec<Option<f64>>> = HashMap::new();
+        for heaps in &groups.state {
+            for (step, heap) in heaps.iter().enumerate() {
+                for &(v, i) in heap {
+                    kept.entry(i).or_insert_with(|| vec![None; steps])[step] = Some(v);
+                }
+            }
+        }
+        let mut ids: Vec<usize> = kept.keys().copied().collect();
+        ids.sort_unstable();
+        let mut inputs: Vec<Option<Labels>> = inputs.into_iter().map(|(l, _)| Some(l)).collect();
+        let mut take = |i: usize, kept: &mut HashMap<usize, Vec<Option<f64>>>| {
             Some(StepSeries {
-                labels: s.labels,
-                vals,
+                labels: inputs[i].take()?,
+                vals: kept.remove(&i)?,
             })
-        })
-        .collect();
-    if steps == 1 {
-        return rank
-            .into_iter()
-            .filter_map(|(_, i)| out[i].take())
-            .collect();
+        };
+        if steps != 1 {
+            // A range query's order does not matter (it is sorted later) but a nested
+            // expression sees input order, as before.
+            return ids.into_iter().filter_map(|i| take(i, &mut kept)).collect();
+        }
+        // An instant query returns each group's selection in rank order (best first), groups
+        // in order of first appearance; equal values keep input order.
+        let mut out = Vec::with_capacity(ids.len());
+        for heaps in &groups.state {
+            let mut sel: Vec<(f64, usize)> = heaps.first().cloned().unwrap_or_default();
+            sel.sort_by_key(|&(_, i)| i);
+            sel.sort_by(|&(x, _), &(y, _)| match (x.is_nan(), y.is_nan()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                _ if top => y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal),
+                _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+            });
+            out.extend(sel.into_iter().filter_map(|(_, i)| take(i, &mut kept)));
+        }
+        out
     }
-    out.into_iter()
-        .flatten()
-        .filter(|s| s.vals.iter().any(Option::is_some))
-        .collect()
 }
 
 /// Whether `a` ranks below `b` in the heap (the root is the lowest-ranked kept sample): for
@@ -357,35 +462,6 @@ fn heap_offer(h: &mut Vec<(f64, usize)>, limit: usize, item: (f64, usize), top: 
         h.swap(p, m);
         p = m;
     }
-}
-
-fn count_values(
-    label: &str,
-    input: Vec<StepSeries>,
-    modifier: Option<&LabelModifier>,
-    steps: usize,
-) -> Vec<StepSeries> {
-    let mut out: Vec<StepSeries> = Vec::new();
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    for s in &input {
-        let key = group_key(&s.labels, modifier);
-        for (step, v) in s.vals.iter().enumerate() {
-            let Some(v) = v else { continue };
-            let mut b = key.builder();
-            b.set(label, &format_value(*v));
-            let labels = b.build().unwrap_or_default();
-            let i = *index.entry(labels.clone()).or_insert_with(|| {
-                out.push(StepSeries {
-                    labels,
-                    vals: vec![None; steps],
-                });
-                out.len() - 1
-            });
-            let slot = &mut out[i].vals[step];
-            *slot = Some(slot.unwrap_or(0.0) + 1.0);
-        }
-    }
-    out
 }
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)` for the label values count_values produces.

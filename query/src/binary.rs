@@ -126,6 +126,72 @@ pub(crate) fn binary(b: &BinaryExpr, lhs: Val, rhs: Val, steps: usize) -> Result
     }
 }
 
+/// A vector–scalar operation, applied to one series at a time so that a chain of such
+/// operations streams (see `Evaluator::for_each_series`).
+#[derive(Clone, Copy)]
+pub(crate) struct VectorScalar {
+    op: Op,
+    scalar_left: bool,
+    return_bool: bool,
+}
+
+impl VectorScalar {
+    /// The operation of `b`, whose vector operand is on the right if `scalar_left`; `None`
+    /// for what [`binary`] rejects (set operators, fill modifiers), so that the caller takes
+    /// the general path and reports the error in its place.
+    pub(crate) fn new(b: &BinaryExpr, scalar_left: bool) -> Option<VectorScalar> {
+        let op = Op::parse(&b.op.to_string().to_lowercase()).ok()?;
+        if op.is_set() {
+            return None;
+        }
+        let mut return_bool = false;
+        if let Some(m) = &b.modifier {
+            if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
+                return None;
+            }
+            return_bool = m.return_bool;
+        }
+        Some(VectorScalar {
+            op,
+            scalar_left,
+            return_bool,
+        })
+    }
+
+    /// Whether the scalar is the left operand.
+    pub(crate) fn scalar_left(&self) -> bool {
+        self.scalar_left
+    }
+
+    /// Whether the result loses `__name__` (arithmetic and `bool` comparisons).
+    pub(crate) fn drops_name(&self) -> bool {
+        !self.op.is_comparison() || self.return_bool
+    }
+
+    /// The result for one series' values `vals` and the scalar's values `s` (one per step),
+    /// written to `out`; a filtering comparison leaves `None` where it does not hold.
+    pub(crate) fn apply(&self, vals: &[Option<f64>], s: &[f64], out: &mut Vec<Option<f64>>) {
+        let op = self.op;
+        out.clear();
+        out.extend(vals.iter().zip(s).map(|(v, &s)| {
+            let x = (*v)?;
+            let (l, r) = if self.scalar_left { (s, x) } else { (x, s) };
+            let res = apply(op, l, r);
+            if op.is_comparison() {
+                if self.return_bool {
+                    Some(res)
+                } else if res == 1.0 {
+                    Some(x)
+                } else {
+                    None
+                }
+            } else {
+                Some(res)
+            }
+        }));
+    }
+}
+
 fn vector_scalar(
     op: Op,
     v: Vec<StepSeries>,
@@ -138,32 +204,17 @@ fn vector_scalar(
             "set operator not allowed in binary scalar expression",
         ));
     }
-    let drop = !op.is_comparison() || return_bool;
+    let vs = VectorScalar {
+        op,
+        scalar_left,
+        return_bool,
+    };
     let mut out = Vec::with_capacity(v.len());
     for series in v {
-        let vals: Vec<Option<f64>> = series
-            .vals
-            .iter()
-            .zip(s)
-            .map(|(v, &s)| {
-                let x = (*v)?;
-                let (l, r) = if scalar_left { (s, x) } else { (x, s) };
-                let res = apply(op, l, r);
-                if op.is_comparison() {
-                    if return_bool {
-                        Some(res)
-                    } else if res == 1.0 {
-                        Some(x)
-                    } else {
-                        None
-                    }
-                } else {
-                    Some(res)
-                }
-            })
-            .collect();
+        let mut vals = Vec::with_capacity(series.vals.len());
+        vs.apply(&series.vals, s, &mut vals);
         if vals.iter().any(Option::is_some) {
-            let labels = if drop {
+            let labels = if vs.drops_name() {
                 series.labels.without(&[METRIC_NAME])
             } else {
                 series.labels

@@ -10,7 +10,7 @@ use parking_lot::{Condvar, Mutex};
 use tidemark_engine::{Db, Querier};
 
 use crate::error::{ErrorKind, QueryError};
-use crate::eval::{is_stale, EvalStats, Evaluator, StepSeries, Val};
+use crate::eval::{is_stale, streams, EvalStats, Evaluator, StepSeries, Val};
 use crate::value::{Point, Sample, Series, Value};
 
 /// Settings of the query engine; defaults are Prometheus's.
@@ -214,11 +214,22 @@ impl QueryEngine {
             cancel,
             stats: EvalStats::default(),
         };
-        let val = ev.eval(&ast)?;
         let value = if instant {
-            instant_value(val, &ast, start)?
+            instant_value(ev.eval(&ast)?, &ast, start)?
+        } else if streams(&ast) {
+            // The result's series go straight to points: the per-step form of the whole
+            // result is never held.
+            let mut out = Vec::new();
+            ev.for_each_series(&ast, &mut |labels, vals| {
+                let points = to_points(vals, &steps);
+                if !points.is_empty() {
+                    out.push(Series { labels, points });
+                }
+                Ok(())
+            })?;
+            finish_matrix(out)?
         } else {
-            range_value(val, &steps)?
+            range_value(ev.eval(&ast)?, &steps)?
         };
         Ok(QueryResult {
             value,
@@ -331,45 +342,64 @@ fn cmp_value(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
+fn to_points(vals: &[Option<f64>], steps: &[i64]) -> Vec<Point> {
+    vals.iter()
+        .zip(steps)
+        .filter_map(|(v, &t)| v.map(|v| Point { t, v }))
+        .collect()
+}
+
+/// A range query's result: series sorted by labels; series that share labels (at different
+/// steps) merged, and an error if they share a step.
+fn finish_matrix(mut out: Vec<Series>) -> Result<Value, QueryError> {
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let mut merged: Vec<Series> = Vec::with_capacity(out.len());
+    let mut extended = false;
+    for s in out {
+        match merged.last_mut() {
+            Some(last) if last.labels == s.labels => {
+                last.points.extend(s.points);
+                extended = true;
+            }
+            _ => {
+                check_merged(merged.last_mut(), &mut extended)?;
+                merged.push(s);
+            }
+        }
+    }
+    check_merged(merged.last_mut(), &mut extended)?;
+    Ok(Value::Matrix(merged))
+}
+
+/// Orders the points of a series merged from several, failing if two share a timestamp.
+fn check_merged(s: Option<&mut Series>, extended: &mut bool) -> Result<(), QueryError> {
+    if let (Some(s), true) = (s, *extended) {
+        s.points.sort_by_key(|p| p.t);
+        if s.points.windows(2).any(|w| w[0].t == w[1].t) {
+            return Err(QueryError::execution(
+                "vector cannot contain metrics with the same labelset",
+            ));
+        }
+    }
+    *extended = false;
+    Ok(())
+}
+
 fn range_value(val: Val, steps: &[i64]) -> Result<Value, QueryError> {
     Ok(match val {
         Val::Scalar(v) => Value::Matrix(vec![Series {
             labels: tidemark_engine::Labels::empty(),
             points: v.iter().zip(steps).map(|(&v, &t)| Point { t, v }).collect(),
         }]),
-        Val::Vector(v) => {
-            if duplicate_at_step(&v) {
-                return Err(QueryError::execution(
-                    "vector cannot contain metrics with the same labelset",
-                ));
-            }
-            let mut out: Vec<Series> = v
-                .into_iter()
+        Val::Vector(v) => finish_matrix(
+            v.into_iter()
                 .map(|s| Series {
                     labels: s.labels,
-                    points: s
-                        .vals
-                        .iter()
-                        .zip(steps)
-                        .filter_map(|(v, &t)| v.map(|v| Point { t, v }))
-                        .collect(),
+                    points: to_points(&s.vals, steps),
                 })
                 .filter(|s| !s.points.is_empty())
-                .collect();
-            // Merge series that share labels at different steps.
-            out.sort_by(|a, b| a.labels.cmp(&b.labels));
-            let mut merged: Vec<Series> = Vec::with_capacity(out.len());
-            for s in out {
-                match merged.last_mut() {
-                    Some(last) if last.labels == s.labels => {
-                        last.points.extend(s.points);
-                        last.points.sort_by_key(|p| p.t);
-                    }
-                    _ => merged.push(s),
-                }
-            }
-            Value::Matrix(merged)
-        }
+                .collect(),
+        )?,
         Val::String(_) | Val::Matrix(_) => {
             return Err(QueryError::bad_data(
                 "invalid expression type for range query, must be Scalar or instant Vector",

@@ -2,6 +2,14 @@
 //! instant query is a range query with one step), as Prometheus's `rangeEval` does, so a
 //! selector reads each series once per query.
 //!
+//! Series stream through the nodes that allow it ([`streams`]): a selector reads one series,
+//! range and element-wise functions and vector–scalar operators turn it into one output
+//! series, and the consumer — an aggregation, `scalar`, `absent`, a subquery, or the range
+//! query's result — folds it in before the next series is read. So memory is what the
+//! result and the consumers' per-group state need, plus the storage's per-series chunk
+//! references, not series × steps. Operators that need all series at once (vector–vector
+//! matching, `histogram_quantile`) evaluate their operands whole.
+//!
 //! What must stay true:
 //! - Instant-vector values are kept per series as one optional value per step; a series
 //!   absent at a step has `None` there.
@@ -9,12 +17,16 @@
 //!   comparisons, most functions, and aggregations.
 //! - Stale markers end a series at once: a step whose newest sample in the lookback window is
 //!   a stale marker has no value.
+//! - A streamed expression hands out exactly the series, in exactly the order, that
+//!   evaluating it whole lists: aggregations combine values in that order (float sums, `avg`,
+//!   `topk` ties), and group output follows first appearance.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use promql_parser::label::MatchOp;
+use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{
     AggregateExpr, AtModifier, BinaryExpr, Call, Expr, LabelModifier, MatrixSelector, Offset,
     SubqueryExpr, VectorSelector,
@@ -23,6 +35,8 @@ use tidemark_engine::iter::SampleIterator;
 use tidemark_engine::labels::METRIC_NAME;
 use tidemark_engine::{Labels, MatchType, Matcher, Querier};
 
+use crate::aggregate::Aggregation;
+use crate::binary::VectorScalar;
 use crate::error::{ErrorKind, QueryError};
 use crate::functions::{self, RangeInput};
 use crate::value::Point;
@@ -127,6 +141,64 @@ fn drop_name(l: &Labels) -> Labels {
     l.without(&[METRIC_NAME])
 }
 
+/// Receives the series of an instant vector one at a time, in evaluation order: the labels
+/// and one optional value per step. The values are lent; a consumer that keeps them copies
+/// them.
+pub(crate) type Sink<'s> = dyn FnMut(Labels, &[Option<f64>]) -> Result<()> + 's;
+
+/// Whether [`Evaluator::for_each_series`] evaluates `e` series by series (it then never holds
+/// more than one series of `e` at once): selectors, and element-wise functions, range
+/// functions, unary minus and vector–scalar operators over such expressions. Everything else
+/// is evaluated whole and then handed out.
+pub(crate) fn streams(e: &Expr) -> bool {
+    match e {
+        Expr::Paren(p) => streams(&p.expr),
+        Expr::VectorSelector(_) => true,
+        Expr::Unary(u) => u.expr.value_type() == ValueType::Vector,
+        Expr::Call(c) => streaming_call(c),
+        Expr::Binary(b) => vector_scalar_op(b).is_some(),
+        _ => false,
+    }
+}
+
+/// The function name a call evaluates.
+fn call_name(c: &Call) -> &'static str {
+    c.func.name
+}
+
+/// Calls that map each input series to at most one output series on their own.
+fn streaming_call(c: &Call) -> bool {
+    let name = call_name(c);
+    simple_range_fn(name).is_some()
+        || functions::math_fn(name).is_some()
+        || matches!(
+            name,
+            "quantile_over_time"
+                | "predict_linear"
+                | "holt_winters"
+                | "timestamp"
+                | "sort"
+                | "sort_desc"
+                | "round"
+                | "clamp"
+                | "clamp_min"
+                | "clamp_max"
+                | "label_replace"
+                | "label_join"
+        )
+        || (functions::date_fn(name).is_some() && !c.args.args.is_empty())
+}
+
+/// For a vector–scalar operator that can stream: the operation.
+fn vector_scalar_op(b: &BinaryExpr) -> Option<VectorScalar> {
+    let scalar_left = match (b.lhs.value_type(), b.rhs.value_type()) {
+        (ValueType::Vector, ValueType::Scalar) => false,
+        (ValueType::Scalar, ValueType::Vector) => true,
+        _ => return None,
+    };
+    VectorScalar::new(b, scalar_left)
+}
+
 impl Evaluator<'_> {
     fn check_deadline(&self) -> Result<()> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
@@ -168,9 +240,21 @@ impl Evaluator<'_> {
         Ok(base - offset_ms(offset))
     }
 
+    /// The reference time of every step for a selector or subquery with `at` and `offset`.
+    fn ref_times(&self, at: &Option<AtModifier>, offset: &Option<Offset>) -> Result<Vec<i64>> {
+        self.steps
+            .iter()
+            .map(|&t| self.ref_time(t, at, offset))
+            .collect()
+    }
+
     pub fn eval(&mut self, e: &Expr) -> Result<Val> {
         self.check_deadline()?;
         match e {
+            Expr::VectorSelector(_) => self.collect_vector(e).map(Val::Vector),
+            Expr::Unary(_) | Expr::Call(_) | Expr::Binary(_) if streams(e) => {
+                self.collect_vector(e).map(Val::Vector)
+            }
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; self.steps.len()])),
             Expr::StringLiteral(s) => Ok(Val::String(s.val.clone())),
             Expr::Paren(p) => self.eval(&p.expr),
@@ -188,7 +272,6 @@ impl Evaluator<'_> {
                     "unary expression only allowed on expressions of type scalar or instant vector",
                 )),
             },
-            Expr::VectorSelector(vs) => self.eval_vector_selector(vs).map(Val::Vector),
             Expr::MatrixSelector(ms) => self.eval_matrix_top(ms),
             Expr::Subquery(sq) => self.eval_subquery_top(sq),
             Expr::Call(c) => self.eval_call(c),
@@ -198,15 +281,63 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Loads the raw points of every series matching `vs` in `[mint, maxt]`.
+    /// Evaluates the instant-vector expression `e` and hands its series to `sink` one at a
+    /// time, in the order [`Evaluator::eval`] would list them (that order is part of the
+    /// semantics: aggregations combine values in it). Streams where [`streams`] says so;
+    /// otherwise evaluates `e` whole first.
+    pub(crate) fn for_each_series(&mut self, e: &Expr, sink: &mut Sink) -> Result<()> {
+        self.check_deadline()?;
+        match e {
+            Expr::Paren(p) => self.for_each_series(&p.expr, sink),
+            Expr::VectorSelector(vs) => self.stream_selector(vs, sink),
+            Expr::Unary(u) if u.expr.value_type() == ValueType::Vector => {
+                let mut buf = Vec::new();
+                self.for_each_series(&u.expr, &mut |labels, vals| {
+                    buf.clear();
+                    buf.extend(vals.iter().map(|v| v.map(|x| -x)));
+                    sink(drop_name(&labels), &buf)
+                })
+            }
+            Expr::Call(c) if streaming_call(c) => self.stream_call(c, sink),
+            Expr::Binary(b) => match vector_scalar_op(b) {
+                Some(op) => self.stream_vector_scalar(b, op, sink),
+                None => self.drain(e, sink),
+            },
+            _ => self.drain(e, sink),
+        }
+    }
+
+    /// Evaluates `e` whole and hands out its series.
+    fn drain(&mut self, e: &Expr, sink: &mut Sink) -> Result<()> {
+        match self.eval(e)? {
+            Val::Vector(v) => {
+                for s in v {
+                    sink(s.labels, &s.vals)?;
+                }
+                Ok(())
+            }
+            _ => Err(QueryError::bad_data(
+                "expected type instant vector in call to function",
+            )),
+        }
+    }
+
+    /// The series of `e`, materialised.
+    fn collect_vector(&mut self, e: &Expr) -> Result<Vec<StepSeries>> {
+        let mut out = Vec::new();
+        self.for_each_series(e, &mut collect_into(&mut out))?;
+        Ok(out)
+    }
+
     /// Reads every series matching `vs` in `[mint, maxt]` and hands its points to `f`, one
     /// series at a time, so a query holds one series' raw points at once, not all of them.
+    /// Stale markers are counted as loaded, and left out if `skip_stale`.
     fn load_each(
         &mut self,
         vs: &VectorSelector,
-        mint: i64,
-        maxt: i64,
-        mut f: impl FnMut(Labels, Vec<Point>) -> Result<()>,
+        (mint, maxt): (i64, i64),
+        skip_stale: bool,
+        mut f: impl FnMut(Labels, &[Point]) -> Result<()>,
     ) -> Result<()> {
         let matchers = to_matchers(vs)?;
         let sub = self.querier_for(mint, maxt);
@@ -217,13 +348,17 @@ impl Evaluator<'_> {
             self.stats.series_touched += 1;
             let mut it = s.iter();
             points.clear();
+            let mut loaded = 0u64;
             if it.seek(mint) {
                 loop {
                     let (t, v) = it.at();
                     if t > maxt {
                         break;
                     }
-                    points.push(Point { t, v });
+                    loaded += 1;
+                    if !(skip_stale && is_stale(v)) {
+                        points.push(Point { t, v });
+                    }
                     if !it.next() {
                         break;
                     }
@@ -232,17 +367,25 @@ impl Evaluator<'_> {
             if let Some(e) = it.err() {
                 return Err(QueryError::internal(format!("reading {}: {e}", s.labels())));
             }
-            self.count_samples(points.len() as u64)?;
-            f(s.labels().clone(), std::mem::take(&mut points))?;
+            self.count_samples(loaded)?;
+            f(s.labels().clone(), &points)?;
         }
         Ok(())
     }
 
     /// Reads every series matching `vs` in `[mint, maxt]` (for results that are raw points).
-    fn load(&mut self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<RangeSeries>> {
+    fn load(
+        &mut self,
+        vs: &VectorSelector,
+        range: (i64, i64),
+        skip_stale: bool,
+    ) -> Result<Vec<RangeSeries>> {
         let mut out = Vec::new();
-        self.load_each(vs, mint, maxt, |labels, points| {
-            out.push(RangeSeries { labels, points });
+        self.load_each(vs, range, skip_stale, |labels, points| {
+            out.push(RangeSeries {
+                labels,
+                points: points.to_vec(),
+            });
             Ok(())
         })?;
         Ok(out)
@@ -252,61 +395,56 @@ impl Evaluator<'_> {
         self.querier.narrowed(mint, maxt)
     }
 
-    fn eval_vector_selector(&mut self, vs: &VectorSelector) -> Result<Vec<StepSeries>> {
-        let refs: Vec<i64> = self
-            .steps
-            .iter()
-            .map(|&t| self.ref_time(t, &vs.at, &vs.offset))
-            .collect::<Result<_>>()?;
+    fn stream_selector(&mut self, vs: &VectorSelector, sink: &mut Sink) -> Result<()> {
+        let refs = self.ref_times(&vs.at, &vs.offset)?;
         let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let lookback = self.lookback;
-        let mut out = Vec::new();
-        self.load_each(vs, lo.saturating_sub(lookback), hi, |labels, points| {
-            let vals = lookback_values(&points, &refs, lookback);
-            if vals.iter().any(Option::is_some) {
-                out.push(StepSeries { labels, vals });
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        let mut vals = Vec::with_capacity(refs.len());
+        self.load_each(
+            vs,
+            (lo.saturating_sub(lookback), hi),
+            false,
+            |labels, points| {
+                lookback_values(points, &refs, lookback, &mut vals);
+                if vals.iter().any(Option::is_some) {
+                    sink(labels, &vals)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     /// `timestamp(selector)`: the time of the sample each step reads, in seconds.
-    fn eval_selector_timestamps(&mut self, vs: &VectorSelector) -> Result<Vec<StepSeries>> {
-        let refs: Vec<i64> = self
-            .steps
-            .iter()
-            .map(|&t| self.ref_time(t, &vs.at, &vs.offset))
-            .collect::<Result<_>>()?;
+    fn stream_selector_timestamps(&mut self, vs: &VectorSelector, sink: &mut Sink) -> Result<()> {
+        let refs = self.ref_times(&vs.at, &vs.offset)?;
         let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        let series = self.load(vs, lo.saturating_sub(self.lookback), hi)?;
-        let mut out = Vec::new();
-        for s in series {
-            let ts: Vec<Point> = s
-                .points
-                .iter()
-                .map(|p| Point {
+        let lookback = self.lookback;
+        let (mut ts, mut vals) = (Vec::new(), Vec::with_capacity(refs.len()));
+        self.load_each(
+            vs,
+            (lo.saturating_sub(lookback), hi),
+            false,
+            |labels, points| {
+                ts.clear();
+                ts.extend(points.iter().map(|p| Point {
                     t: p.t,
                     v: if is_stale(p.v) {
                         p.v
                     } else {
                         p.t as f64 / 1000.0
                     },
-                })
-                .collect();
-            let vals = lookback_values(&ts, &refs, self.lookback);
-            if vals.iter().any(Option::is_some) {
-                out.push(StepSeries {
-                    labels: drop_name(&s.labels),
-                    vals,
-                });
-            }
-        }
-        Ok(out)
+                }));
+                lookback_values(&ts, &refs, lookback, &mut vals);
+                if vals.iter().any(Option::is_some) {
+                    sink(drop_name(&labels), &vals)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     fn eval_matrix_top(&mut self, ms: &MatrixSelector) -> Result<Val> {
@@ -317,22 +455,23 @@ impl Evaluator<'_> {
         }
         let t = self.ref_time(self.steps[0], &ms.vs.at, &ms.vs.offset)?;
         let range = dur_ms(&ms.range);
-        let series = self.load(&ms.vs, t - range, t)?;
+        let series = self.load(&ms.vs, (t - range, t), true)?;
         Ok(Val::Matrix(
             series
                 .into_iter()
-                .map(|s| RangeSeries {
-                    labels: s.labels,
-                    points: s.points.into_iter().filter(|p| !is_stale(p.v)).collect(),
-                })
                 .filter(|s| !s.points.is_empty())
                 .collect(),
         ))
     }
 
     /// Evaluates a subquery's inner expression at its own aligned steps covering every outer
-    /// step's window; returns the series as points.
-    fn eval_subquery_points(&mut self, sq: &SubqueryExpr) -> Result<(Vec<RangeSeries>, Vec<i64>)> {
+    /// step's window, and hands each inner series to `f` as points (at the inner steps), with
+    /// the outer steps' reference times. Streams when the inner expression does.
+    fn each_subquery_series(
+        &mut self,
+        sq: &SubqueryExpr,
+        mut f: impl FnMut(Labels, &[Point], &[i64]) -> Result<()>,
+    ) -> Result<()> {
         let range = dur_ms(&sq.range);
         let step = sq
             .step
@@ -340,13 +479,9 @@ impl Evaluator<'_> {
             .map(dur_ms)
             .filter(|&s| s > 0)
             .unwrap_or(self.default_subquery_step);
-        let refs: Vec<i64> = self
-            .steps
-            .iter()
-            .map(|&t| self.ref_time(t, &sq.at, &sq.offset))
-            .collect::<Result<_>>()?;
+        let refs = self.ref_times(&sq.at, &sq.offset)?;
         let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-            return Ok((Vec::new(), refs));
+            return Ok(());
         };
         // Inner steps are aligned to multiples of the step from the epoch.
         let first = (lo - range).div_euclid(step) * step;
@@ -373,7 +508,7 @@ impl Evaluator<'_> {
             querier: self.querier,
             start: inner_steps.first().copied().unwrap_or(lo),
             end: inner_steps.last().copied().unwrap_or(hi),
-            steps: inner_steps.clone(),
+            steps: inner_steps,
             lookback: self.lookback,
             default_subquery_step: self.default_subquery_step,
             max_samples: self.max_samples.saturating_sub(self.stats.samples_loaded),
@@ -381,37 +516,32 @@ impl Evaluator<'_> {
             cancel: self.cancel,
             stats: EvalStats::default(),
         };
-        let v = inner.eval(&sq.expr)?;
-        self.stats.series_touched += inner.stats.series_touched;
-        self.count_samples(inner.stats.samples_loaded)?;
-        let series = match v {
-            Val::Vector(vs) => vs
-                .into_iter()
-                .map(|s| RangeSeries {
-                    labels: s.labels,
-                    points: s
-                        .vals
-                        .iter()
+        let inner_steps = inner.steps.clone();
+        let mut points = Vec::new();
+        match sq.expr.value_type() {
+            ValueType::Vector => inner.for_each_series(&sq.expr, &mut |labels, vals| {
+                points.clear();
+                points.extend(
+                    vals.iter()
                         .zip(&inner_steps)
-                        .filter_map(|(v, &t)| v.map(|v| Point { t, v }))
-                        .collect(),
-                })
-                .collect(),
-            Val::Scalar(vs) => vec![RangeSeries {
-                labels: Labels::empty(),
-                points: vs
-                    .iter()
-                    .zip(&inner_steps)
-                    .map(|(&v, &t)| Point { t, v })
-                    .collect(),
-            }],
-            _ => {
-                return Err(QueryError::bad_data(
-                    "subquery is only allowed on instant vector or scalar",
-                ))
-            }
-        };
-        Ok((series, refs))
+                        .filter_map(|(v, &t)| v.map(|v| Point { t, v })),
+                );
+                f(labels, &points, &refs)
+            })?,
+            _ => match inner.eval(&sq.expr)? {
+                Val::Scalar(vs) => {
+                    points.extend(vs.iter().zip(&inner_steps).map(|(&v, &t)| Point { t, v }));
+                    f(Labels::empty(), &points, &refs)?;
+                }
+                _ => {
+                    return Err(QueryError::bad_data(
+                        "subquery is only allowed on instant vector or scalar",
+                    ))
+                }
+            },
+        }
+        self.stats.series_touched += inner.stats.series_touched;
+        self.count_samples(inner.stats.samples_loaded)
     }
 
     fn eval_subquery_top(&mut self, sq: &SubqueryExpr) -> Result<Val> {
@@ -421,100 +551,78 @@ impl Evaluator<'_> {
             ));
         }
         let range = dur_ms(&sq.range);
-        let (series, refs) = self.eval_subquery_points(sq)?;
-        let t = refs[0];
-        Ok(Val::Matrix(
-            series
-                .into_iter()
-                .map(|s| RangeSeries {
-                    labels: s.labels,
-                    points: s
-                        .points
-                        .into_iter()
-                        .filter(|p| p.t >= t - range && p.t <= t)
-                        .collect(),
-                })
-                .filter(|s| !s.points.is_empty())
-                .collect(),
-        ))
+        let mut out = Vec::new();
+        self.each_subquery_series(sq, |labels, points, refs| {
+            let t = refs[0];
+            let points: Vec<Point> = points
+                .iter()
+                .copied()
+                .filter(|p| p.t >= t - range && p.t <= t)
+                .collect();
+            if !points.is_empty() {
+                out.push(RangeSeries { labels, points });
+            }
+            Ok(())
+        })?;
+        Ok(Val::Matrix(out))
     }
 
-    /// The windows a range function sees: for each series, for each step, its points in
-    /// `[ref - range, ref]` (closed on both ends in Prometheus 2.x).
-    fn range_arg(&mut self, e: &Expr) -> Result<(Vec<RangeSeries>, Vec<i64>, i64)> {
-        match e {
-            Expr::MatrixSelector(ms) => {
-                let range = dur_ms(&ms.range);
-                let refs: Vec<i64> = self
-                    .steps
-                    .iter()
-                    .map(|&t| self.ref_time(t, &ms.vs.at, &ms.vs.offset))
-                    .collect::<Result<_>>()?;
-                let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-                    return Ok((Vec::new(), refs, range));
-                };
-                let mut series = self.load(&ms.vs, lo - range, hi)?;
-                for s in &mut series {
-                    s.points.retain(|p| !is_stale(p.v));
-                }
-                Ok((series, refs, range))
-            }
-            Expr::Subquery(sq) => {
-                let (series, refs) = self.eval_subquery_points(sq)?;
-                Ok((series, refs, dur_ms(&sq.range)))
-            }
-            Expr::Paren(p) => self.range_arg(&p.expr),
-            _ => Err(QueryError::bad_data(
-                "expected type range vector in call to function",
-            )),
-        }
-    }
-
-    /// Applies `f` to every step window of a range argument.
-    fn apply_range_fn(
+    /// Applies `f` to every step window of the range argument `arg` (for each series, for
+    /// each step, its points in `[ref - range, ref]`, closed on both ends in Prometheus 2.x),
+    /// one series at a time, and hands the resulting series to `sink`.
+    fn stream_range_fn(
         &mut self,
         arg: &Expr,
         keep_name: bool,
-        mut f: impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
-    ) -> Result<Vec<StepSeries>> {
-        let mut out = Vec::new();
+        f: impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
+        sink: &mut Sink,
+    ) -> Result<()> {
+        self.stream_windows(arg, keep_name, &mut PerWindow(f), sink)
+    }
+
+    /// [`Evaluator::stream_range_fn`] for any [`WindowFn`].
+    fn stream_windows(
+        &mut self,
+        arg: &Expr,
+        keep_name: bool,
+        f: &mut impl WindowFn,
+        sink: &mut Sink,
+    ) -> Result<()> {
+        let mut vals = Vec::new();
         let mut emit = |labels: Labels, points: &[Point], refs: &[i64], range: i64| -> Result<()> {
-            let vals = range_fn_values(points, refs, range, &mut f)?;
+            f.start_series(points);
+            range_fn_values(points, refs, range, f, &mut vals)?;
             if vals.iter().any(Option::is_some) {
                 let labels = if keep_name {
                     labels
                 } else {
                     drop_name(&labels)
                 };
-                out.push(StepSeries { labels, vals });
+                sink(labels, &vals)?;
             }
             Ok(())
         };
         match strip_parens(arg) {
-            // Matrix selectors stream: one series' points in memory at a time.
             Expr::MatrixSelector(ms) => {
                 let range = dur_ms(&ms.range);
-                let refs: Vec<i64> = self
-                    .steps
-                    .iter()
-                    .map(|&t| self.ref_time(t, &ms.vs.at, &ms.vs.offset))
-                    .collect::<Result<_>>()?;
+                let refs = self.ref_times(&ms.vs.at, &ms.vs.offset)?;
                 let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-                    return Ok(Vec::new());
+                    return Ok(());
                 };
-                self.load_each(&ms.vs, lo - range, hi, |labels, mut points| {
-                    points.retain(|p| !is_stale(p.v));
-                    emit(labels, &points, &refs, range)
-                })?;
+                self.load_each(&ms.vs, (lo - range, hi), true, |labels, points| {
+                    emit(labels, points, &refs, range)
+                })
             }
-            other => {
-                let (series, refs, range) = self.range_arg(other)?;
-                for s in series {
-                    emit(s.labels, &s.points, &refs, range)?;
-                }
+            Expr::Subquery(sq) => {
+                let range = dur_ms(&sq.range);
+                self.each_subquery_series(sq, |labels, points, refs| {
+                    emit(labels, points, refs, range)
+                })
             }
+            _ => Err(QueryError::bad_data(
+                "expected type range vector in call to function",
+            )),
         }
-        Ok(out)
     }
 
     fn scalar_arg(&mut self, e: &Expr) -> Result<Vec<f64>> {
@@ -544,30 +652,79 @@ impl Evaluator<'_> {
         }
     }
 
-    fn map_vector(
+    /// Streams the series of `e` through the element-wise `f(value, step)`, dropping
+    /// `__name__` and series left without values.
+    fn stream_map(
         &mut self,
         e: &Expr,
         mut f: impl FnMut(f64, usize) -> Option<f64>,
-    ) -> Result<Val> {
-        let v = self.vector_arg(e)?;
-        Ok(Val::Vector(
-            v.into_iter()
-                .map(|s| StepSeries {
-                    labels: drop_name(&s.labels),
-                    vals: s
-                        .vals
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| v.and_then(|x| f(x, i)))
-                        .collect(),
-                })
-                .filter(|s| s.vals.iter().any(Option::is_some))
-                .collect(),
-        ))
+        sink: &mut Sink,
+    ) -> Result<()> {
+        let mut buf = Vec::new();
+        self.for_each_series(e, &mut |labels, vals| {
+            buf.clear();
+            buf.extend(
+                vals.iter()
+                    .enumerate()
+                    .map(|(i, v)| v.and_then(|x| f(x, i))),
+            );
+            if buf.iter().any(Option::is_some) {
+                sink(drop_name(&labels), &buf)?;
+            }
+            Ok(())
+        })
     }
 
-    fn eval_call(&mut self, c: &Call) -> Result<Val> {
-        let name = c.func.name;
+    /// Streams the series of `e` with new labels from `relabel`; two output series with the
+    /// same labels are an error, as in Prometheus.
+    fn stream_relabel(
+        &mut self,
+        e: &Expr,
+        relabel: impl Fn(&Labels) -> Labels,
+        sink: &mut Sink,
+    ) -> Result<()> {
+        let mut seen: HashSet<Labels> = HashSet::new();
+        self.for_each_series(e, &mut |labels, vals| {
+            let labels = relabel(&labels);
+            if !seen.insert(labels.clone()) {
+                return Err(duplicate_labelset());
+            }
+            sink(labels, vals)
+        })
+    }
+
+    fn stream_vector_scalar(
+        &mut self,
+        b: &BinaryExpr,
+        op: VectorScalar,
+        sink: &mut Sink,
+    ) -> Result<()> {
+        // The scalar operand is evaluated first so the vector operand can stream; both are
+        // always evaluated, so only which of two failing operands is reported can differ.
+        let (s, v) = if op.scalar_left() {
+            (&b.lhs, &b.rhs)
+        } else {
+            (&b.rhs, &b.lhs)
+        };
+        let s = self.scalar_arg(s)?;
+        let mut buf = Vec::new();
+        self.for_each_series(v, &mut |labels, vals| {
+            op.apply(vals, &s, &mut buf);
+            if buf.iter().any(Option::is_some) {
+                let labels = if op.drops_name() {
+                    drop_name(&labels)
+                } else {
+                    labels
+                };
+                sink(labels, &buf)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Checks a call against Prometheus 2.42's function table; returns its name and arguments.
+    fn checked_call<'c>(&self, c: &'c Call) -> Result<(&'static str, Vec<&'c Expr>)> {
+        let name = call_name(c);
         let Some(def) = functions::function_def(name) else {
             return Err(QueryError::bad_data(format!(
                 "unknown function with name {name:?}"
@@ -576,14 +733,149 @@ impl Evaluator<'_> {
         let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
         // The parser knows a newer function table; hold every call to 2.42's signatures.
         def.check_arity(args.len()).map_err(QueryError::bad_data)?;
+        Ok((name, args))
+    }
+
+    /// The calls of [`streaming_call`], series by series.
+    fn stream_call(&mut self, c: &Call, sink: &mut Sink) -> Result<()> {
+        let (name, args) = self.checked_call(c)?;
         let n = self.steps.len();
         if let Some((func, keep_name)) = simple_range_fn(name) {
-            return Ok(Val::Vector(self.apply_range_fn(
-                args[0],
-                keep_name,
-                |i, _| Ok(func(i)),
-            )?));
+            if let Some(is_rate) = counter_rate(name) {
+                let mut f = CounterRate {
+                    resets: functions::CounterResets::default(),
+                    is_rate,
+                };
+                return self.stream_windows(args[0], keep_name, &mut f, sink);
+            }
+            return self.stream_range_fn(args[0], keep_name, |i, _| Ok(func(i)), sink);
         }
+        match name {
+            "quantile_over_time" => {
+                let q = self.scalar_arg(args[0])?;
+                self.stream_range_fn(
+                    args[1],
+                    false,
+                    |i, k| Ok(functions::quantile_over_time(q[k], i)),
+                    sink,
+                )
+            }
+            "predict_linear" => {
+                let d = self.scalar_arg(args[1])?;
+                let steps = self.steps.clone();
+                self.stream_range_fn(
+                    args[0],
+                    false,
+                    |i, k| Ok(functions::predict_linear(i, steps[k], d[k])),
+                    sink,
+                )
+            }
+            "holt_winters" => {
+                let sf = self.scalar_arg(args[1])?;
+                let tf = self.scalar_arg(args[2])?;
+                self.stream_range_fn(
+                    args[0],
+                    false,
+                    |i, k| functions::holt_winters(i, sf[k], tf[k]).map_err(QueryError::execution),
+                    sink,
+                )
+            }
+            "timestamp" => match strip_parens(args[0]) {
+                Expr::VectorSelector(vs) => self.stream_selector_timestamps(vs, sink),
+                other => {
+                    let steps = self.steps.clone();
+                    let mut buf = Vec::new();
+                    self.for_each_series(other, &mut |labels, vals| {
+                        buf.clear();
+                        buf.extend(
+                            vals.iter()
+                                .zip(&steps)
+                                .map(|(v, &t)| v.map(|_| t as f64 / 1000.0)),
+                        );
+                        sink(drop_name(&labels), &buf)
+                    })
+                }
+            },
+            // Ordering only matters for an instant query's result, which the engine sorts.
+            "sort" | "sort_desc" => self.for_each_series(args[0], sink),
+            "round" => {
+                let to = if args.len() > 1 {
+                    self.scalar_arg(args[1])?
+                } else {
+                    vec![1.0; n]
+                };
+                self.stream_map(args[0], |v, i| Some(functions::round(v, to[i])), sink)
+            }
+            "clamp" => {
+                let lo = self.scalar_arg(args[1])?;
+                let hi = self.scalar_arg(args[2])?;
+                self.stream_map(args[0], |v, i| functions::clamp(v, lo[i], hi[i]), sink)
+            }
+            "clamp_min" => {
+                let lo = self.scalar_arg(args[1])?;
+                self.stream_map(args[0], |v, i| Some(functions::clamp_min(v, lo[i])), sink)
+            }
+            "clamp_max" => {
+                let hi = self.scalar_arg(args[1])?;
+                self.stream_map(args[0], |v, i| Some(functions::clamp_max(v, hi[i])), sink)
+            }
+            "label_replace" => {
+                let dst = self.string_arg(args[1])?;
+                let repl = self.string_arg(args[2])?;
+                let src = self.string_arg(args[3])?;
+                let re_s = self.string_arg(args[4])?;
+                let checked = functions::compile_label_replace_regex(&re_s).and_then(|re| {
+                    functions::check_label_replace_dst(&dst)?;
+                    Ok(re)
+                });
+                match checked {
+                    Ok(re) => self.stream_relabel(
+                        args[0],
+                        |l| functions::label_replace(l, &dst, &repl, &src, &re),
+                        sink,
+                    ),
+                    // Prometheus evaluates the vector before it looks at the other arguments:
+                    // its errors come first.
+                    Err(e) => {
+                        self.for_each_series(args[0], &mut |_, _| Ok(()))?;
+                        Err(QueryError::execution(e))
+                    }
+                }
+            }
+            "label_join" => {
+                let dst = self.string_arg(args[1])?;
+                let sep = self.string_arg(args[2])?;
+                let mut srcs = Vec::new();
+                for a in &args[3..] {
+                    srcs.push(self.string_arg(a)?);
+                }
+                let src_refs: Vec<&str> = srcs.iter().map(String::as_str).collect();
+                if let Err(e) = functions::check_label_join_args(&dst, &src_refs) {
+                    self.for_each_series(args[0], &mut |_, _| Ok(()))?;
+                    return Err(QueryError::execution(e));
+                }
+                self.stream_relabel(
+                    args[0],
+                    |l| functions::label_join(l, &dst, &sep, &src_refs),
+                    sink,
+                )
+            }
+            _ => {
+                let f = functions::date_fn(name)
+                    .or_else(|| functions::math_fn(name))
+                    .ok_or_else(|| {
+                        QueryError::bad_data(format!("function {name:?} is not supported"))
+                    })?;
+                self.stream_map(args[0], |v, _| Some(f(v)), sink)
+            }
+        }
+    }
+
+    /// Calls that do not stream (see [`streaming_call`]): they produce a scalar, consume
+    /// their whole argument, or make series from nothing.
+    fn eval_call(&mut self, c: &Call) -> Result<Val> {
+        let (name, args) = self.checked_call(c)?;
+        let n = self.steps.len();
         let v = match name {
             "time" => Val::Scalar(self.steps.iter().map(|&t| t as f64 / 1000.0).collect()),
             "pi" => Val::Scalar(vec![std::f64::consts::PI; n]),
@@ -595,148 +887,57 @@ impl Evaluator<'_> {
                 }])
             }
             "scalar" => {
-                let v = self.vector_arg(args[0])?;
-                Val::Scalar(
-                    (0..n)
-                        .map(|i| {
-                            let mut present = v.iter().filter_map(|s| s.vals[i]);
-                            match (present.next(), present.next()) {
-                                (Some(x), None) => x,
-                                _ => f64::NAN,
+                // Per step: how many series have a value (0, 1, more) and the first one.
+                let mut seen: Vec<(u8, f64)> = vec![(0, f64::NAN); n];
+                self.for_each_series(args[0], &mut |_, vals| {
+                    for (s, v) in seen.iter_mut().zip(vals) {
+                        if let Some(x) = *v {
+                            if s.0 == 0 {
+                                s.1 = x;
                             }
-                        })
+                            s.0 = s.0.saturating_add(1);
+                        }
+                    }
+                    Ok(())
+                })?;
+                Val::Scalar(
+                    seen.into_iter()
+                        .map(|(k, x)| if k == 1 { x } else { f64::NAN })
                         .collect(),
                 )
             }
-            "timestamp" => match strip_parens(args[0]) {
-                Expr::VectorSelector(vs) => Val::Vector(self.eval_selector_timestamps(vs)?),
-                other => {
-                    let v = self.vector_arg(other)?;
-                    let steps = self.steps.clone();
-                    Val::Vector(
-                        v.into_iter()
-                            .map(|s| StepSeries {
-                                labels: drop_name(&s.labels),
-                                vals: s
-                                    .vals
-                                    .iter()
-                                    .zip(&steps)
-                                    .map(|(v, &t)| v.map(|_| t as f64 / 1000.0))
-                                    .collect(),
-                            })
-                            .collect(),
-                    )
-                }
-            },
-            "sort" | "sort_desc" => Val::Vector(self.vector_arg(args[0])?),
             "absent" => {
-                let present = self.vector_arg(args[0])?;
-                absent(&present, absent_labels(args[0]), n)
+                let mut present = vec![false; n];
+                self.for_each_series(args[0], &mut |_, vals| {
+                    mark_present(&mut present, vals);
+                    Ok(())
+                })?;
+                absent(&present, absent_labels(args[0]))
             }
             "absent_over_time" => {
-                let present = self.apply_range_fn(args[0], true, |_, _| Ok(Some(1.0)))?;
-                absent(&present, absent_labels(args[0]), n)
-            }
-            "quantile_over_time" => {
-                let q = self.scalar_arg(args[0])?;
-                Val::Vector(self.apply_range_fn(args[1], false, |i, k| {
-                    Ok(functions::quantile_over_time(q[k], i))
-                })?)
-            }
-            "predict_linear" => {
-                let d = self.scalar_arg(args[1])?;
-                let steps = self.steps.clone();
-                Val::Vector(self.apply_range_fn(args[0], false, |i, k| {
-                    Ok(functions::predict_linear(i, steps[k], d[k]))
-                })?)
-            }
-            "holt_winters" => {
-                let sf = self.scalar_arg(args[1])?;
-                let tf = self.scalar_arg(args[2])?;
-                Val::Vector(self.apply_range_fn(args[0], false, |i, k| {
-                    functions::holt_winters(i, sf[k], tf[k]).map_err(QueryError::execution)
-                })?)
-            }
-            "round" => {
-                let to = if args.len() > 1 {
-                    self.scalar_arg(args[1])?
-                } else {
-                    vec![1.0; n]
-                };
-                self.map_vector(args[0], |v, i| Some(functions::round(v, to[i])))?
-            }
-            "clamp" => {
-                let lo = self.scalar_arg(args[1])?;
-                let hi = self.scalar_arg(args[2])?;
-                self.map_vector(args[0], |v, i| functions::clamp(v, lo[i], hi[i]))?
-            }
-            "clamp_min" => {
-                let lo = self.scalar_arg(args[1])?;
-                self.map_vector(args[0], |v, i| Some(functions::clamp_min(v, lo[i])))?
-            }
-            "clamp_max" => {
-                let hi = self.scalar_arg(args[1])?;
-                self.map_vector(args[0], |v, i| Some(functions::clamp_max(v, hi[i])))?
+                let mut present = vec![false; n];
+                self.stream_range_fn(args[0], true, |_, _| Ok(Some(1.0)), &mut |_, vals| {
+                    mark_present(&mut present, vals);
+                    Ok(())
+                })?;
+                absent(&present, absent_labels(args[0]))
             }
             "histogram_quantile" => {
                 let q = self.scalar_arg(args[0])?;
                 let v = self.vector_arg(args[1])?;
                 Val::Vector(histogram_quantile(&q, v))
             }
-            "label_replace" => {
-                let v = self.vector_arg(args[0])?;
-                let dst = self.string_arg(args[1])?;
-                let repl = self.string_arg(args[2])?;
-                let src = self.string_arg(args[3])?;
-                let re_s = self.string_arg(args[4])?;
-                let re =
-                    functions::compile_label_replace_regex(&re_s).map_err(QueryError::execution)?;
-                functions::check_label_replace_dst(&dst).map_err(QueryError::execution)?;
-                let out: Vec<StepSeries> = v
-                    .into_iter()
-                    .map(|s| StepSeries {
-                        labels: functions::label_replace(&s.labels, &dst, &repl, &src, &re),
-                        vals: s.vals,
-                    })
-                    .collect();
-                Val::Vector(check_unique(out)?)
-            }
-            "label_join" => {
-                let v = self.vector_arg(args[0])?;
-                let dst = self.string_arg(args[1])?;
-                let sep = self.string_arg(args[2])?;
-                let mut srcs = Vec::new();
-                for a in &args[3..] {
-                    srcs.push(self.string_arg(a)?);
-                }
-                let src_refs: Vec<&str> = srcs.iter().map(String::as_str).collect();
-                functions::check_label_join_args(&dst, &src_refs).map_err(QueryError::execution)?;
-                let out: Vec<StepSeries> = v
-                    .into_iter()
-                    .map(|s| StepSeries {
-                        labels: functions::label_join(&s.labels, &dst, &sep, &src_refs),
-                        vals: s.vals,
-                    })
-                    .collect();
-                Val::Vector(check_unique(out)?)
-            }
-            "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour"
-            | "minute" | "month" | "year" => {
-                let f = functions::date_fn(name)
-                    .ok_or_else(|| QueryError::bad_data(format!("unknown function {name}")))?;
-                if args.is_empty() {
-                    let steps = self.steps.clone();
-                    Val::Vector(vec![StepSeries {
-                        labels: Labels::empty(),
-                        vals: steps.iter().map(|&t| Some(f(t as f64 / 1000.0))).collect(),
-                    }])
-                } else {
-                    self.map_vector(args[0], |v, _| Some(f(v)))?
-                }
-            }
-            _ => match functions::math_fn(name) {
-                Some(f) => self.map_vector(args[0], |v, _| Some(f(v)))?,
-                None => {
+            _ => match functions::date_fn(name) {
+                // Date functions without an argument apply to the evaluation time.
+                Some(f) if args.is_empty() => Val::Vector(vec![StepSeries {
+                    labels: Labels::empty(),
+                    vals: self
+                        .steps
+                        .iter()
+                        .map(|&t| Some(f(t as f64 / 1000.0)))
+                        .collect(),
+                }]),
+                _ => {
                     return Err(QueryError::bad_data(format!(
                         "function {name:?} is not supported"
                     )))
@@ -753,8 +954,21 @@ impl Evaluator<'_> {
             Some(p) => Some(Val::Scalar(self.scalar_arg(p)?)),
             None => None,
         };
-        let input = self.vector_arg(&a.expr)?;
-        crate::aggregate::aggregate(&op, param, input, a.modifier.as_ref(), self.steps.len())
+        match Aggregation::new(&op, param, a.modifier.as_ref(), self.steps.len()) {
+            Ok(mut agg) => {
+                self.for_each_series(&a.expr, &mut |labels, vals| {
+                    agg.add(labels, vals);
+                    Ok(())
+                })?;
+                Ok(agg.finish())
+            }
+            // Prometheus evaluates the argument before it looks at the operator's parameter:
+            // the argument's errors come first.
+            Err(e) => {
+                self.for_each_series(&a.expr, &mut |_, _| Ok(()))?;
+                Err(e)
+            }
+        }
     }
 
     fn eval_binary(&mut self, b: &BinaryExpr) -> Result<Val> {
@@ -762,6 +976,29 @@ impl Evaluator<'_> {
         let rhs = self.eval(&b.rhs)?;
         crate::binary::binary(b, lhs, rhs, self.steps.len())
     }
+}
+
+/// A sink that collects series, as [`Evaluator::eval`] returns them.
+fn collect_into(
+    out: &mut Vec<StepSeries>,
+) -> impl FnMut(Labels, &[Option<f64>]) -> Result<()> + '_ {
+    |labels, vals| {
+        out.push(StepSeries {
+            labels,
+            vals: vals.to_vec(),
+        });
+        Ok(())
+    }
+}
+
+fn mark_present(present: &mut [bool], vals: &[Option<f64>]) {
+    for (p, v) in present.iter_mut().zip(vals) {
+        *p |= v.is_some();
+    }
+}
+
+fn duplicate_labelset() -> QueryError {
+    QueryError::execution("vector cannot contain metrics with the same labelset")
 }
 
 /// A range-vector function of one window.
@@ -793,15 +1030,58 @@ fn simple_range_fn(name: &str) -> Option<(RangeFn, bool)> {
     Some((f, name == "last_over_time"))
 }
 
-/// A range function's value at every step: its window is `[t - range, t]` (closed in
-/// Prometheus 2.x) for each reference time `t`.
+/// A function of one series' window at one step.
+trait WindowFn {
+    /// Called with a series' points before its windows.
+    fn start_series(&mut self, _points: &[Point]) {}
+    /// The value for window `i` at step `step`; the window's points start at index `offset`
+    /// of the series' points.
+    fn window(&mut self, i: &RangeInput, step: usize, offset: usize) -> Result<Option<f64>>;
+}
+
+/// A window function that looks at each window on its own.
+struct PerWindow<F>(F);
+
+impl<F: FnMut(&RangeInput, usize) -> Result<Option<f64>>> WindowFn for PerWindow<F> {
+    fn window(&mut self, i: &RangeInput, step: usize, _offset: usize) -> Result<Option<f64>> {
+        (self.0)(i, step)
+    }
+}
+
+/// `rate`/`increase` with the series' counter resets found once for all its windows.
+struct CounterRate {
+    resets: functions::CounterResets,
+    is_rate: bool,
+}
+
+impl WindowFn for CounterRate {
+    fn start_series(&mut self, points: &[Point]) {
+        self.resets.scan(points);
+    }
+    fn window(&mut self, i: &RangeInput, _step: usize, offset: usize) -> Result<Option<f64>> {
+        Ok(self.resets.rate(i, offset, self.is_rate))
+    }
+}
+
+/// For `rate` and `increase`: whether per second.
+fn counter_rate(name: &str) -> Option<bool> {
+    match name {
+        "rate" => Some(true),
+        "increase" => Some(false),
+        _ => None,
+    }
+}
+
+/// A range function's value at every step, written to `vals`: its window is
+/// `[t - range, t]` (closed in Prometheus 2.x) for each reference time `t`.
 fn range_fn_values(
     points: &[Point],
     refs: &[i64],
     range: i64,
-    f: &mut impl FnMut(&RangeInput, usize) -> Result<Option<f64>>,
-) -> Result<Vec<Option<f64>>> {
-    let mut vals = Vec::with_capacity(refs.len());
+    f: &mut impl WindowFn,
+    vals: &mut Vec<Option<f64>>,
+) -> Result<()> {
+    vals.clear();
     // Steps usually move forward, so the window bounds only advance; with `@` they may not.
     let monotonic = refs.windows(2).all(|w| w[0] <= w[1]);
     let (mut lo, mut hi) = (0usize, 0usize);
@@ -823,9 +1103,13 @@ fn range_fn_values(
             range_start: t - range,
             range_end: t,
         };
-        vals.push(if lo == hi { None } else { f(&input, i)? });
+        vals.push(if lo == hi {
+            None
+        } else {
+            f.window(&input, i, lo)?
+        });
     }
-    Ok(vals)
+    Ok(())
 }
 
 fn strip_parens(e: &Expr) -> &Expr {
@@ -836,11 +1120,9 @@ fn strip_parens(e: &Expr) -> &Expr {
 }
 
 /// `absent`/`absent_over_time`: one series with `labels`, valued 1 at the steps where
-/// nothing in `present` has a value.
-fn absent(present: &[StepSeries], labels: Labels, steps: usize) -> Val {
-    let vals: Vec<Option<f64>> = (0..steps)
-        .map(|i| (!present.iter().any(|s| s.vals[i].is_some())).then_some(1.0))
-        .collect();
+/// nothing is `present`.
+fn absent(present: &[bool], labels: Labels) -> Val {
+    let vals: Vec<Option<f64>> = present.iter().map(|&p| (!p).then_some(1.0)).collect();
     Val::Vector(if vals.iter().any(Option::is_some) {
         vec![StepSeries { labels, vals }]
     } else {
@@ -875,14 +1157,29 @@ fn absent_labels(e: &Expr) -> Labels {
 }
 
 /// For each reference time (increasing or not), the newest point in `[ref - lookback, ref]`,
-/// or `None` if there is none or it is a stale marker.
-pub(crate) fn lookback_values(points: &[Point], refs: &[i64], lookback: i64) -> Vec<Option<f64>> {
-    refs.iter()
-        .map(|&t| {
-            let hi = points.partition_point(|p| p.t <= t);
-            if hi == 0 {
-                return None;
+/// or `None` if there is none or it is a stale marker; written to `vals`.
+pub(crate) fn lookback_values(
+    points: &[Point],
+    refs: &[i64],
+    lookback: i64,
+    vals: &mut Vec<Option<f64>>,
+) {
+    vals.clear();
+    let mut hi = 0usize;
+    let mut prev = i64::MIN;
+    for &t in refs {
+        // Steps usually move forward: then the newest point at or before `t` only advances.
+        if t >= prev {
+            while hi < points.len() && points[hi].t <= t {
+                hi += 1;
             }
+        } else {
+            hi = points.partition_point(|p| p.t <= t);
+        }
+        prev = t;
+        vals.push(if hi == 0 {
+            None
+        } else {
             let p = points[hi - 1];
             // Prometheus 2.x includes a sample exactly `lookback` old.
             if p.t < t - lookback || is_stale(p.v) {
@@ -890,23 +1187,8 @@ pub(crate) fn lookback_values(points: &[Point], refs: &[i64], lookback: i64) -> 
             } else {
                 Some(p.v)
             }
-        })
-        .collect()
-}
-
-/// Fails if two series have the same labels (Prometheus: "vector cannot contain metrics with
-/// the same labelset").
-pub(crate) fn check_unique(v: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
-    let mut seen: HashMap<&Labels, ()> = HashMap::with_capacity(v.len());
-    for s in &v {
-        if seen.insert(&s.labels, ()).is_some() {
-            return Err(QueryError::execution(
-                "vector cannot contain metrics with the same labelset",
-            ));
-        }
+        });
     }
-    drop(seen);
-    Ok(v)
 }
 
 fn histogram_quantile(q: &[f64], v: Vec<StepSeries>) -> Vec<StepSeries> {
@@ -984,5 +1266,135 @@ pub(crate) fn group_key(l: &Labels, m: Option<&LabelModifier>) -> Labels {
         None => Labels::empty(),
         Some(LabelModifier::Include(ls)) => labels_keep(l, &ls.labels),
         Some(LabelModifier::Exclude(ls)) => labels_drop(l, &ls.labels, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tidemark_engine::{labels, Db, DbOptions};
+
+    /// 20 series `m{i="0".."19"}`, counters over 10 minutes at 15 s.
+    fn db(dir: &std::path::Path) -> Db {
+        let db = Db::open(
+            dir,
+            DbOptions {
+                retention_time: None,
+                ..DbOptions::default()
+            },
+        )
+        .unwrap();
+        for k in 0..40i64 {
+            let mut app = db.appender();
+            for i in 0..20 {
+                app.append(
+                    &labels!("__name__" => "m", "i" => i.to_string()),
+                    k * 15_000,
+                    (k * i) as f64,
+                )
+                .unwrap();
+            }
+            app.commit().unwrap();
+        }
+        db
+    }
+
+    fn evaluator<'q>(
+        querier: &'q Querier,
+        cancel: &'q AtomicBool,
+        max_samples: u64,
+    ) -> Evaluator<'q> {
+        let steps: Vec<i64> = (0..40).map(|k| k * 15_000).collect();
+        Evaluator {
+            querier,
+            start: steps[0],
+            end: steps[steps.len() - 1],
+            steps,
+            lookback: 300_000,
+            default_subquery_step: 60_000,
+            max_samples,
+            deadline: Instant::now() + Duration::from_secs(60),
+            cancel: Some(cancel),
+            stats: EvalStats::default(),
+        }
+    }
+
+    fn parse(q: &str) -> Expr {
+        promql_parser::parser::parse(q).unwrap()
+    }
+
+    #[test]
+    fn streamed_expressions_hand_out_one_series_at_a_time_and_stop_when_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        let querier = db.querier(i64::MIN, i64::MAX);
+        for q in [
+            "m",
+            "rate(m[1m])",
+            "abs(-(m * 2))",
+            "clamp_min(increase(m[2m]), 1) > 3",
+            "label_replace(m, \"j\", \"$1\", \"i\", \"(.*)\")",
+            "max_over_time(rate(m[1m])[3m:30s])",
+        ] {
+            let e = parse(q);
+            assert!(streams(&e), "{q} should stream");
+            // Cancelling from inside the sink stops the stream before the next series.
+            let cancel = AtomicBool::new(false);
+            let mut ev = evaluator(&querier, &cancel, u64::MAX);
+            let mut seen = 0;
+            let err = ev
+                .for_each_series(&e, &mut |_, vals| {
+                    assert_eq!(vals.len(), 40);
+                    seen += 1;
+                    cancel.store(true, Ordering::Relaxed);
+                    Ok(())
+                })
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Canceled, "{q}: {err}");
+            assert_eq!(seen, 1, "{q}");
+            // Uncancelled, it streams what eval returns, in the same order.
+            let go = AtomicBool::new(false);
+            let mut ev = evaluator(&querier, &go, u64::MAX);
+            let mut streamed = Vec::new();
+            ev.for_each_series(&e, &mut collect_into(&mut streamed))
+                .unwrap();
+            let mut ev = evaluator(&querier, &go, u64::MAX);
+            let Val::Vector(whole) = ev.eval(&e).unwrap() else {
+                panic!("{q}: not a vector");
+            };
+            assert!(streamed.len() >= 19, "{q}: {} series", streamed.len());
+            assert_eq!(streamed.len(), whole.len(), "{q}");
+            for (a, b) in streamed.iter().zip(&whole) {
+                assert_eq!((&a.labels, &a.vals), (&b.labels, &b.vals), "{q}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_sample_limit_stops_a_stream_part_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        let querier = db.querier(i64::MIN, i64::MAX);
+        let go = AtomicBool::new(false);
+        for q in ["sum(rate(m[1m]))", "topk(2, m)", "rate(m[1m]) * 2"] {
+            // 40 samples per series: the limit is reached at the 5th series.
+            let mut ev = evaluator(&querier, &go, 190);
+            let mut seen = 0;
+            let e = parse(q);
+            let err = match &e {
+                Expr::Aggregate(_) => ev.eval(&e).map(|_| ()).unwrap_err(),
+                _ => ev
+                    .for_each_series(&e, &mut |_, _| {
+                        seen += 1;
+                        Ok(())
+                    })
+                    .unwrap_err(),
+            };
+            assert_eq!(err.kind, ErrorKind::Execution, "{q}: {err}");
+            assert!(err.message.contains("too many samples"), "{q}: {err}");
+            assert!(seen <= 4, "{q}: {seen} series after the limit");
+            assert_eq!(ev.stats.series_touched, 5, "{q}");
+        }
     }
 }

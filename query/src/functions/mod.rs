@@ -37,7 +37,7 @@ pub use over_time::{
 };
 pub use range::{
     changes, delta, deriv, holt_winters, idelta, increase, irate, predict_linear, rate, resets,
-    RangeInput,
+    CounterResets, RangeInput,
 };
 pub use table::{function_def, ArgType, FunctionDef, FUNCTIONS};
 
