@@ -193,7 +193,7 @@ fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf, BackfillError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tidemark_engine::{Db, DbOptions, Matcher};
+    use tidemark_engine::{Db, DbOptions, Matcher, SampleIterator};
 
     #[test]
     fn openmetrics_file_becomes_blocks_the_db_serves() {
@@ -211,7 +211,14 @@ mod tests {
         assert_eq!(summary.samples, 300);
         assert_eq!(summary.appended, 300);
         assert_eq!(summary.blocks.len(), 3, "{summary}");
-        let db = Db::open(&data, DbOptions { retention_time: None, ..Default::default() }).unwrap();
+        let db = Db::open(
+            &data,
+            DbOptions {
+                retention_time: None,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let series = db
             .querier(i64::MIN, i64::MAX)
             .select(&[Matcher::equal("__name__", "x_total")])

@@ -22,9 +22,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let config = load_config(&settings).map_err(anyhow::Error::msg)?;
 
-    let mut opts = DbOptions::default();
-    opts.retention_time = settings.retention_time.map(|d| d.as_millis() as i64);
-    opts.retention_size = settings.retention_size;
+    let opts = DbOptions {
+        retention_time: settings.retention_time.map(|d| d.as_millis() as i64),
+        retention_size: settings.retention_size,
+        ..Default::default()
+    };
     let path = settings.storage_path.clone();
     tracing::info!(path = %path.display(), "opening storage");
     let db = tokio::task::spawn_blocking(move || Db::open(&path, opts))

@@ -143,16 +143,30 @@ impl Settings {
         let flags = vec![
             (
                 "config.file".to_owned(),
-                cli.config_file.clone().unwrap_or_else(|| "prometheus.yml".into()),
+                cli.config_file
+                    .clone()
+                    .unwrap_or_else(|| "prometheus.yml".into()),
             ),
             ("storage.tsdb.path".into(), cli.storage_path.clone()),
-            ("storage.tsdb.retention.time".into(), cli.retention_time.clone()),
-            ("storage.tsdb.retention.size".into(), cli.retention_size.clone()),
+            (
+                "storage.tsdb.retention.time".into(),
+                cli.retention_time.clone(),
+            ),
+            (
+                "storage.tsdb.retention.size".into(),
+                cli.retention_size.clone(),
+            ),
             ("web.listen-address".into(), cli.listen_address.clone()),
             ("web.external-url".into(), cli.external_url.clone()),
             ("web.route-prefix".into(), route_prefix.clone()),
-            ("web.enable-lifecycle".into(), cli.enable_lifecycle.to_string()),
-            ("web.enable-admin-api".into(), cli.enable_admin_api.to_string()),
+            (
+                "web.enable-lifecycle".into(),
+                cli.enable_lifecycle.to_string(),
+            ),
+            (
+                "web.enable-admin-api".into(),
+                cli.enable_admin_api.to_string(),
+            ),
             (
                 "web.enable-remote-write-receiver".into(),
                 (!cli.disable_remote_write_receiver).to_string(),
@@ -243,11 +257,8 @@ mod tests {
 
     #[test]
     fn route_prefix_from_external_url() {
-        let cli = Cli::try_parse_from([
-            "tidemark",
-            "--web.external-url=http://example.org/prom/",
-        ])
-        .unwrap();
+        let cli = Cli::try_parse_from(["tidemark", "--web.external-url=http://example.org/prom/"])
+            .unwrap();
         assert_eq!(Settings::from_cli(&cli).unwrap().route_prefix, "/prom");
     }
 }

@@ -69,11 +69,18 @@ pub fn load_config(settings: &Settings) -> Result<(Config, String), String> {
                 .map_err(|e| format!("built-in config: {e}"))
         }
         ConfigSource::File(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("couldn't load configuration (--config.file={:?}): {e}", path.display()))?;
-            Config::parse(&text)
-                .map(|c| (c, text))
-                .map_err(|e| format!("couldn't load configuration (--config.file={:?}): {e}", path.display()))
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "couldn't load configuration (--config.file={:?}): {e}",
+                    path.display()
+                )
+            })?;
+            Config::parse(&text).map(|c| (c, text)).map_err(|e| {
+                format!(
+                    "couldn't load configuration (--config.file={:?}): {e}",
+                    path.display()
+                )
+            })
         }
     }
 }

@@ -39,21 +39,13 @@ async fn ready(State(st): State<Arc<AppState>>) -> Response {
     if st.ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "Tidemark Server is Ready.\n").into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
     }
 }
 
 async fn reload(State(st): State<Arc<AppState>>) -> Response {
     if !st.settings.enable_lifecycle {
-        return (
-            StatusCode::FORBIDDEN,
-            "Lifecycle API is not enabled.",
-        )
-            .into_response();
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.").into_response();
     }
     let state = st.clone();
     match tokio::task::spawn_blocking(move || state.reload()).await {
@@ -69,11 +61,7 @@ async fn reload(State(st): State<Arc<AppState>>) -> Response {
 
 async fn quit(State(st): State<Arc<AppState>>) -> Response {
     if !st.settings.enable_lifecycle {
-        return (
-            StatusCode::FORBIDDEN,
-            "Lifecycle API is not enabled.",
-        )
-            .into_response();
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.").into_response();
     }
     st.shutdown.notify_one();
     (StatusCode::OK, "Requesting termination... Goodbye!").into_response()
@@ -99,7 +87,10 @@ async fn metrics(State(st): State<Arc<AppState>>) -> Response {
         stats.head_series
     );
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
         .into_response()

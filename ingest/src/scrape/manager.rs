@@ -97,7 +97,10 @@ impl ScrapeManager {
     /// mark their series stale. Every job's HTTP client is built first, so an error changes
     /// nothing. Must be called within a Tokio runtime.
     pub fn apply(&self, config: &Config) -> Result<(), ApplyError> {
-        let seed = server_seed(&self.options.hostname, &external_labels_string(&config.global.external_labels));
+        let seed = server_seed(
+            &self.options.hostname,
+            &external_labels_string(&config.global.external_labels),
+        );
         let mut clients = HashMap::new();
         for sc in &config.scrape_configs {
             let client = HttpClient::new(&sc.http_client_config).map_err(|e| ApplyError {
@@ -191,7 +194,6 @@ impl ScrapeManager {
                 })
             }));
         }
-        drop(spawn);
         drop(job_tx);
         let update_interval = self.options.update_interval;
         let sync_pool = pool.clone();

@@ -57,7 +57,11 @@ impl ScrapeMetrics {
             ("prometheus_target_scrapes_sample_invalid_labels_total", "Samples rejected for invalid labels (Tidemark).", &self.invalid_labels),
         ];
         for (name, help, c) in rows {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.load(Ordering::Relaxed)
+            );
         }
     }
 }

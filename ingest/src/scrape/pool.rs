@@ -115,10 +115,21 @@ impl ScrapePool {
                             continue;
                         }
                         let Some(labels) = p.labels else { continue };
-                        let interval = parse_or(&labels, "__scrape_interval__", self.cfg.scrape_interval.to_std());
-                        let timeout = parse_or(&labels, "__scrape_timeout__", self.cfg.scrape_timeout.to_std());
-                        let target = Target::new(labels, p.discovered, &self.cfg.params, interval, timeout);
-                        wanted.entry(target.hash).or_insert_with(|| Arc::new(target));
+                        let interval = parse_or(
+                            &labels,
+                            "__scrape_interval__",
+                            self.cfg.scrape_interval.to_std(),
+                        );
+                        let timeout = parse_or(
+                            &labels,
+                            "__scrape_timeout__",
+                            self.cfg.scrape_timeout.to_std(),
+                        );
+                        let target =
+                            Target::new(labels, p.discovered, &self.cfg.params, interval, timeout);
+                        wanted
+                            .entry(target.hash)
+                            .or_insert_with(|| Arc::new(target));
                     }
                     Err(e) => {
                         tracing::warn!(target: "scrape", job = %self.cfg.job_name, error = %e, "creating target failed");

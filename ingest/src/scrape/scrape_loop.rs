@@ -175,18 +175,17 @@ async fn scrape_once(
     let mut error = match fetched {
         Ok(fetched) => {
             let format = format_for_content_type(fetched.content_type.as_deref());
-            match cache.append_body(
-                &mut app,
-                body,
-                format,
-                t,
-                &target.public,
-                &ctx.options,
-                &mut counts,
-            ) {
-                Ok(()) => None,
-                Err(e) => Some(e),
-            }
+            cache
+                .append_body(
+                    &mut app,
+                    body,
+                    format,
+                    t,
+                    &target.public,
+                    &ctx.options,
+                    &mut counts,
+                )
+                .err()
         }
         Err(e) => Some(e.to_string()),
     };

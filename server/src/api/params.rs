@@ -95,8 +95,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         return None;
     }
     let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
@@ -151,7 +150,10 @@ mod tests {
     #[test]
     fn times_parse_as_prometheus() {
         assert_eq!(parse_time("t", "1700000000").unwrap(), 1_700_000_000_000);
-        assert_eq!(parse_time("t", "1700000000.123").unwrap(), 1_700_000_000_123);
+        assert_eq!(
+            parse_time("t", "1700000000.123").unwrap(),
+            1_700_000_000_123
+        );
         assert_eq!(parse_time("t", "-10.5").unwrap(), -10_500);
         assert_eq!(parse_time("t", "1970-01-01T00:00:01Z").unwrap(), 1000);
         assert_eq!(

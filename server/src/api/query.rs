@@ -44,11 +44,10 @@ pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
     let _guard = CancelOnDrop(cancel.clone());
     let engine = st.engine.clone();
     let db = st.db.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        engine.instant_cancellable(&*db, &expr, t, &cancel)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("query panicked: {e}")))??;
+    let result =
+        tokio::task::spawn_blocking(move || engine.instant_cancellable(&*db, &expr, t, &cancel))
+            .await
+            .map_err(|e| ApiError::internal(format!("query panicked: {e}")))??;
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
     Ok(success(&data, &result.warnings))
@@ -63,13 +62,17 @@ pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Resp
         .to_owned();
     let start = parse_time(
         "start",
-        p.get("start")
-            .ok_or_else(|| ApiError::bad_data("invalid parameter \"start\": cannot parse \"\" to a valid timestamp"))?,
+        p.get("start").ok_or_else(|| {
+            ApiError::bad_data(
+                "invalid parameter \"start\": cannot parse \"\" to a valid timestamp",
+            )
+        })?,
     )?;
     let end = parse_time(
         "end",
-        p.get("end")
-            .ok_or_else(|| ApiError::bad_data("invalid parameter \"end\": cannot parse \"\" to a valid timestamp"))?,
+        p.get("end").ok_or_else(|| {
+            ApiError::bad_data("invalid parameter \"end\": cannot parse \"\" to a valid timestamp")
+        })?,
     )?;
     if end < start {
         return Err(ApiError::bad_data(
@@ -78,8 +81,9 @@ pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Resp
     }
     let step = parse_duration(
         "step",
-        p.get("step")
-            .ok_or_else(|| ApiError::bad_data("invalid parameter \"step\": cannot parse \"\" to a valid duration"))?,
+        p.get("step").ok_or_else(|| {
+            ApiError::bad_data("invalid parameter \"step\": cannot parse \"\" to a valid duration")
+        })?,
     )?;
     if step <= 0 {
         return Err(ApiError::bad_data(
