@@ -200,9 +200,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("in.om");
         let mut body = String::from("# TYPE x counter\n");
-        // 5 hours at 1 minute: three 2h ranges.
+        // 5 hours at 1 minute from a 2h boundary (OpenMetrics timestamps are seconds): three
+        // 2h ranges.
         for i in 0..300 {
-            body.push_str(&format!("x_total{{a=\"b\"}} {i} {}\n", 1_000_000 + i * 60));
+            body.push_str(&format!("x_total{{a=\"b\"}} {i} {}\n", 1_000_800 + i * 60));
         }
         body.push_str("# EOF\n");
         std::fs::write(&input, body).unwrap();

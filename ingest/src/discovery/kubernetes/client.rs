@@ -231,6 +231,9 @@ pub(crate) async fn connect(cfg: &KubernetesSdConfig) -> Result<Connection, Clie
         });
     }
     match &cfg.api_server {
+        Some(url) if url.is_empty() => Err(ClientError::InCluster(
+            "api_server is empty: set it to the API server's URL".into(),
+        )),
         Some(url) => out_of_cluster(cfg, url),
         None => in_cluster(cfg),
     }

@@ -314,7 +314,9 @@ impl KubernetesSdConfig {
     /// Checks the entry as Prometheus's `SDConfig.UnmarshalYAML` does, in the same order and
     /// with the same messages. The generic HTTP client checks belong to [`HttpClientConfig`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(url) = &self.api_server {
+        // An empty `api_server` loads (Prometheus parses it as an empty URL, and seed 002
+        // ships it as a placeholder); connecting then fails with a clear error.
+        if let Some(url) = self.api_server.as_deref().filter(|u| !u.is_empty()) {
             check_api_server_url(url)?;
         }
         let custom_http = self.http_client_config() != HttpClientConfig::default();
