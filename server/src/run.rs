@@ -91,7 +91,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
 
     // SIGHUP reloads.
-    {
+    let hup_task = {
         let state = state.clone();
         tokio::spawn(async move {
             let Ok(mut hup) =
@@ -103,8 +103,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                 let st = state.clone();
                 let _ = tokio::task::spawn_blocking(move || st.reload()).await;
             }
-        });
-    }
+        })
+    };
 
     let shutdown = state.shutdown.clone();
     let app = web::app(state.clone());
@@ -122,6 +122,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await?;
 
     tracing::info!("stopping scrape loops");
+    hup_task.abort();
+    let _ = hup_task.await;
     scrape.stop().await;
     stop_compaction.store(true, Ordering::Relaxed);
     let _ = compactor.join();

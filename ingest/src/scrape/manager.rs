@@ -66,6 +66,8 @@ pub struct ScrapeManager {
     options: ManagerOptions,
     metrics: Arc<ScrapeMetrics>,
     jobs: Mutex<HashMap<String, Job>>,
+    /// Loops of removed or restarted jobs, finishing (end-of-run staleness) in the background.
+    retiring: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for ScrapeManager {
@@ -84,6 +86,7 @@ impl ScrapeManager {
             options,
             metrics: Arc::new(ScrapeMetrics::default()),
             jobs: Mutex::new(HashMap::new()),
+            retiring: Mutex::new(Vec::new()),
         }
     }
 
@@ -121,12 +124,12 @@ impl ScrapeManager {
                 Some(sc) if *jobs[&name].cfg == **sc => {}
                 Some(_) => {
                     let job = jobs.remove(&name).expect("listed");
-                    job.stop(false);
+                    self.retire(job.stop(false));
                 }
                 None => {
                     let job = jobs.remove(&name).expect("listed");
                     tracing::info!(target: "scrape", job = %name, "job removed");
-                    job.stop(true);
+                    self.retire(job.stop(true));
                 }
             }
         }
@@ -139,6 +142,12 @@ impl ScrapeManager {
             jobs.insert(sc.job_name.clone(), job);
         }
         Ok(())
+    }
+
+    fn retire(&self, handles: Vec<JoinHandle<()>>) {
+        let mut retiring = self.retiring.lock();
+        retiring.retain(|h| !h.is_finished());
+        retiring.extend(handles);
     }
 
     fn start_job(&self, cfg: Arc<ScrapeConfig>, client: Arc<HttpClient>, seed: u64) -> Job {
@@ -212,10 +221,16 @@ impl ScrapeManager {
     /// Stops everything for shutdown: no stale markers (the series may continue after a
     /// restart). Waits for scrapes in progress to finish.
     pub async fn stop(&self) {
-        let handles: Vec<JoinHandle<()>> = {
+        let mut handles: Vec<JoinHandle<()>> = {
             let mut jobs = self.jobs.lock();
             jobs.drain().flat_map(|(_, job)| job.stop(false)).collect()
         };
+        // Loops still waiting to write end-of-run stale markers are cut short: the server is
+        // stopping, and the series may continue after a restart (as Prometheus).
+        for h in self.retiring.lock().drain(..) {
+            h.abort();
+            handles.push(h);
+        }
         for h in handles {
             let _ = h.await;
         }

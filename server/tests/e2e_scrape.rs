@@ -1,0 +1,490 @@
+//! End to end through the real `tidemark` binary: scraping real targets on loopback (Debian's
+//! node exporter, the Python `prometheus_client` app of seed 000), Kubernetes discovery through
+//! the test API server, reload, staleness and backfill.
+//!
+//! These tests live in the server package because cargo hands a binary's path
+//! (`CARGO_BIN_EXE_tidemark`) only to its own package's tests.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_request(port, "GET", path, "")
+}
+
+fn http_request(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+struct Tidemark {
+    _proc: Proc,
+    port: u16,
+}
+
+impl Tidemark {
+    fn start(dir: &Path, config: &str, env: &[(&str, String)]) -> Tidemark {
+        Tidemark::start_on(free_port(), dir, config, env)
+    }
+
+    /// Starts on a port chosen beforehand (for configs that name Tidemark's own address).
+    fn start_on(port: u16, dir: &Path, config: &str, env: &[(&str, String)]) -> Tidemark {
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidemark"));
+        cmd.arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-lifecycle")
+        .arg("--log.level=debug")
+        .stdout(Stdio::null())
+        .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let t = Tidemark {
+            _proc: Proc(cmd.spawn().expect("starting tidemark")),
+            port,
+        };
+        wait_for("tidemark to be ready", Duration::from_secs(30), || {
+            http_get(port, "/-/ready").is_some_and(|(s, _)| s == 200)
+        });
+        t
+    }
+
+    /// The instant vector of `query` now, as (labels, value) pairs.
+    fn query(&self, query: &str) -> Vec<(serde_json::Map<String, Value>, String)> {
+        let body = format!("query={}", form_escape(query));
+        let (status, text) = http_request(self.port, "POST", "/api/v1/query", &body).unwrap();
+        assert_eq!(status, 200, "{query}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["metric"].as_object().unwrap().clone(),
+                    s["value"][1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn targets(&self) -> Value {
+        let (_, text) = http_get(self.port, "/api/v1/targets").unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn form_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn python_app(port: u16) -> Option<Proc> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sample_app.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let p = Proc(child);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if http_get(port, "/metrics").is_some_and(|(s, _)| s == 200) {
+            return Some(p);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// Scenario 5 (seed 001): a self-scrape and an exporter from `static_configs`; a reload that
+/// removes a job ends its series at once (stale markers), and a bad config is refused while the
+/// running one stays.
+#[test]
+fn static_targets_reload_and_staleness() {
+    let ne_port = free_port();
+    let node_exporter = Command::new("prometheus-node-exporter")
+        .arg(format!("--web.listen-address=127.0.0.1:{ne_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Proc)
+        .expect("Debian's prometheus-node-exporter must be installed (.ci/run installs it)");
+    wait_for("node exporter", Duration::from_secs(10), || {
+        http_get(ne_port, "/metrics").is_some_and(|(s, _)| s == 200)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tidemark\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n  - job_name: node\n    sample_limit: 100000\n    static_configs:\n      - targets: ['127.0.0.1:{ne_port}']\n        labels: {{env: e2e}}\n"
+    );
+    let t = Tidemark::start_on(port, dir.path(), &config, &[]);
+    wait_for("both targets up", Duration::from_secs(30), || {
+        let up = t.query("up == 1");
+        up.len() == 2
+    });
+    let cpu = t.query("count(node_cpu_seconds_total{job=\"node\",env=\"e2e\"})");
+    assert_eq!(cpu.len(), 1);
+    assert!(cpu[0].1.parse::<f64>().unwrap() >= 1.0);
+    // Report series exist with the target labels.
+    let scraped = t.query("scrape_samples_scraped{job=\"node\"}");
+    assert_eq!(scraped[0].0["instance"], format!("127.0.0.1:{ne_port}"));
+    assert!(scraped[0].1.parse::<f64>().unwrap() > 100.0);
+    // The self-scrape sees its own scrape counters.
+    wait_for("self-scrape metrics", Duration::from_secs(10), || {
+        !t.query("prometheus_target_scrapes_total").is_empty()
+    });
+
+    // A bad config is refused; the running config stays.
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: 1s\n    scrape_timeout: 5s\n",
+    )
+    .unwrap();
+    let (status, body) = http_request(port, "POST", "/-/reload", "").unwrap();
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("scrape timeout greater than scrape interval"),
+        "{body}"
+    );
+    let reload_ok = t.query("prometheus_config_last_reload_successful");
+    assert!(reload_ok.is_empty() || reload_ok[0].1 == "0" || reload_ok[0].1 == "1");
+    let (_, metrics) = http_get(port, "/metrics").unwrap();
+    assert!(metrics.contains("prometheus_config_last_reload_successful 0"));
+
+    // Remove the node job: its series end at once instead of lingering five minutes.
+    let only_self = config
+        .split("  - job_name: node")
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(dir.path().join("prometheus.yml"), only_self).unwrap();
+    let (status, body) = http_request(port, "POST", "/-/reload", "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    wait_for("node series to go stale", Duration::from_secs(15), || {
+        t.query("up{job=\"node\"}").is_empty() && t.query("node_cpu_seconds_total").is_empty()
+    });
+    assert_eq!(t.query("up{job=\"tidemark\"}").len(), 1);
+    drop(node_exporter);
+}
+
+/// Scenario 1 (seed 000): `role: endpoints` discovered in-cluster through the test API server,
+/// the seed's seven relabel rules verbatim, the seed's Python app scraped; after 3 calls to
+/// /foo and 5 to /bar the counters show 3 and 5 with all the labels. A service without the
+/// annotation is dropped and never scraped.
+#[test]
+fn annotated_service_endpoints_are_discovered_and_scraped() {
+    let app_port = free_port();
+    let _app = python_app(app_port)
+        .expect("python3 with prometheus_client must be installed (.ci/run installs it)");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let api = rt.block_on(tidemark_tests::kube_api::KubeApiServer::start("sa-token"));
+    let sa = tempfile::tempdir().unwrap();
+    std::fs::write(sa.path().join("token"), "sa-token").unwrap();
+    std::fs::write(sa.path().join("namespace"), "monitoring").unwrap();
+    std::fs::copy(api.ca_file(), sa.path().join("ca.crt")).unwrap();
+
+    let svc = |name: &str, annotated: bool| {
+        let annotations = if annotated {
+            serde_json::json!({"se7entyse7en.prometheus/scrape": "true",
+                               "se7entyse7en.prometheus/path": "/metrics",
+                               "se7entyse7en.prometheus/port": app_port.to_string()})
+        } else {
+            serde_json::json!({})
+        };
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default", "annotations": annotations},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 9191, "protocol": "TCP"}]}
+        })
+    };
+    let pod = |name: &str, app: &str| {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "labels": {"app": app}},
+            "spec": {"containers": [{"name": "app", "image": "sample-app:latest",
+                                     "ports": [{"containerPort": 9191, "protocol": "TCP"}]}]},
+            "status": {"phase": "Running", "podIP": "127.0.0.1", "hostIP": "127.0.0.1",
+                       "conditions": [{"type": "Ready", "status": "True"}]}
+        })
+    };
+    let endpoints = |name: &str, pod_name: &str| {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": name, "namespace": "default"},
+            "subsets": [{"addresses": [{"ip": "127.0.0.1",
+                                        "targetRef": {"kind": "Pod", "name": pod_name, "namespace": "default"}}],
+                         "ports": [{"port": 9191, "protocol": "TCP"}]}]
+        })
+    };
+    api.apply_all([
+        svc("app", true),
+        pod("app-7d4b9c-x1", "app"),
+        endpoints("app", "app-7d4b9c-x1"),
+        svc("other", false),
+        pod("other-0", "other"),
+        endpoints("other", "other-0"),
+    ]);
+
+    // The seed's configuration, verbatim (in-cluster: no api_server).
+    let config = "scrape_configs:
+- job_name: 'kubernetes-service-endpoints'
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  kubernetes_sd_configs:
+  - role: endpoints
+  relabel_configs:
+  - source_labels: [__meta_kubernetes_service_annotation_se7entyse7en_prometheus_scrape]
+    action: keep
+    regex: true
+  - source_labels: [__meta_kubernetes_service_annotation_se7entyse7en_prometheus_scheme]
+    action: replace
+    target_label: __scheme__
+    regex: (https?)
+  - source_labels: [__meta_kubernetes_service_annotation_se7entyse7en_prometheus_path]
+    action: replace
+    target_label: __metrics_path__
+    regex: (.+)
+  - source_labels: [__address__, __meta_kubernetes_service_annotation_se7entyse7en_prometheus_port]
+    action: replace
+    target_label: __address__
+    regex: ([^:]+)(?::\\d+)?;(\\d+)
+    replacement: $1:$2
+  - source_labels: [__meta_kubernetes_namespace]
+    action: replace
+    target_label: kubernetes_namespace
+  - source_labels: [__meta_kubernetes_service_name]
+    action: replace
+    target_label: kubernetes_service
+  - source_labels: [__meta_kubernetes_pod_name]
+    action: replace
+    target_label: kubernetes_pod
+";
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tidemark::start(
+        dir.path(),
+        config,
+        &[
+            (
+                "TIDEMARK_K8S_SERVICE_ACCOUNT_DIR",
+                sa.path().display().to_string(),
+            ),
+            ("KUBERNETES_SERVICE_HOST", "127.0.0.1".into()),
+            ("KUBERNETES_SERVICE_PORT", api.addr().port().to_string()),
+        ],
+    );
+    wait_for("the app's target to be up", Duration::from_secs(30), || {
+        t.query("up == 1").len() == 1
+    });
+    let targets = t.targets();
+    let active = targets["data"]["activeTargets"].as_array().unwrap();
+    assert_eq!(active.len(), 1, "{targets:#}");
+    assert_eq!(active[0]["health"], "up");
+    assert_eq!(active[0]["labels"]["kubernetes_service"], "app");
+    assert_eq!(active[0]["labels"]["kubernetes_pod"], "app-7d4b9c-x1");
+    assert_eq!(
+        active[0]["scrapeUrl"],
+        format!("http://127.0.0.1:{app_port}/metrics")
+    );
+    let dropped = targets["data"]["droppedTargets"].as_array().unwrap();
+    assert!(
+        dropped
+            .iter()
+            .any(|d| d["discoveredLabels"]["__meta_kubernetes_service_name"] == "other"),
+        "{targets:#}"
+    );
+
+    for _ in 0..3 {
+        http_get(app_port, "/foo").unwrap();
+    }
+    for _ in 0..5 {
+        http_get(app_port, "/bar").unwrap();
+    }
+    wait_for("counters 3 and 5", Duration::from_secs(15), || {
+        let r = t.query("requests_count_total");
+        let get = |ep: &str| {
+            r.iter()
+                .find(|(m, _)| m["endpoint"] == ep)
+                .map(|(_, v)| v.clone())
+        };
+        get("/foo").as_deref() == Some("3") && get("/bar").as_deref() == Some("5")
+    });
+    let r = t.query("requests_count_total{endpoint=\"/foo\"}");
+    let m = &r[0].0;
+    assert_eq!(m["job"], "kubernetes-service-endpoints");
+    assert_eq!(m["kubernetes_namespace"], "default");
+    assert_eq!(m["kubernetes_service"], "app");
+    assert_eq!(m["kubernetes_pod"], "app-7d4b9c-x1");
+    assert_eq!(m["instance"], format!("127.0.0.1:{app_port}"));
+    // The Python client's `_created` series is an ordinary gauge here, as in 2.42.
+    assert_eq!(t.query("requests_count_created").len(), 2);
+
+    // Scenario 3: the pod goes away (endpoints emptied) → the target goes and its series end.
+    api.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": "app", "namespace": "default"},
+        "subsets": []
+    }));
+    wait_for("the target to be removed", Duration::from_secs(15), || {
+        t.targets()["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    });
+    wait_for("its series to go stale", Duration::from_secs(15), || {
+        t.query("requests_count_total").is_empty() && t.query("up").is_empty()
+    });
+    drop(t);
+    drop(api);
+}
+
+/// `tidemark backfill` writes blocks that the server then serves.
+#[test]
+fn backfill_then_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.om");
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = now_s - 3 * 3600;
+    let mut body = String::from("# TYPE backfilled gauge\n");
+    for i in 0..180 {
+        body.push_str(&format!(
+            "backfilled{{src=\"file\"}} {i} {}\n",
+            start + i * 60
+        ));
+    }
+    body.push_str("# EOF\n");
+    std::fs::write(&input, body).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .arg("backfill")
+        .arg(&input)
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = Tidemark::start(dir.path(), "scrape_configs: []\n", &[]);
+    let end = start + 179 * 60;
+    let (status, text) = http_request(
+        t.port,
+        "POST",
+        "/api/v1/query",
+        &format!("query=count_over_time(backfilled[4h])&time={end}"),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["data"]["result"][0]["value"][1], "180", "{text}");
+    drop(t);
+}
+
+/// Flags are Prometheus's; an unknown flag or a bad value exits with code 2.
+#[test]
+fn bad_flags_exit_with_code_2() {
+    for args in [
+        vec!["--no.such.flag"],
+        vec!["--query.timeout=soon"],
+        vec!["--storage.tsdb.retention.size=12kB"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
