@@ -922,6 +922,16 @@ impl Evaluator<'_> {
                 })?;
                 absent(&present, absent_labels(args[0]))
             }
+            // Native-histogram functions: 2.42 knows them, and they skip float samples, so
+            // on float data the result is empty (the arguments are still evaluated, for
+            // their errors and limits).
+            "histogram_count" | "histogram_sum" | "histogram_fraction" => {
+                for a in &args[..args.len() - 1] {
+                    self.scalar_arg(a)?;
+                }
+                self.for_each_series(args[args.len() - 1], &mut |_, _| Ok(()))?;
+                Val::Vector(Vec::new())
+            }
             "histogram_quantile" => {
                 let q = self.scalar_arg(args[0])?;
                 let v = self.vector_arg(args[1])?;

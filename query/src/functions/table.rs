@@ -1,7 +1,8 @@
-//! The functions Prometheus 2.42 knows for float samples, with their argument and return
-//! types, so the evaluator can reject unknown functions (`sort_by_label`, `limitk`,
-//! `mad_over_time`, native-histogram functions, … are not in 2.42) and wrong arities with
-//! Prometheus's messages.
+//! The functions Prometheus 2.42 knows, with their argument and return types, so the
+//! evaluator can reject unknown functions (`sort_by_label`, `limitk`, `mad_over_time`,
+//! `histogram_stddev`, … are not in 2.42) and wrong arities with Prometheus's messages.
+//! 2.42's native-histogram functions (`histogram_count`, `histogram_sum`,
+//! `histogram_fraction`) are known; they skip float samples.
 
 /// The value type of a function argument or result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +117,10 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     f("deriv", &[M], 0, V),
     f("exp", &[V], 0, V),
     f("floor", &[V], 0, V),
+    f("histogram_count", &[V], 0, V),
+    f("histogram_fraction", &[S, S, V], 0, V),
     f("histogram_quantile", &[S, V], 0, V),
+    f("histogram_sum", &[V], 0, V),
     f("holt_winters", &[M, S, S], 0, V),
     f("hour", &[V], 1, V),
     f("idelta", &[M], 0, V),
@@ -183,7 +187,7 @@ mod tests {
         }
         let all = "abs absent absent_over_time ceil changes clamp clamp_max clamp_min \
             day_of_month day_of_week day_of_year days_in_month delta deriv exp floor \
-            histogram_quantile holt_winters hour idelta increase irate label_join label_replace \
+            histogram_count histogram_fraction histogram_quantile histogram_sum holt_winters hour idelta increase irate label_join label_replace \
             ln log10 log2 minute month predict_linear rate resets round scalar sgn sort \
             sort_desc sqrt time timestamp vector year avg_over_time min_over_time max_over_time \
             sum_over_time count_over_time quantile_over_time stddev_over_time stdvar_over_time \
@@ -198,9 +202,8 @@ mod tests {
             "sort_by_label",
             "limitk",
             "mad_over_time",
-            "histogram_count",
-            "histogram_sum",
-            "histogram_fraction",
+            "histogram_stddev",
+            "histogram_stdvar",
             "double_exponential_smoothing",
             "info",
             "xrate",

@@ -28,6 +28,16 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// A query's error as the API reports it: `bad_data` errors come from parsing and checking
+/// the expression, which Prometheus reports as a bad `query` parameter.
+fn query_error(e: tidemark_query::QueryError) -> ApiError {
+    let mut e = ApiError::from(e);
+    if e.kind == "bad_data" {
+        e.message = format!("invalid parameter \"query\": {}", e.message);
+    }
+    e
+}
+
 /// `GET|POST /api/v1/query`.
 pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
     let p = read_params(req).await?;
@@ -47,7 +57,8 @@ pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
     let result =
         tokio::task::spawn_blocking(move || engine.instant_cancellable(&*db, &expr, t, &cancel))
             .await
-            .map_err(|e| ApiError::internal(format!("query panicked: {e}")))??;
+            .map_err(|e| ApiError::internal(format!("query panicked: {e}")))?
+            .map_err(query_error)?;
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
     Ok(success(&data, &result.warnings))
@@ -104,8 +115,35 @@ pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Resp
         engine.range_cancellable(&*db, &expr, (start, end, step), &cancel)
     })
     .await
-    .map_err(|e| ApiError::internal(format!("query panicked: {e}")))??;
+    .map_err(|e| ApiError::internal(format!("query panicked: {e}")))?
+    .map_err(query_error)?;
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
     Ok(success(&data, &result.warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tidemark_query::QueryError;
+
+    #[test]
+    fn only_bad_data_names_the_query_parameter() {
+        let e = query_error(QueryError::bad_data(
+            "1:6: parse error: unexpected end of input",
+        ));
+        assert_eq!(e.kind, "bad_data");
+        assert_eq!(
+            e.message,
+            "invalid parameter \"query\": 1:6: parse error: unexpected end of input"
+        );
+        let e = query_error(QueryError::execution(
+            "vector cannot contain metrics with the same labelset",
+        ));
+        assert_eq!(e.kind, "execution");
+        assert_eq!(
+            e.message,
+            "vector cannot contain metrics with the same labelset"
+        );
+    }
 }
