@@ -14,6 +14,8 @@
 
 use tidemark_engine::{labels::LabelsBuilder, Labels};
 
+pub mod exporter;
+
 /// A small, fast, deterministic random generator (SplitMix64).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);

@@ -59,10 +59,15 @@ fn check_config(files: &[String]) -> ExitCode {
     for f in files {
         println!("Checking {f}");
         match tidemark_ingest::config::Config::load(f) {
-            Ok(cfg) => println!(
-                " SUCCESS: {f} is valid prometheus config file syntax ({} scrape configs)",
-                cfg.scrape_configs.len()
-            ),
+            Ok(cfg) => {
+                println!(
+                    " SUCCESS: {f} is valid prometheus config file syntax ({} scrape configs)",
+                    cfg.scrape_configs.len()
+                );
+                for section in cfg.inactive_sections() {
+                    println!("  WARNING: {section} is accepted but not active in Tidemark yet");
+                }
+            }
             Err(e) => {
                 ok = false;
                 println!("  FAILED: {e}");

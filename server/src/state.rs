@@ -56,8 +56,21 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Loads and validates the configuration named by the settings.
+/// Loads and validates the configuration named by the settings; sections that are accepted
+/// but not active yet are logged as a warning.
 pub fn load_config(settings: &Settings) -> Result<(Config, String), String> {
+    let loaded = read_config(settings)?;
+    let inactive = loaded.0.inactive_sections();
+    if !inactive.is_empty() {
+        tracing::warn!(
+            sections = %inactive.join(", "),
+            "configuration sections accepted but not active in this version of Tidemark"
+        );
+    }
+    Ok(loaded)
+}
+
+fn read_config(settings: &Settings) -> Result<(Config, String), String> {
     match &settings.config {
         ConfigSource::BuiltIn => {
             let text = BUILT_IN_CONFIG.replace(

@@ -23,13 +23,35 @@ pub struct ScrapeMetrics {
     pub out_of_bounds: AtomicU64,
     /// Samples rejected for invalid labels.
     pub invalid_labels: AtomicU64,
+    /// Scrapes failed for going over `sample_limit`.
+    pub exceeded_sample_limit: AtomicU64,
+    /// Scrapes failed for going over `body_size_limit`.
+    pub exceeded_body_size_limit: AtomicU64,
+    /// Scrapes failed for going over a label limit.
+    pub exceeded_label_limits: AtomicU64,
 }
 
 impl ScrapeMetrics {
-    pub(crate) fn record(&self, counts: &ScrapeCounts, failed: bool) {
+    pub(crate) fn record(&self, counts: &ScrapeCounts, error: Option<&str>) {
         self.scrapes.fetch_add(1, Ordering::Relaxed);
-        if failed {
+        if let Some(e) = error {
             self.failed.fetch_add(1, Ordering::Relaxed);
+            // The limits' errors, as the cache and the client word them.
+            let limit = if e.starts_with("sample limit exceeded") {
+                Some(&self.exceeded_sample_limit)
+            } else if e.contains("body size limit exceeded") {
+                Some(&self.exceeded_body_size_limit)
+            } else if e.starts_with("label_limit exceeded")
+                || e.starts_with("label_name_length_limit exceeded")
+                || e.starts_with("label_value_length_limit exceeded")
+            {
+                Some(&self.exceeded_label_limits)
+            } else {
+                None
+            };
+            if let Some(c) = limit {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
         } else {
             self.samples.fetch_add(counts.added, Ordering::Relaxed);
         }
@@ -47,7 +69,7 @@ impl ScrapeMetrics {
     /// The counters in the text exposition format, with Prometheus's names.
     pub fn expose(&self, out: &mut String) {
         use std::fmt::Write;
-        let rows: [(&str, &str, &AtomicU64); 7] = [
+        let rows: [(&str, &str, &AtomicU64); 10] = [
             ("prometheus_target_scrapes_total", "Scrapes done (Tidemark).", &self.scrapes),
             ("prometheus_target_scrapes_failed_total", "Scrapes that failed (Tidemark).", &self.failed),
             ("prometheus_target_scrapes_samples_total", "Samples appended by scrapes (Tidemark).", &self.samples),
@@ -55,6 +77,9 @@ impl ScrapeMetrics {
             ("prometheus_target_scrapes_sample_duplicate_timestamp_total", "Total number of samples rejected due to duplicate timestamps but different values.", &self.duplicate),
             ("prometheus_target_scrapes_sample_out_of_bounds_total", "Total number of samples rejected due to timestamp falling outside of the time bounds.", &self.out_of_bounds),
             ("prometheus_target_scrapes_sample_invalid_labels_total", "Samples rejected for invalid labels (Tidemark).", &self.invalid_labels),
+            ("prometheus_target_scrapes_exceeded_sample_limit_total", "Total number of scrapes that hit the sample limit and were rejected.", &self.exceeded_sample_limit),
+            ("prometheus_target_scrapes_exceeded_body_size_limit_total", "Total number of scrapes that hit the body size limit", &self.exceeded_body_size_limit),
+            ("prometheus_target_scrape_pool_exceeded_label_limits_total", "Total number of times scrape pools hit the label limits, during sync or config reload.", &self.exceeded_label_limits),
         ];
         for (name, help, c) in rows {
             let _ = writeln!(
@@ -63,5 +88,36 @@ impl ScrapeMetrics {
                 c.load(Ordering::Relaxed)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_scrapes_are_counted_by_limit() {
+        let m = ScrapeMetrics::default();
+        let counts = ScrapeCounts {
+            added: 5,
+            ..ScrapeCounts::default()
+        };
+        m.record(&counts, None);
+        m.record(&counts, Some("sample limit exceeded"));
+        m.record(&counts, Some("body size limit exceeded"));
+        m.record(
+            &counts,
+            Some("label_limit exceeded (metric: x, number of labels: 3, limit: 2)"),
+        );
+        m.record(&counts, Some("connection refused"));
+        assert_eq!(m.scrapes.load(Ordering::Relaxed), 5);
+        assert_eq!(m.failed.load(Ordering::Relaxed), 4);
+        assert_eq!(m.samples.load(Ordering::Relaxed), 5);
+        assert_eq!(m.exceeded_sample_limit.load(Ordering::Relaxed), 1);
+        assert_eq!(m.exceeded_body_size_limit.load(Ordering::Relaxed), 1);
+        assert_eq!(m.exceeded_label_limits.load(Ordering::Relaxed), 1);
+        let mut out = String::new();
+        m.expose(&mut out);
+        assert!(out.contains("prometheus_target_scrapes_exceeded_sample_limit_total 1\n"));
     }
 }

@@ -222,7 +222,7 @@ async fn scrape_once(
             error.get_or_insert_with(|| format!("appending samples: {e}"));
         }
     }
-    ctx.metrics.record(&counts, error.is_some());
+    ctx.metrics.record(&counts, error.as_deref());
     if let Some(e) = &error {
         tracing::debug!(target: "scrape", job = target.job(), url = %target.url, error = %e, "scrape failed");
     }
