@@ -33,6 +33,11 @@ pub struct Cli {
     #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090")]
     pub listen_address: String,
 
+    /// Path to a configuration file that can enable TLS or authentication (Prometheus's web
+    /// config format).
+    #[arg(long = "web.config.file", default_value = "")]
+    pub web_config_file: String,
+
     /// The URL under which Tidemark is externally reachable.
     #[arg(long = "web.external-url", default_value = "")]
     pub external_url: String,

@@ -13,6 +13,7 @@ use tidemark_query::{EngineOptions, QueryEngine};
 use crate::settings::Settings;
 use crate::state::{load_config, AppState};
 use crate::web;
+use crate::web_config::WebConfig;
 
 /// How often the head is checked for compaction and retention is applied.
 const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
@@ -21,6 +22,10 @@ const COMPACTION_INTERVAL: Duration = Duration::from_secs(60);
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let config = load_config(&settings).map_err(anyhow::Error::msg)?;
+    let web_config = match &settings.web_config_file {
+        Some(path) => WebConfig::load(path).map_err(anyhow::Error::msg)?,
+        None => WebConfig::default(),
+    };
 
     let opts = DbOptions {
         retention_time: settings.retention_time.map(|d| d.as_millis() as i64),
@@ -60,7 +65,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen_address)
         .await
         .with_context(|| format!("listening on {}", settings.listen_address))?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    tracing::info!(
+        address = %listener.local_addr()?,
+        tls = web_config.tls.is_some(),
+        basic_auth = !web_config.users.is_empty(),
+        "listening"
+    );
 
     scrape
         .apply(&state.config.read().0)
@@ -108,18 +118,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let shutdown = state.shutdown.clone();
     let app = web::app(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("installing the SIGTERM handler");
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, exiting gracefully"),
-                _ = term.recv() => tracing::info!("received SIGTERM, exiting gracefully"),
-                _ = shutdown.notified() => tracing::info!("received quit request, exiting gracefully"),
-            }
-        })
-        .await?;
+    crate::listener::serve(listener, app, &web_config, async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, exiting gracefully"),
+            _ = term.recv() => tracing::info!("received SIGTERM, exiting gracefully"),
+            _ = shutdown.notified() => tracing::info!("received quit request, exiting gracefully"),
+        }
+    })
+    .await?;
 
     tracing::info!("stopping scrape loops");
     hup_task.abort();

@@ -30,6 +30,8 @@ pub struct Settings {
     pub retention_size: Option<u64>,
     /// The address to listen on.
     pub listen_address: SocketAddr,
+    /// `--web.config.file`, if given.
+    pub web_config_file: Option<PathBuf>,
     /// The externally reachable URL (may be empty).
     pub external_url: String,
     /// The prefix of every route, without a trailing slash (`""` for none).
@@ -157,6 +159,7 @@ impl Settings {
                 cli.retention_size.clone(),
             ),
             ("web.listen-address".into(), cli.listen_address.clone()),
+            ("web.config.file".into(), cli.web_config_file.clone()),
             ("web.external-url".into(), cli.external_url.clone()),
             ("web.route-prefix".into(), route_prefix.clone()),
             (
@@ -184,6 +187,8 @@ impl Settings {
             retention_time,
             retention_size,
             listen_address,
+            web_config_file: (!cli.web_config_file.is_empty())
+                .then(|| PathBuf::from(&cli.web_config_file)),
             external_url: cli.external_url.clone(),
             route_prefix,
             enable_lifecycle: cli.enable_lifecycle,
