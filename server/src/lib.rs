@@ -11,5 +11,6 @@ pub mod listener;
 pub mod run;
 pub mod settings;
 pub mod state;
+pub mod telemetry;
 pub mod web;
 pub mod web_config;

@@ -1,6 +1,5 @@
 //! The router: `/api/v1`, the lifecycle endpoints (`/-/...`) and `/metrics`.
 
-use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use axum::Router;
 
 use crate::api;
 use crate::state::AppState;
+use crate::telemetry;
 
 /// The whole HTTP application; tests call it in-process.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -23,6 +23,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/-/reload", post(reload).put(reload))
         .route("/-/quit", post(quit).put(quit))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn(telemetry::track))
         .with_state(state);
     if prefix.is_empty() {
         routes
@@ -68,24 +69,9 @@ async fn quit(State(st): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Response {
-    let mut out = String::new();
-    st.scrape.metrics().expose(&mut out);
-    let _ = writeln!(
-        out,
-        "# HELP prometheus_config_last_reload_successful Whether the last configuration reload attempt was successful.\n# TYPE prometheus_config_last_reload_successful gauge\nprometheus_config_last_reload_successful {}",
-        u8::from(st.last_reload_ok.load(Ordering::Relaxed))
-    );
-    let _ = writeln!(
-        out,
-        "# HELP prometheus_config_last_reload_success_timestamp_seconds Timestamp of the last successful configuration reload.\n# TYPE prometheus_config_last_reload_success_timestamp_seconds gauge\nprometheus_config_last_reload_success_timestamp_seconds {}",
-        st.last_reload_success_time.load(Ordering::Relaxed)
-    );
-    let stats = st.db.stats();
-    let _ = writeln!(
-        out,
-        "# HELP prometheus_tsdb_head_series Total number of series in the head block.\n# TYPE prometheus_tsdb_head_series gauge\nprometheus_tsdb_head_series {}",
-        stats.head_series
-    );
+    let out = tokio::task::spawn_blocking(move || telemetry::render(&st))
+        .await
+        .unwrap_or_default();
     (
         [(
             header::CONTENT_TYPE,

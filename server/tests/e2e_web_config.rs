@@ -238,3 +238,80 @@ fn bad_web_config_stops_the_start() {
         assert!(log.contains(want), "{web}: {log}");
     }
 }
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text.split_once("\r\n\r\n")?.1.to_owned()))
+}
+
+/// Without TLS or users in the web config, plain HTTP with no auth, as Prometheus. `/metrics`
+/// carries the HTTP, query-engine, storage, scrape and process families, and Prometheus's own
+/// `promtool check metrics` finds nothing wrong with it.
+#[test]
+fn plain_http_and_self_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_tidemark, port) = start(dir.path(), "http_server_config:\n  http2: false\n");
+    let start = Instant::now();
+    while http_get(port, "/-/ready").map(|r| r.0) != Some(200) {
+        assert!(start.elapsed() < Duration::from_secs(30), "not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (status, body) = http_get(port, "/api/v1/query?query=1%2B1").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, metrics) = http_get(port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    // The body may be chunked; look for the lines themselves.
+    for want in [
+        "prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/query\"} 1",
+        "prometheus_http_request_duration_seconds_bucket{handler=\"/api/v1/query\",le=\"0.1\"}",
+        "prometheus_engine_query_duration_seconds_count{slice=\"inner_eval\"} 1",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "prometheus_tsdb_head_series 0",
+        "prometheus_target_scrapes_total 0",
+        "prometheus_config_last_reload_successful 1",
+    ] {
+        assert!(metrics.contains(want), "missing {want:?} in\n{metrics}");
+    }
+    let (_, plain) = {
+        // Dechunked copy for promtool: fetch with HTTP/1.0 (no chunked encoding).
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let (h, b) = text.split_once("\r\n\r\n").unwrap();
+        (h.to_owned(), b.to_owned())
+    };
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package) must be installed");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(plain.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -10,6 +10,7 @@ use axum::response::Response;
 use super::params::{parse_duration, parse_time};
 use super::{json, read_params, success, ApiError};
 use crate::state::AppState;
+use crate::telemetry;
 
 /// Sets the flag when dropped: a query whose client went away (its handler future dropped)
 /// is cancelled.
@@ -50,6 +51,7 @@ pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
         None => now_ms(),
     };
     let stats = p.get("stats").is_some();
+    let _running = telemetry::global().query_running();
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
     let engine = st.engine.clone();
@@ -59,6 +61,7 @@ pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
             .await
             .map_err(|e| ApiError::internal(format!("query panicked: {e}")))?
             .map_err(query_error)?;
+    telemetry::global().observe_query(&result.stats);
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
     Ok(success(&data, &result.warnings))
@@ -107,6 +110,7 @@ pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Resp
         ));
     }
     let stats = p.get("stats").is_some();
+    let _running = telemetry::global().query_running();
     let cancel = Arc::new(AtomicBool::new(false));
     let _guard = CancelOnDrop(cancel.clone());
     let engine = st.engine.clone();
@@ -117,6 +121,7 @@ pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Resp
     .await
     .map_err(|e| ApiError::internal(format!("query panicked: {e}")))?
     .map_err(query_error)?;
+    telemetry::global().observe_query(&result.stats);
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
     Ok(success(&data, &result.warnings))
