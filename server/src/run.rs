@@ -27,6 +27,32 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         None => WebConfig::default(),
     };
 
+    // Listen at once: while the storage opens (WAL replay), `/-/healthy` answers and every
+    // other path says 503, as Prometheus does before it is ready.
+    let std_listener = std::net::TcpListener::bind(settings.listen_address)
+        .with_context(|| format!("listening on {}", settings.listen_address))?;
+    std_listener.set_nonblocking(true)?;
+    tracing::info!(
+        address = %std_listener.local_addr()?,
+        tls = web_config.tls.is_some(),
+        basic_auth = !web_config.users.is_empty(),
+        "listening"
+    );
+    let (stop_starting, starting_stopped) = tokio::sync::oneshot::channel::<()>();
+    let starting = {
+        let listener = tokio::net::TcpListener::from_std(std_listener.try_clone()?)?;
+        let app = web::starting_app(&settings.route_prefix);
+        let web_config = web_config.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = starting_stopped.await;
+            };
+            if let Err(e) = crate::listener::serve(listener, app, &web_config, stopped).await {
+                tracing::error!(error = %e, "serving while starting failed");
+            }
+        })
+    };
+
     let opts = DbOptions {
         retention_time: settings.retention_time.map(|d| d.as_millis() as i64),
         retention_size: settings.retention_size,
@@ -62,15 +88,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         config,
     ));
 
-    let listener = tokio::net::TcpListener::bind(settings.listen_address)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen_address))?;
-    tracing::info!(
-        address = %listener.local_addr()?,
-        tls = web_config.tls.is_some(),
-        basic_auth = !web_config.users.is_empty(),
-        "listening"
-    );
+    // The WAL replay is over: the starting server hands the socket to the real one.
+    let _ = stop_starting.send(());
+    let _ = starting.await;
+    let listener = tokio::net::TcpListener::from_std(std_listener)?;
 
     scrape
         .apply(&state.config.read().0)

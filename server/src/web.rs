@@ -32,6 +32,18 @@ pub fn app(state: Arc<AppState>) -> Router {
     }
 }
 
+/// The application served while the storage opens: healthy, not ready.
+pub fn starting_app(prefix: &str) -> Router {
+    let routes = Router::new()
+        .route("/-/healthy", get(healthy).head(healthy))
+        .fallback(|| async { (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable") });
+    if prefix.is_empty() {
+        routes
+    } else {
+        Router::new().nest(prefix, routes)
+    }
+}
+
 async fn healthy() -> &'static str {
     "Tidemark Server is Healthy.\n"
 }
