@@ -9,4 +9,5 @@ pub mod cli;
 pub mod run;
 pub mod settings;
 pub mod state;
+pub mod ui;
 pub mod web;
