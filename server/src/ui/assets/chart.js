@@ -96,6 +96,11 @@ var TMChart = (function () {
     if (!isFinite(lo)) { lo = 0; hi = 1; }
     if (opts.stacked) { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
     if (lo === hi) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
+    // A little headroom so lines at the extremes do not sit on the frame; stacked charts
+    // keep zero as their floor.
+    var pad = (hi - lo) * 0.03;
+    if (!(opts.stacked && lo === 0)) lo -= pad;
+    hi += pad;
     var ystep = niceStep(hi - lo, 5);
     lo = Math.floor(lo / ystep) * ystep;
     hi = Math.ceil(hi / ystep) * ystep;

@@ -40,7 +40,7 @@
           el("td", null, TM.labelBadges(t.labels)),
           el("td", { title: t.lastScrape }, TM.ago(t.lastScrape, now)),
           el("td", { class: "num" }, TM.formatSeconds(t.lastScrapeDuration)),
-          el("td", { class: "last-error" }, t.lastError ? el("span", { class: "error" }, t.lastError) : "")));
+          el("td", { class: "last-error" }, t.lastError ? el("span", { class: "error-text" }, t.lastError) : "")));
       });
       parts.push(el("section", { class: "pool", id: "pool-" + job },
         el("h2", null, job + " ", el("span", { class: "count" }, "(" + up + "/" + all.length + " up)")),
