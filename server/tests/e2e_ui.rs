@@ -229,9 +229,7 @@ impl Server {
         // A few self-scrapes, so the graph has lines and not only points.
         wait_for("three self-scrapes", Duration::from_secs(30), || {
             server
-                .get(&format!(
-                    "/api/v1/query?query=count_over_time(up%7Bjob%3D%22tidemark%22%7D%5B1m%5D)"
-                ))
+                .get("/api/v1/query?query=count_over_time(up%7Bjob%3D%22tidemark%22%7D%5B1m%5D)")
                 .and_then(|(_, _, body)| serde_json::from_str::<Value>(&body).ok())
                 .and_then(|v| {
                     v["data"]["result"][0]["value"][1]

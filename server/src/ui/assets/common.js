@@ -68,6 +68,7 @@ var TM = (function () {
     var name = metric.__name__ || "";
     var parts = Object.keys(metric).filter(function (k) { return k !== "__name__"; }).sort()
       .map(function (k) { return k + "=" + JSON.stringify(metric[k]); });
+    if (name && !parts.length) return name;
     return name + "{" + parts.join(", ") + "}";
   }
 
