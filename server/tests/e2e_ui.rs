@@ -299,6 +299,11 @@ fn ui_pages_render_live_data_under_a_route_prefix() {
     );
     assert!(!html.contains("class=\"error\""), "no error: {html}");
 
+    // The evaluation time is sent with the query: long before the server started, nothing.
+    let html =
+        dom(&server.url("graph?g0.expr=up&g0.tab=1&g0.moment_input=2001-02-03+04%3A05%3A06"));
+    assert!(html.contains("id=\"empty-result\""), "{html}");
+
     // A scalar in the table.
     let html = dom(&server.url("graph?g0.expr=1%2B2&g0.tab=1"));
     assert!(
