@@ -334,6 +334,10 @@ fn ui_pages_render_live_data_under_a_route_prefix() {
     // Stacked mode is part of the URL.
     let html = dom(&server.url("graph?g0.expr=up&g0.tab=0&g0.range_input=5m&g0.stacked=1"));
     assert!(html.contains("<button id=\"stacked\" class=\"active\">Stacked</button>"));
+    assert!(
+        html.contains("class=\"series-area\""),
+        "stacked series are filled: {html}"
+    );
 
     // A bad expression shows the server's error inline.
     let html = dom(&server.url("graph?g0.expr=up%7B&g0.tab=1"));

@@ -63,6 +63,7 @@ var TMChart = (function () {
   function prepare(series, opts) {
     var base = {};
     return series.map(function (s, i) {
+      if (opts.only !== undefined && opts.only !== null && opts.only !== i) return null;
       var pts = [];
       (s.values || []).forEach(function (p) {
         var t = Number(p[0]), v = parseFloat(p[1]);
@@ -75,8 +76,20 @@ var TMChart = (function () {
         }
         pts.push([t, y, v]);
       });
-      return { name: TM.seriesName(s.metric), color: color(i), points: pts };
+      return { name: TM.seriesName(s.metric), color: color(i), points: pts, index: i };
+    }).filter(function (s) { return s; });
+  }
+
+  /** Splits points into runs without gaps (a NaN, or more than 1.5 steps between points). */
+  function runs(points, step) {
+    var out = [], cur = [];
+    points.forEach(function (p) {
+      if (!isFinite(p[1])) { if (cur.length) out.push(cur); cur = []; return; }
+      if (cur.length && p[0] - cur[cur.length - 1][0] > step * 1.5) { out.push(cur); cur = []; }
+      cur.push(p);
     });
+    if (cur.length) out.push(cur);
+    return out;
   }
 
   /**
@@ -134,21 +147,26 @@ var TMChart = (function () {
       fill: "none",
     }));
 
-    // One path per series; a gap wider than 1.5 steps (or a NaN) lifts the pen.
+    // One path per series; a gap wider than 1.5 steps (or a NaN) lifts the pen. Stacked
+    // series also fill the band between their line and the series below.
     var lines = svg("g", { class: "series-lines" });
-    data.forEach(function (s, i) {
-      var d = "", prev = null;
-      s.points.forEach(function (p) {
-        if (!isFinite(p[1])) { prev = null; return; }
-        var cmd = prev === null || p[0] - prev > opts.step * 1.5 ? "M" : "L";
-        d += cmd + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1);
-        if (cmd === "M") d += "h0.01"; // a lone point still shows as a dot
-        prev = p[0];
+    data.forEach(function (s) {
+      var d = "";
+      runs(s.points, opts.step).forEach(function (run) {
+        run.forEach(function (p, j) {
+          d += (j ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1);
+        });
+        if (run.length === 1) d += "h0.01"; // a lone point still shows as a dot
+        if (opts.stacked) {
+          var area = run.map(function (p, j) { return (j ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1); }).join("");
+          for (var j = run.length - 1; j >= 0; j--) area += "L" + x(run[j][0]).toFixed(1) + " " + y(run[j][1] - run[j][2]).toFixed(1);
+          lines.appendChild(svg("path", { d: area + "Z", fill: s.color, "fill-opacity": 0.25, stroke: "none", class: "series-area" }));
+        }
       });
       lines.appendChild(svg("path", {
         d: d || "M0 0", fill: "none", stroke: s.color, "stroke-width": 1.6,
         "stroke-linecap": "round", "stroke-linejoin": "round", class: "series-line",
-        "data-series": i,
+        "data-series": s.index,
       }));
     });
     root.appendChild(lines);
@@ -198,10 +216,16 @@ var TMChart = (function () {
       hover.setAttribute("visibility", "hidden");
     });
 
+    // Every series is listed; clicking one shows only it, clicking it again shows all.
     var legend = TM.el("ul", { class: "legend" });
-    data.forEach(function (s) {
-      legend.appendChild(TM.el("li", { class: "legend-entry" },
-        TM.el("span", { class: "swatch", style: "background:" + s.color }), s.name));
+    series.forEach(function (s, i) {
+      var off = opts.only !== undefined && opts.only !== null && opts.only !== i;
+      legend.appendChild(TM.el("li", {
+        class: "legend-entry" + (off ? " off" : ""), title: "Click to show only this series (again: all)",
+        onclick: function () {
+          render(container, series, Object.assign({}, opts, { only: opts.only === i ? null : i }));
+        },
+      }, TM.el("span", { class: "swatch", style: "background:" + color(i) }), TM.seriesName(s.metric)));
     });
     container.appendChild(legend);
     return root;
