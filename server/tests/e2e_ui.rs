@@ -276,7 +276,20 @@ fn ui_pages_render_live_data_under_a_route_prefix() {
     for root in ["", "/"] {
         let (status, location, _) = server.get(root).unwrap();
         assert!((300..400).contains(&status), "{PREFIX}{root}: {status}");
-        assert_eq!(location, format!("{PREFIX}/graph"));
+        // Relative, so that a proxy in front may add or strip a path; resolved as a browser does.
+        let request = format!("{PREFIX}{root}");
+        let dir = &request[..request.rfind('/').unwrap() + 1];
+        assert_eq!(
+            format!("{dir}{location}"),
+            format!("{PREFIX}/graph"),
+            "{location}"
+        );
+    }
+
+    // A browser following those redirects lands on the graph page.
+    for root in ["", "/"] {
+        let url = format!("http://127.0.0.1:{}{PREFIX}{root}", server.port);
+        assert!(dom(&url).contains("<body data-page=\"graph\">"), "{url}");
     }
 
     // Table tab: each series of `up` with its labels and value.

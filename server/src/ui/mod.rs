@@ -3,8 +3,9 @@
 //! Every page is the same shell ([`SHELL`]) with its title and script filled in; the scripts
 //! fetch `/api/v1/...` themselves. All pages sit one level below the route prefix and every
 //! link, asset and API call in them is relative (`static/app.css`, `api/v1/query`), so the UI
-//! works unchanged under `--web.route-prefix` / `--web.external-url`. Only the redirect from
-//! the root needs the prefix, and it reads it from the settings.
+//! works unchanged under `--web.route-prefix` / `--web.external-url`, and behind a reverse
+//! proxy that adds or strips a path. The redirects from the root are relative for the same
+//! reason.
 
 use std::sync::Arc;
 
@@ -139,10 +140,9 @@ pub fn router() -> Router<Arc<AppState>> {
 /// `<prefix>/` under a non-empty route prefix: a nested router sees `<prefix>` as its `/` but
 /// never `<prefix>/`, which is what people type, so the outer router redirects it too.
 pub fn prefix_root<S: Clone + Send + Sync + 'static>(prefix: &str) -> Router<S> {
-    let target = format!("{prefix}/graph");
     Router::new().route(
         &format!("{prefix}/"),
-        get(move || async move { Redirect::to(&target) }),
+        get(|| async { Redirect::to("graph") }),
     )
 }
 
@@ -173,7 +173,18 @@ fn html_response(html: String) -> Response {
 
 /// `/` (under the prefix) goes to the graph page, as in Prometheus.
 async fn root(State(st): State<Arc<AppState>>) -> Redirect {
-    Redirect::to(&format!("{}/graph", st.settings.route_prefix))
+    Redirect::to(&root_redirect(&st.settings.route_prefix))
+}
+
+/// Where the prefix's own path redirects, relative to it so that a proxy in front that adds
+/// or strips a path keeps working. Without a prefix the request is `/`, and `graph` is beside
+/// it; with one the request is `<prefix>` (no trailing slash), whose last segment must be
+/// repeated: `/a/prom` → `prom/graph` → `/a/prom/graph`.
+fn root_redirect(prefix: &str) -> String {
+    match prefix.rsplit('/').next() {
+        Some(last) if !last.is_empty() => format!("{last}/graph"),
+        _ => "graph".to_owned(),
+    }
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

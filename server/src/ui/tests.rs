@@ -65,6 +65,15 @@ async fn get(app: &axum::Router, path: &str) -> Reply {
     }
 }
 
+/// A `Location` resolved against the request path, as a browser does.
+fn resolve(request: &str, location: &str) -> String {
+    if location.starts_with('/') {
+        return location.to_owned();
+    }
+    let dir = &request[..request.rfind('/').map_or(0, |i| i + 1)];
+    format!("{dir}{location}")
+}
+
 async fn check_all_routes(prefix: &str, flags: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path(), flags);
@@ -77,7 +86,11 @@ async fn check_all_routes(prefix: &str, flags: &[&str]) {
     for root in roots {
         let r = get(&app, &root).await;
         assert!(r.status.is_redirection(), "{root}: {}", r.status);
-        assert_eq!(r.location, format!("{prefix}/graph"), "{root}");
+        assert_eq!(
+            resolve(&root, &r.location),
+            format!("{prefix}/graph"),
+            "{root}"
+        );
     }
 
     for page in PAGES {
@@ -157,6 +170,15 @@ fn pages_and_assets_use_relative_urls_only() {
             assert!(!text.contains(bad), "{name} contains {bad:?}");
         }
     }
+}
+
+#[test]
+fn root_redirects_are_relative() {
+    assert_eq!(super::root_redirect(""), "graph");
+    assert_eq!(super::root_redirect("/prom"), "prom/graph");
+    assert_eq!(super::root_redirect("/a/prom"), "prom/graph");
+    assert_eq!(resolve("/a/prom", "prom/graph"), "/a/prom/graph");
+    assert_eq!(resolve("/a/prom/", "graph"), "/a/prom/graph");
 }
 
 #[test]
