@@ -317,6 +317,11 @@ fn ui_pages_render_live_data_under_a_route_prefix() {
         dom(&server.url("graph?g0.expr=up&g0.tab=1&g0.moment_input=2001-02-03+04%3A05%3A06"));
     assert!(html.contains("id=\"empty-result\""), "{html}");
 
+    // A range vector in the table: each sample as `value @timestamp`.
+    let html = dom(&server.url("graph?g0.expr=up%7Bjob%3D%22tidemark%22%7D%5B1m%5D&g0.tab=1"));
+    let table = section(&html, "result-table").expect("a result table");
+    assert!(table.contains("<div>1 @"), "{table}");
+
     // A scalar in the table.
     let html = dom(&server.url("graph?g0.expr=1%2B2&g0.tab=1"));
     assert!(

@@ -1,11 +1,11 @@
 //! The web UI: hand-written HTML, CSS and vanilla JavaScript embedded in the binary.
 //!
-//! Every page is the same shell ([`SHELL`]) with its title and script filled in; the scripts
-//! fetch `/api/v1/...` themselves. All pages sit one level below the route prefix and every
-//! link, asset and API call in them is relative (`static/app.css`, `api/v1/query`), so the UI
-//! works unchanged under `--web.route-prefix` / `--web.external-url`, and behind a reverse
-//! proxy that adds or strips a path. The redirects from the root are relative for the same
-//! reason.
+//! Every page is the same shell (`assets/shell.html`) with its title, navigation and script
+//! filled in; the scripts fetch `/api/v1/...` themselves. All pages sit one level below the
+//! route prefix and every link, asset and API call in them is relative (`static/app.css`,
+//! `api/v1/query`), so the UI works unchanged under `--web.route-prefix` /
+//! `--web.external-url`, and behind a reverse proxy that adds or strips a path. The redirects
+//! from the root are relative for the same reason.
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// The page shell; `{{title}}`, `{{page}}` and `{{script}}` are substituted per page.
+/// The page shell; `{{title}}`, `{{page}}`, `{{nav}}` and `{{script}}` are substituted per page.
 const SHELL: &str = include_str!("assets/shell.html");
 
 /// A page of the UI.
