@@ -12,5 +12,6 @@ pub mod run;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+pub mod ui;
 pub mod web;
 pub mod web_config;

@@ -1,4 +1,4 @@
-//! The router: `/api/v1`, the lifecycle endpoints (`/-/...`) and `/metrics`.
+//! The router: `/api/v1`, the web UI, the lifecycle endpoints (`/-/...`) and `/metrics`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,12 +12,14 @@ use axum::Router;
 use crate::api;
 use crate::state::AppState;
 use crate::telemetry;
+use crate::ui;
 
 /// The whole HTTP application; tests call it in-process.
 pub fn app(state: Arc<AppState>) -> Router {
     let prefix = state.settings.route_prefix.clone();
     let routes = Router::new()
         .nest("/api/v1", api::router())
+        .merge(ui::router())
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
         .route("/-/reload", post(reload).put(reload))
@@ -28,7 +30,9 @@ pub fn app(state: Arc<AppState>) -> Router {
     if prefix.is_empty() {
         routes
     } else {
-        Router::new().nest(&prefix, routes)
+        Router::new()
+            .nest(&prefix, routes)
+            .merge(ui::prefix_root(&prefix))
     }
 }
 
