@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{
     count_app, exposed_value, free_port, http_get, http_get_host, in_cluster, instant_query,
-    wait_for, Proc, Sample, Tidemark,
+    instant_query_result, wait_for, Proc, Sample, Tidemark,
 };
 use serde_json::{json, Value};
 use tidemark_tests::kube_api::{Kind, KubeApiServer};
@@ -544,28 +544,57 @@ fn label_sets(samples: &[Sample]) -> BTreeMap<LabelSet, String> {
         .collect()
 }
 
-/// Metrics whose value does not change between two scrapes of the node exporter a fraction of
-/// a second apart, so both servers must store the same value.
-fn is_stable(name: &str) -> bool {
-    name.ends_with("_info")
-        || matches!(
-            name,
-            "up" | "scrape_samples_scraped"
-                | "scrape_samples_post_metric_relabeling"
-                | "node_memory_MemTotal_bytes"
-                | "node_boot_time_seconds"
-                | "node_network_mtu_bytes"
-                | "node_filesystem_size_bytes"
-                | "node_cpu_scaling_frequency_max_hertz"
-                | "node_time_zone_offset_seconds"
-        )
+/// Whether two values printed by the API are the same f64 (NaN equals NaN).
+fn same_value(a: &str, b: &str) -> bool {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x == y || (x.is_nan() && y.is_nan()),
+        _ => a == b,
+    }
 }
 
-/// The two servers' differences over `{job="node"}`: series only in one, stable values that
-/// differ, and per-name counts that differ. Empty when they agree.
+/// The samples of each series of a range selector evaluated now (a matrix), by label set.
+fn windows(port: u16, query: &str) -> BTreeMap<LabelSet, Vec<String>> {
+    let result = instant_query_result(port, query);
+    result
+        .as_array()
+        .unwrap_or_else(|| panic!("{query}: not a matrix: {result}"))
+        .iter()
+        .map(|s| {
+            let ls = s["metric"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                .collect();
+            let values = s["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[1].as_str().unwrap_or("").to_owned())
+                .collect();
+            (ls, values)
+        })
+        .collect()
+}
+
+/// The value of a series if all its samples in the window are the same.
+fn constant(values: &[String]) -> Option<&str> {
+    let first = values.first()?;
+    values
+        .iter()
+        .all(|v| same_value(v, first))
+        .then_some(first.as_str())
+}
+
+/// The two servers' differences over `{job="node"}`: series only in one, per-name counts that
+/// differ, and values that differ among the series that did not move. A series that held one
+/// value through the last 10 s of scrapes in both servers was the same all along (the two
+/// windows overlap and the last scrapes are less than an interval apart), so both must hold
+/// that value. Empty when they agree.
 fn differences(prom: &Prometheus, tide: &Tidemark) -> Vec<String> {
-    let p = label_sets(&prom.query("{job=\"node\"}"));
-    let t = label_sets(&tide.query("{job=\"node\"}"));
+    let window = "{job=\"node\"}[10s]";
+    let p = windows(prom.port, window);
+    let t = windows(tide.port, window);
     let mut out = Vec::new();
     for ls in p.keys().filter(|ls| !t.contains_key(*ls)) {
         out.push(format!("only in Prometheus: {ls:?}"));
@@ -573,13 +602,27 @@ fn differences(prom: &Prometheus, tide: &Tidemark) -> Vec<String> {
     for ls in t.keys().filter(|ls| !p.contains_key(*ls)) {
         out.push(format!("only in Tidemark: {ls:?}"));
     }
-    for (ls, pv) in &p {
-        let name = ls.get("__name__").map_or("", String::as_str);
-        if let Some(tv) = t.get(ls) {
-            if is_stable(name) && pv.parse::<f64>().ok() != tv.parse::<f64>().ok() {
+    let mut compared = 0;
+    for (ls, pvs) in &p {
+        let Some(tvs) = t.get(ls) else { continue };
+        if let (Some(pv), Some(tv)) = (constant(pvs), constant(tvs)) {
+            compared += 1;
+            if !same_value(pv, tv) {
                 out.push(format!("{ls:?}: Prometheus {pv}, Tidemark {tv}"));
             }
         }
+    }
+    eprintln!(
+        "{} series in Prometheus, {} in Tidemark, {compared} steady values compared",
+        p.len(),
+        t.len()
+    );
+    // Guard against a vacuous comparison (an empty answer on both sides).
+    if p.len() < 100 || compared < 50 {
+        out.push(format!(
+            "only {} series and {compared} values to compare",
+            p.len()
+        ));
     }
     let by_name = "count by (__name__)({job=\"node\"})";
     let pc = label_sets(&prom.query(by_name));
@@ -614,8 +657,8 @@ fn node_exporter_series_match_prometheus_2_42() {
     let tdir = tempfile::tempdir().unwrap();
     let prom = Prometheus::start(pdir.path(), &config);
     let tide = Tidemark::start(tdir.path(), &config, &[]);
-    let enough = "count_over_time(up{job=\"node\"}[1m]) >= 5";
-    wait_for("five scrapes on both", Duration::from_secs(60), || {
+    let enough = "count_over_time(up{job=\"node\"}[1m]) >= 12";
+    wait_for("a dozen scrapes on both", Duration::from_secs(90), || {
         prom.query(enough).len() == 1 && tide.query(enough).len() == 1
     });
     assert_eq!(prom.query("up{job=\"node\"} == 1").len(), 1);
@@ -629,6 +672,7 @@ fn node_exporter_series_match_prometheus_2_42() {
         if last.is_empty() {
             break;
         }
+        eprintln!("differences this round:\n{}", last.join("\n"));
         std::thread::sleep(Duration::from_millis(1500));
     }
     assert!(

@@ -119,17 +119,22 @@ pub fn form_escape(s: &str) -> String {
     out
 }
 
-/// The result of an instant query as (labels, value) pairs; panics unless the API answered
-/// 200 with a vector.
-pub fn instant_query(port: u16, query: &str) -> Vec<Sample> {
+/// The `data.result` of an instant query; panics unless the API answered 200.
+pub fn instant_query_result(port: u16, query: &str) -> Value {
     let body = format!("query={}", form_escape(query));
     let (status, text) = http_request(port, "POST", "/api/v1/query", &body)
         .unwrap_or_else(|| panic!("no answer from 127.0.0.1:{port} to {query}"));
     assert_eq!(status, 200, "{query}: {text}");
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["data"]["result"]
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["data"]["result"].take()
+}
+
+/// The result of an instant query as (labels, value) pairs; panics unless the API answered
+/// 200 with a vector.
+pub fn instant_query(port: u16, query: &str) -> Vec<Sample> {
+    instant_query_result(port, query)
         .as_array()
-        .unwrap_or_else(|| panic!("{query}: not a vector: {text}"))
+        .unwrap_or_else(|| panic!("{query}: not a vector"))
         .iter()
         .map(|s| {
             (
