@@ -167,16 +167,22 @@ fn annotated_pods_are_scraped() {
             .any(|d| d["discoveredLabels"]["__meta_kubernetes_pod_name"] == "unannotated-0"),
         "{targets:#}"
     );
-    assert!(t.query("up{kubernetes_pod_name=\"unannotated-0\"}").is_empty());
+    assert!(t
+        .query("up{kubernetes_pod_name=\"unannotated-0\"}")
+        .is_empty());
 
     inc("127.0.0.1", port_a, 7);
     inc("127.0.0.1", port_b, 2);
     let (want_a, created_a) = app_values("127.0.0.1", port_a);
     let (want_b, created_b) = app_values("127.0.0.1", port_b);
-    wait_for("count_total to reach the apps' values", Duration::from_secs(15), || {
-        only_value(&t.query("count_total{app=\"count-app\"}")) == Some(want_a)
-            && only_value(&t.query("count_total{app=\"count-app-alt\"}")) == Some(want_b)
-    });
+    wait_for(
+        "count_total to reach the apps' values",
+        Duration::from_secs(15),
+        || {
+            only_value(&t.query("count_total{app=\"count-app\"}")) == Some(want_a)
+                && only_value(&t.query("count_total{app=\"count-app-alt\"}")) == Some(want_b)
+        },
+    );
     let r = t.query("count_total{app=\"count-app\"}");
     let m = &r[0].0;
     assert_eq!(m["job"], "kubernetes-pods");
@@ -261,22 +267,30 @@ fn scaling_is_followed() {
     // have ended, so only the target's removal can end them.
     let gone = names[1];
     assert!(api.delete(Kind::Pod, "default", gone));
-    let took = wait_for("the deleted pod's target to go", Duration::from_secs(10), || {
-        !t.active_targets()
-            .iter()
-            .any(|a| a["labels"]["kubernetes_pod_name"] == gone)
-    });
+    let took = wait_for(
+        "the deleted pod's target to go",
+        Duration::from_secs(10),
+        || {
+            !t.active_targets()
+                .iter()
+                .any(|a| a["labels"]["kubernetes_pod_name"] == gone)
+        },
+    );
     eprintln!("deleted pod: target gone after {took:?}");
     // End-of-run staleness writes the markers about two intervals after the loop stops.
-    let took = wait_for("the deleted pod's series to end", Duration::from_secs(5), || {
-        up_of(&t, gone).is_empty()
-            && t.query(&format!("count_total{{kubernetes_pod_name=\"{gone}\"}}"))
+    let took = wait_for(
+        "the deleted pod's series to end",
+        Duration::from_secs(5),
+        || {
+            up_of(&t, gone).is_empty()
+                && t.query(&format!("count_total{{kubernetes_pod_name=\"{gone}\"}}"))
+                    .is_empty()
+                && t.query(&format!(
+                    "scrape_samples_scraped{{kubernetes_pod_name=\"{gone}\"}}"
+                ))
                 .is_empty()
-            && t.query(&format!(
-                "scrape_samples_scraped{{kubernetes_pod_name=\"{gone}\"}}"
-            ))
-            .is_empty()
-    });
+        },
+    );
     eprintln!("deleted pod: series ended {took:?} after its target went");
     drop(apps.remove(gone));
     assert_eq!(t.query("count_total{app=\"web\"}").len(), 2);
@@ -314,8 +328,10 @@ fn scaling_is_followed() {
         .is_empty());
     // The old series did exist: they ended, they were not lost.
     assert_eq!(
-        t.query(&format!("count_over_time(up{{instance=\"{old_instance}\"}}[5m]) > 0"))
-            .len(),
+        t.query(&format!(
+            "count_over_time(up{{instance=\"{old_instance}\"}}[5m]) > 0"
+        ))
+        .len(),
         1
     );
     // The first replica was never disturbed.
@@ -454,7 +470,14 @@ fn out_of_cluster_through_the_api_server_proxy() {
         assert_eq!(
             keys,
             BTreeSet::from([
-                "__name__", "instance", "job", "namespace", "pod_name", "service", "tier", "type"
+                "__name__",
+                "instance",
+                "job",
+                "namespace",
+                "pod_name",
+                "service",
+                "tier",
+                "type"
             ]),
             "{m:?}"
         );
@@ -514,13 +537,19 @@ impl Prometheus {
             .stderr(log)
             .spawn()
             .expect("Debian's prometheus (2.42) must be installed (.ci/run installs it)");
-        let p = Prometheus {
+        let mut p = Prometheus {
             _proc: Proc(child),
             port,
         };
-        wait_for("prometheus to be ready", Duration::from_secs(60), || {
-            http_get(port, "/-/ready").is_some_and(|(s, _)| s == 200)
-        });
+        let start = std::time::Instant::now();
+        while http_get(port, "/-/ready").is_none_or(|(s, _)| s != 200) {
+            let exited = p._proc.0.try_wait().ok().flatten();
+            if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
+                let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+                panic!("prometheus not ready ({exited:?}):\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
         p
     }
 

@@ -213,7 +213,9 @@ impl Tidemark {
 /// Starts `python3 server/tests/<script> <args>` and waits until `host:port/metrics` answers
 /// 200; `None` if python3 or prometheus_client is missing or the app never answered.
 pub fn python_script(script: &str, host: &str, port: u16, args: &[String]) -> Option<Proc> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
     let child = Command::new("python3")
         .arg(script)
         .args(args)
