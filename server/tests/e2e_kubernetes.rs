@@ -615,15 +615,15 @@ fn constant(values: &[String]) -> Option<&str> {
         .then_some(first.as_str())
 }
 
-/// The two servers' differences over `{job="node"}`: series only in one, per-name counts that
+/// The two servers' differences over `{job="<job>"}`: series only in one, per-name counts that
 /// differ, and values that differ among the series that did not move. A series that held one
 /// value through the last 10 s of scrapes in both servers was the same all along (the two
 /// windows overlap and the last scrapes are less than an interval apart), so both must hold
 /// that value. Empty when they agree.
-fn differences(prom: &Prometheus, tide: &Tidemark) -> Vec<String> {
-    let window = "{job=\"node\"}[10s]";
-    let p = windows(prom.port, window);
-    let t = windows(tide.port, window);
+fn differences(prom: &Prometheus, tide: &Tidemark, job: &str, min_series: usize) -> Vec<String> {
+    let window = format!("{{job=\"{job}\"}}[10s]");
+    let p = windows(prom.port, &window);
+    let t = windows(tide.port, &window);
     let mut out = Vec::new();
     for ls in p.keys().filter(|ls| !t.contains_key(*ls)) {
         out.push(format!("only in Prometheus: {ls:?}"));
@@ -647,19 +647,45 @@ fn differences(prom: &Prometheus, tide: &Tidemark) -> Vec<String> {
         t.len()
     );
     // Guard against a vacuous comparison (an empty answer on both sides).
-    if p.len() < 100 || compared < 50 {
+    if p.len() < min_series || compared < min_series / 2 {
         out.push(format!(
             "only {} series and {compared} values to compare",
             p.len()
         ));
     }
-    let by_name = "count by (__name__)({job=\"node\"})";
-    let pc = label_sets(&prom.query(by_name));
-    let tc = label_sets(&tide.query(by_name));
+    let by_name = format!("count by (__name__)({{job=\"{job}\"}})");
+    let pc = label_sets(&prom.query(&by_name));
+    let tc = label_sets(&tide.query(&by_name));
     if pc != tc {
         out.push(format!("{by_name} differs"));
     }
     out
+}
+
+/// Waits for a dozen scrapes of `job` on both servers (its one target up), then asserts that
+/// [`differences`] finds none. The target's series set can change between two scrapes (an
+/// interface or a mount appearing), so a few rounds are allowed before the differences count.
+fn assert_agree(prom: &Prometheus, tide: &Tidemark, job: &str, min_series: usize) {
+    let enough = format!("count_over_time(up{{job=\"{job}\"}}[1m]) >= 12");
+    wait_for("a dozen scrapes on both", Duration::from_secs(90), || {
+        prom.query(&enough).len() == 1 && tide.query(&enough).len() == 1
+    });
+    let up = format!("up{{job=\"{job}\"}} == 1");
+    assert_eq!(prom.query(&up).len(), 1);
+    assert_eq!(tide.query(&up).len(), 1);
+    let mut last = Vec::new();
+    for _ in 0..10 {
+        last = differences(prom, tide, job, min_series);
+        if last.is_empty() {
+            return;
+        }
+        eprintln!("differences this round:\n{}", last.join("\n"));
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    panic!(
+        "Tidemark and Prometheus 2.42 disagree on job {job}:\n{}",
+        last.join("\n")
+    );
 }
 
 /// Scenario 5's exporter, differentially: Prometheus 2.42 and Tidemark scrape the same node
@@ -686,29 +712,7 @@ fn node_exporter_series_match_prometheus_2_42() {
     let tdir = tempfile::tempdir().unwrap();
     let prom = Prometheus::start(pdir.path(), &config);
     let tide = Tidemark::start(tdir.path(), &config, &[]);
-    let enough = "count_over_time(up{job=\"node\"}[1m]) >= 12";
-    wait_for("a dozen scrapes on both", Duration::from_secs(90), || {
-        prom.query(enough).len() == 1 && tide.query(enough).len() == 1
-    });
-    assert_eq!(prom.query("up{job=\"node\"} == 1").len(), 1);
-    assert_eq!(tide.query("up{job=\"node\"} == 1").len(), 1);
-
-    // The exporter's series set can change between two scrapes (an interface or a mount
-    // appearing), so a few rounds are allowed before the differences count.
-    let mut last = Vec::new();
-    for _ in 0..10 {
-        last = differences(&prom, &tide);
-        if last.is_empty() {
-            break;
-        }
-        eprintln!("differences this round:\n{}", last.join("\n"));
-        std::thread::sleep(Duration::from_millis(1500));
-    }
-    assert!(
-        last.is_empty(),
-        "Tidemark and Prometheus 2.42 disagree:\n{}",
-        last.join("\n")
-    );
+    assert_agree(&prom, &tide, "node", 100);
     let cpus = "count(node_cpu_seconds_total{job=\"node\"})";
     assert_eq!(only_value(&prom.query(cpus)), only_value(&tide.query(cpus)));
     assert!(only_value(&tide.query(cpus)).is_some_and(|n| n >= 1.0));
@@ -718,4 +722,31 @@ fn node_exporter_series_match_prometheus_2_42() {
         label_sets(&tide.query(build))
     );
     assert_eq!(label_sets(&tide.query(build)).len(), 1);
+}
+
+/// Scenarios 2 and 8, differentially: Prometheus 2.42 and Tidemark scrape seed 003's Python
+/// app (which answers Prometheus's Accept header with OpenMetrics, `count_created` included)
+/// and hold the same series and the same steady values.
+#[test]
+fn python_client_series_match_prometheus_2_42() {
+    let port = free_port();
+    let _app = count_app("127.0.0.1", port);
+    inc("127.0.0.1", port, 3);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+    );
+    let pdir = tempfile::tempdir().unwrap();
+    let tdir = tempfile::tempdir().unwrap();
+    let prom = Prometheus::start(pdir.path(), &config);
+    let tide = Tidemark::start(tdir.path(), &config, &[]);
+    assert_agree(&prom, &tide, "app", 20);
+    for name in ["count_total", "count_created"] {
+        let q = format!("{name}{{job=\"app\"}}");
+        assert_eq!(
+            label_sets(&prom.query(&q)),
+            label_sets(&tide.query(&q)),
+            "{name}"
+        );
+        assert_eq!(tide.query(&q).len(), 1, "{name}");
+    }
 }
