@@ -50,7 +50,7 @@ const KUBERNETES_PODS_JOB: &str = "scrape_configs:
     target_label: kubernetes_pod_name
 ";
 
-/// A running pod with one container that declares `ports`, owned by `owner` (a ReplicaSet).
+/// A running, ready pod in `default` on `node-1` with one container that declares `ports`.
 fn pod(name: &str, ip: &str, labels: Value, annotations: Value, ports: Value) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
