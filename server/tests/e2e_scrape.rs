@@ -5,181 +5,13 @@
 //! These tests live in the server package because cargo hands a binary's path
 //! (`CARGO_BIN_EXE_tidemark`) only to its own package's tests.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{free_port, http_get, http_request, in_cluster, python_app, wait_for, Proc, Tidemark};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    http_request(port, "GET", path, "")
-}
-
-fn http_request(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).ok()?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Some((status, body))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
-}
-
-struct Tidemark {
-    _proc: Proc,
-    port: u16,
-}
-
-impl Tidemark {
-    fn start(dir: &Path, config: &str, env: &[(&str, String)]) -> Tidemark {
-        Tidemark::start_on(free_port(), dir, config, env)
-    }
-
-    /// Starts on a port chosen beforehand (for configs that name Tidemark's own address).
-    fn start_on(port: u16, dir: &Path, config: &str, env: &[(&str, String)]) -> Tidemark {
-        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidemark"));
-        cmd.arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-lifecycle")
-        .arg("--log.level=debug")
-        .stdout(Stdio::null())
-        .stderr(log);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let t = Tidemark {
-            _proc: Proc(cmd.spawn().expect("starting tidemark")),
-            port,
-        };
-        wait_for("tidemark to be ready", Duration::from_secs(30), || {
-            http_get(port, "/-/ready").is_some_and(|(s, _)| s == 200)
-        });
-        t
-    }
-
-    /// The instant vector of `query` now, as (labels, value) pairs.
-    fn query(&self, query: &str) -> Vec<(serde_json::Map<String, Value>, String)> {
-        let body = format!("query={}", form_escape(query));
-        let (status, text) = http_request(self.port, "POST", "/api/v1/query", &body).unwrap();
-        assert_eq!(status, 200, "{query}: {text}");
-        let v: Value = serde_json::from_str(&text).unwrap();
-        v["data"]["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["metric"].as_object().unwrap().clone(),
-                    s["value"][1].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
-
-    fn targets(&self) -> Value {
-        let (_, text) = http_get(self.port, "/api/v1/targets").unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-fn form_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn python_app(port: u16) -> Option<Proc> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sample_app.py");
-    let child = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let p = Proc(child);
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        if http_get(port, "/metrics").is_some_and(|(s, _)| s == 200) {
-            return Some(p);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
-}
 
 /// Scenario 5 (seed 001): a self-scrape and an exporter from `static_configs`; a reload that
 /// removes a job ends its series at once (stale markers), and a bad config is refused while the
@@ -263,10 +95,7 @@ fn annotated_service_endpoints_are_discovered_and_scraped() {
         .expect("python3 with prometheus_client must be installed (.ci/run installs it)");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let api = rt.block_on(tidemark_tests::kube_api::KubeApiServer::start("sa-token"));
-    let sa = tempfile::tempdir().unwrap();
-    std::fs::write(sa.path().join("token"), "sa-token").unwrap();
-    std::fs::write(sa.path().join("namespace"), "monitoring").unwrap();
-    std::fs::copy(api.ca_file(), sa.path().join("ca.crt")).unwrap();
+    let (_sa, env) = in_cluster(&api, "sa-token");
 
     let svc = |name: &str, annotated: bool| {
         let annotations = if annotated {
@@ -345,18 +174,7 @@ fn annotated_service_endpoints_are_discovered_and_scraped() {
     target_label: kubernetes_pod
 ";
     let dir = tempfile::tempdir().unwrap();
-    let t = Tidemark::start(
-        dir.path(),
-        config,
-        &[
-            (
-                "TIDEMARK_K8S_SERVICE_ACCOUNT_DIR",
-                sa.path().display().to_string(),
-            ),
-            ("KUBERNETES_SERVICE_HOST", "127.0.0.1".into()),
-            ("KUBERNETES_SERVICE_PORT", api.addr().port().to_string()),
-        ],
-    );
+    let t = Tidemark::start(dir.path(), config, &env);
     wait_for("the app's target to be up", Duration::from_secs(30), || {
         t.query("up == 1").len() == 1
     });

@@ -398,6 +398,8 @@ fn event_for(filter: &Filter, e: &EventRec, last_rv: &mut u64) -> Option<Bytes> 
 
 /// `GET /api/v1/namespaces/{ns}/pods/{[scheme:]name[:port]}/proxy/{path}`: forwards to the
 /// pod's IP and port without the client's `Authorization` header, as the apiserver does.
+/// Unlike the apiserver, loopback pod IPs are allowed (tests run their "pods" on 127.0.0.x)
+/// and only plain-http pods are proxied.
 async fn proxy(
     shared: &Arc<Shared>,
     req: &Request<Incoming>,
@@ -443,7 +445,8 @@ async fn proxy(
                 .flatten()
                 .find_map(|c| c["ports"][0]["containerPort"].as_u64())
                 .map(|p| p.to_string())
-                .unwrap_or_default()
+                // No declared port: the apiserver dials the bare pod IP (http's port 80).
+                .unwrap_or_else(|| "80".to_owned())
         } else {
             port.to_owned()
         };
