@@ -102,7 +102,9 @@ impl<'a> Appender<'a> {
     }
 
     fn push(&mut self, s: Arc<MemSeries>, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
-        {
+        // The common case, a sample newer than the series' last one, needs no lock; anything
+        // else is checked under the lock (and everything again at commit).
+        if t <= s.last_t_hint.load(Ordering::Acquire) {
             let st = s.state.lock();
             if let Err(e) = st.appendable(t, v) {
                 drop(st);
@@ -224,6 +226,7 @@ fn apply(head: &Head, pending: Vec<Pending>) -> CommitStats {
         }
         match st.append(series.id, p.t, p.v, range, &head.chunks) {
             Ok(Appended::Added) => {
+                series.last_t_hint.store(p.t, Ordering::Release);
                 stats.appended += 1;
                 mint = mint.min(p.t);
                 maxt = maxt.max(p.t);

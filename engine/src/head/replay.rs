@@ -299,6 +299,7 @@ impl Head {
                         let mut st = series.state.lock();
                         match st.append(series.id, smp.t, smp.v, range, &self.chunks) {
                             Ok(Appended::Added) => {
+                                series.last_t_hint.store(smp.t, Ordering::Release);
                                 w.samples += 1;
                                 w.mint = w.mint.min(smp.t);
                                 w.maxt = w.maxt.max(smp.t);

@@ -9,7 +9,7 @@
 //! - Full chunks are written to the head chunk files and dropped from the heap; a chunk
 //!   whose write failed (e.g. disk full) stays in memory and is still served.
 
-use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -78,6 +78,10 @@ pub(crate) struct MemSeries {
     /// Samples for it sitting in appenders not yet committed or rolled back; head
     /// truncation never removes a series while this is non-zero.
     pub pending: AtomicU32,
+    /// The newest committed sample time as of the last append (`i64::MIN` before any),
+    /// readable without the lock: a sample after it is appendable without taking the lock.
+    /// Only written under the `state` lock; a stale value only moves checks to commit time.
+    pub last_t_hint: AtomicI64,
     pub state: Mutex<SeriesState>,
 }
 
@@ -95,6 +99,7 @@ impl MemSeries {
             labels,
             logged: AtomicBool::new(false),
             pending: AtomicU32::new(0),
+            last_t_hint: AtomicI64::new(i64::MIN),
             state: Mutex::new(SeriesState::default()),
         }
     }

@@ -6,8 +6,10 @@
 //! which series the previous scrape exposed, for staleness: a series exposed last time but not
 //! now gets a stale marker at once, so queries stop showing it instead of after five minutes.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use tidemark_engine::{AppendError, Appender, Labels, SeriesRef};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
@@ -60,10 +62,12 @@ impl ScrapeCounts {
 }
 
 struct CacheEntry {
+    /// The series exactly as the target wrote it; empty for a free slot.
+    key: Box<[u8]>,
     /// The engine series (its ref once appended) and labels; `None` when metric relabeling
     /// dropped the series.
     series: Option<(Option<SeriesRef>, Labels)>,
-    /// The last scrape iteration that exposed the series.
+    /// The last scrape iteration that exposed the series (0 for a free slot).
     last_iter: u64,
     /// Whether the scrape before the current one exposed it.
     prev_seen: bool,
@@ -72,8 +76,19 @@ struct CacheEntry {
 }
 
 /// One target's series cache.
+///
+/// Entries live in a slab (`slots`, with a free list) indexed by a hash table over their keys.
+/// Targets expose their series in the same order scrape after scrape, so the slot that held
+/// the n-th sample of the previous scrape is tried first for the n-th sample of this one: a
+/// byte comparison instead of hashing and probing. A miss falls back to the hash table.
 pub struct SeriesCache {
-    entries: HashMap<Box<[u8]>, CacheEntry, Xxh3DefaultBuilder>,
+    slots: Vec<CacheEntry>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+    hasher: Xxh3DefaultBuilder,
+    /// Slots in the order the previous scrape exposed them, and the current scrape's order.
+    prev_order: Vec<u32>,
+    order: Vec<u32>,
     iter: u64,
     buf: LabelBuf,
 }
@@ -87,7 +102,7 @@ impl Default for SeriesCache {
 impl std::fmt::Debug for SeriesCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SeriesCache")
-            .field("entries", &self.entries.len())
+            .field("entries", &self.len())
             .field("iter", &self.iter)
             .finish()
     }
@@ -97,7 +112,12 @@ impl SeriesCache {
     /// An empty cache.
     pub fn new() -> Self {
         Self {
-            entries: HashMap::with_hasher(Xxh3DefaultBuilder),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher: Xxh3DefaultBuilder,
+            prev_order: Vec::new(),
+            order: Vec::new(),
             iter: 0,
             buf: LabelBuf::new(),
         }
@@ -105,20 +125,63 @@ impl SeriesCache {
 
     /// Number of cached series.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     /// True when nothing is cached.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.index.is_empty()
+    }
+
+    fn live(&self) -> impl Iterator<Item = &CacheEntry> + '_ {
+        self.slots.iter().filter(|e| e.last_iter != 0)
     }
 
     /// The engine series of the last scrape that exposed samples (for end-of-run staleness).
     pub fn last_series(&self) -> impl Iterator<Item = &(Option<SeriesRef>, Labels)> + '_ {
-        self.entries
-            .values()
+        self.live()
             .filter(|e| e.prev_seen && !e.explicit_ts)
             .filter_map(|e| e.series.as_ref())
+    }
+
+    /// The slot of `key`, predicted from the previous scrape's order or looked up.
+    fn find(&self, position: usize, key: &[u8]) -> Option<u32> {
+        if let Some(&slot) = self.prev_order.get(position) {
+            if *self.slots[slot as usize].key == *key {
+                return Some(slot);
+            }
+        }
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&i| *slots[i as usize].key == *key)
+            .copied()
+    }
+
+    /// Adds an entry for `key` (not cached yet) and returns its slot.
+    fn insert(&mut self, key: &[u8], series: Option<(Option<SeriesRef>, Labels)>) -> u32 {
+        let entry = CacheEntry {
+            key: key.into(),
+            series,
+            last_iter: 0,
+            prev_seen: false,
+            explicit_ts: false,
+        };
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = entry;
+                i
+            }
+            None => {
+                self.slots.push(entry);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let hash = self.hasher.hash_one(key);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index
+            .insert_unique(hash, slot, |&i| hasher.hash_one(&*slots[i as usize].key));
+        slot
     }
 
     /// Parses `body` and appends its samples at `t` (or their own timestamps) to `app`, merged
@@ -138,6 +201,7 @@ impl SeriesCache {
     ) -> Result<(), String> {
         self.iter += 1;
         let iter = self.iter;
+        self.order.clear();
         let mut parser = Parser::new(body, format, ParserOptions::default());
         loop {
             let entry = match parser.next_entry() {
@@ -154,21 +218,18 @@ impl SeriesCache {
                 _ => t,
             };
             let key = sample.series();
-            let entry = match self.entries.get_mut(key) {
-                Some(entry) => entry,
+            let slot = match self.find(self.order.len(), key) {
+                Some(slot) => slot,
                 None => {
                     sample
                         .labels_into(&mut self.buf)
                         .map_err(|e| e.to_string())?;
                     let series = build_labels(&self.buf, target, opts)?.map(|l| (None, l));
-                    self.entries.entry(key.into()).or_insert(CacheEntry {
-                        series,
-                        last_iter: 0,
-                        prev_seen: false,
-                        explicit_ts: false,
-                    })
+                    self.insert(key, series)
                 }
             };
+            self.order.push(slot);
+            let entry = &mut self.slots[slot as usize];
             let Some((sref, labels)) = &mut entry.series else {
                 // Dropped by metric relabeling: not counted towards the sample limit.
                 entry.last_iter = iter;
@@ -198,22 +259,37 @@ impl SeriesCache {
             }
         }
         // Stale markers for series that went away; forget series gone for a while.
-        for entry in self.entries.values_mut() {
+        for (i, entry) in self.slots.iter_mut().enumerate() {
+            if entry.key.is_empty() {
+                continue;
+            }
             if entry.prev_seen && entry.last_iter != iter && !entry.explicit_ts {
                 if let Some((sref, labels)) = &entry.series {
                     append_stale(app, *sref, labels, t);
                 }
             }
             entry.prev_seen = entry.last_iter == iter;
+            if entry.last_iter + 2 < iter {
+                let hash = self.hasher.hash_one(&*entry.key);
+                let key = std::mem::take(&mut entry.key);
+                if let Ok(found) = self.index.find_entry(hash, |&s| s == i as u32) {
+                    found.remove();
+                }
+                entry.series = None;
+                entry.last_iter = 0;
+                entry.prev_seen = false;
+                drop(key);
+                self.free.push(i as u32);
+            }
         }
-        self.entries.retain(|_, e| e.last_iter + 2 >= iter);
+        std::mem::swap(&mut self.prev_order, &mut self.order);
         Ok(())
     }
 
     /// After a failed scrape: every series of the previous scrape gets a stale marker at `t`,
     /// as if the target had exposed nothing.
     pub fn mark_all_stale(&mut self, app: &mut Appender<'_>, t: i64) {
-        for entry in self.entries.values_mut() {
+        for entry in self.slots.iter_mut() {
             if entry.prev_seen && !entry.explicit_ts {
                 if let Some((sref, labels)) = &entry.series {
                     append_stale(app, *sref, labels, t);
@@ -340,4 +416,154 @@ pub fn merge_target_labels(scraped: &LabelBuf, target: &Labels, honor: bool) -> 
     }
     out.0.retain(|(_, v)| !v.is_empty());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tidemark_engine::{Db, DbOptions, Matcher, SampleIterator};
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        db: Db,
+        cache: SeriesCache,
+        target: Labels,
+        opts: AppendOptions,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+            Self {
+                _dir: dir,
+                db,
+                cache: SeriesCache::new(),
+                target: Labels::from_pairs([("job", "j"), ("instance", "i:1")]).unwrap(),
+                opts: AppendOptions::default(),
+            }
+        }
+
+        fn scrape(&mut self, t: i64, body: &str) -> Result<ScrapeCounts, String> {
+            let mut app = self.db.appender();
+            let mut counts = ScrapeCounts::default();
+            self.cache.append_body(
+                &mut app,
+                body.as_bytes(),
+                Format::Text,
+                t,
+                &self.target,
+                &self.opts,
+                &mut counts,
+            )?;
+            app.commit().unwrap();
+            Ok(counts)
+        }
+
+        /// The samples of metric `name` as (t, value or "stale").
+        fn samples(&self, name: &str) -> Vec<(i64, String)> {
+            let q = self.db.querier(i64::MIN, i64::MAX);
+            let mut out = Vec::new();
+            for s in q.select(&[Matcher::equal("__name__", name)]).unwrap() {
+                let mut it = s.iter();
+                while it.next() {
+                    let (t, v) = it.at();
+                    let v = if v.to_bits() == STALE_NAN.to_bits() {
+                        "stale".to_owned()
+                    } else {
+                        v.to_string()
+                    };
+                    out.push((t, v));
+                }
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn known_series_in_any_order_and_staleness() {
+        let mut f = Fixture::new();
+        let c = f.scrape(1000, "a 1\nb{x=\"1\"} 2\nc 3\n").unwrap();
+        assert_eq!((c.scraped, c.added, c.series_added), (3, 3, 3));
+        // Same order (predicted slots), then another order (hash lookups).
+        let c = f.scrape(2000, "a 2\nb{x=\"1\"} 3\nc 4\n").unwrap();
+        assert_eq!((c.scraped, c.series_added), (3, 0));
+        let c = f.scrape(3000, "c 5\na 3\nb{x=\"1\"} 4\n").unwrap();
+        assert_eq!((c.scraped, c.series_added), (3, 0));
+        assert_eq!(
+            f.samples("c"),
+            [(1000, "3".into()), (2000, "4".into()), (3000, "5".into())]
+        );
+        // `b` disappears: a stale marker at once.
+        f.scrape(4000, "c 6\na 4\n").unwrap();
+        assert_eq!(f.samples("b").last().unwrap(), &(4000, "stale".to_owned()));
+        assert_eq!(f.cache.len(), 3);
+        // Gone for long enough, it is forgotten; coming back counts as a new series.
+        f.scrape(5000, "c 7\na 5\n").unwrap();
+        f.scrape(6000, "c 8\na 6\n").unwrap();
+        assert_eq!(f.cache.len(), 2);
+        let c = f.scrape(7000, "a 7\nb{x=\"1\"} 9\nd 1\nc 9\n").unwrap();
+        assert_eq!((c.scraped, c.series_added), (4, 2));
+        assert_eq!(f.cache.len(), 4);
+        assert_eq!(f.samples("b").last().unwrap(), &(7000, "9".to_owned()));
+        assert_eq!(f.samples("d"), [(7000, "1".to_owned())]);
+        // A failed scrape: everything of the last one goes stale.
+        let mut app = f.db.appender();
+        f.cache.mark_all_stale(&mut app, 8000);
+        app.commit().unwrap();
+        for name in ["a", "b", "c", "d"] {
+            assert_eq!(
+                f.samples(name).last().unwrap(),
+                &(8000, "stale".to_owned()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn freed_slots_are_reused_without_mixing_series() {
+        let mut f = Fixture::new();
+        let mut t = 0;
+        for round in 0..20 {
+            t += 1000;
+            // Each round exposes a window of series that slides by one.
+            let body: String = (round..round + 5)
+                .map(|i| format!("m{{i=\"{i}\"}} {i}\n"))
+                .collect();
+            f.scrape(t, &body).unwrap();
+            assert!(f.cache.len() <= 8, "{}", f.cache.len());
+        }
+        let q = f.db.querier(i64::MIN, i64::MAX);
+        for s in q.select(&[Matcher::equal("__name__", "m")]).unwrap() {
+            let i: f64 = s.labels().get("i").unwrap().parse().unwrap();
+            let mut it = s.iter();
+            while it.next() {
+                let (_, v) = it.at();
+                assert!(
+                    v == i || v.to_bits() == STALE_NAN.to_bits(),
+                    "series {i} got {v}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn relabel_drops_and_sample_limit() {
+        let mut f = Fixture::new();
+        let cfg = crate::config::Config::parse(
+            "scrape_configs:\n  - job_name: j\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: drop_.*\n        action: drop\n",
+        )
+        .unwrap();
+        f.opts.metric_relabel = Arc::new(cfg.scrape_configs[0].metric_relabel_configs.clone());
+        f.opts.sample_limit = 2;
+        let c = f
+            .scrape(1000, "drop_me 1\nkeep 1\ndrop_too 2\nkeep2 3\n")
+            .unwrap();
+        assert_eq!((c.scraped, c.added), (4, 2));
+        assert!(f.samples("drop_me").is_empty());
+        let e = f
+            .scrape(2000, "keep 1\nkeep2 2\nkeep3 3\ndrop_me 4\n")
+            .unwrap_err();
+        assert_eq!(e, "sample limit exceeded");
+    }
 }
