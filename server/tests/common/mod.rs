@@ -190,6 +190,15 @@ impl Tidemark {
         t
     }
 
+    /// Stops it with SIGTERM, as Kubernetes does, and waits for it to exit; returns its exit
+    /// status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self._proc.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        self._proc.0.wait().expect("waiting for tidemark")
+    }
+
     /// The instant vector of `query` now, as (labels, value) pairs.
     pub fn query(&self, query: &str) -> Vec<Sample> {
         instant_query(self.port, query)
