@@ -4,8 +4,13 @@
 pub mod json;
 pub mod params;
 mod query;
+pub mod selectors;
+mod series;
 mod status;
 mod targets;
+#[cfg(test)]
+mod testutil;
+mod write;
 
 use std::sync::Arc;
 
@@ -13,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tidemark_query::{ErrorKind, QueryError};
 
@@ -146,9 +151,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/query", get(query::instant).post(query::instant))
         .route("/query_range", get(query::range).post(query::range))
         .route("/targets", get(targets::targets))
-        .route("/labels", get(status::labels).post(status::labels))
-        .route("/label/{name}/values", get(status::label_values))
+        .route("/series", get(series::series).post(series::series))
+        .route("/labels", get(series::labels).post(series::labels))
+        .route("/label/{name}/values", get(series::label_values))
         .route("/status/buildinfo", get(status::buildinfo))
         .route("/status/config", get(status::config))
         .route("/status/flags", get(status::flags))
+        .route("/write", post(write::write))
 }
