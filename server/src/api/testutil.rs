@@ -20,7 +20,7 @@ pub struct Harness {
     /// The shared state.
     pub state: Arc<AppState>,
     /// Keeps the data directory alive.
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -40,7 +40,7 @@ impl Harness {
         let engine = Arc::new(QueryEngine::new(EngineOptions::default()));
         let scrape = Arc::new(ScrapeManager::new(db.clone(), ManagerOptions::default()));
         let state = Arc::new(AppState::new(db, engine, scrape, settings, config));
-        Harness { state, dir }
+        Harness { state, _dir: dir }
     }
 
     /// Appends samples `(labels, t, v)` in one commit.

@@ -50,7 +50,7 @@ pub fn append(
     // The head checks against committed samples only; within one request we keep each
     // series' last accepted sample ourselves, so the request's own order is checked too.
     let mut last: HashMap<Labels, (i64, u64)> = HashMap::new();
-    let mut reject = |out: &mut AppendOutcome, reason: String| {
+    let reject = |out: &mut AppendOutcome, reason: String| {
         out.rejected += 1;
         if out.errors.len() < MAX_REPORTED {
             out.errors.push(reason);
