@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tidemark_engine::{AppendError, Appender, Labels, SeriesRef};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
+use super::metadata::{MetadataCollector, MetadataMap};
 use crate::exposition::{Entry, Format, LabelBuf, Parser, ParserOptions};
 use crate::relabel::{self, RelabelConfig, SortedLabels};
 
@@ -76,6 +77,7 @@ pub struct SeriesCache {
     entries: HashMap<Box<[u8]>, CacheEntry, Xxh3DefaultBuilder>,
     iter: u64,
     buf: LabelBuf,
+    metadata: MetadataCollector,
 }
 
 impl Default for SeriesCache {
@@ -100,6 +102,7 @@ impl SeriesCache {
             entries: HashMap::with_hasher(Xxh3DefaultBuilder),
             iter: 0,
             buf: LabelBuf::new(),
+            metadata: MetadataCollector::default(),
         }
     }
 
@@ -139,6 +142,7 @@ impl SeriesCache {
         self.iter += 1;
         let iter = self.iter;
         let mut parser = Parser::new(body, format, ParserOptions::default());
+        self.metadata.begin();
         loop {
             let entry = match parser.next_entry() {
                 Ok(Some(e)) => e,
@@ -146,6 +150,7 @@ impl SeriesCache {
                 Err(e) => return Err(e.to_string()),
             };
             let Entry::Sample(sample) = entry else {
+                self.metadata.observe(&entry);
                 continue;
             };
             counts.scraped += 1;
@@ -208,6 +213,12 @@ impl SeriesCache {
         }
         self.entries.retain(|_, e| e.last_iter + 2 >= iter);
         Ok(())
+    }
+
+    /// After a successful [`SeriesCache::append_body`]: the scrape's metric metadata, if it
+    /// differs from the previous successful scrape's.
+    pub fn take_metadata_change(&mut self) -> Option<Arc<MetadataMap>> {
+        self.metadata.finish()
     }
 
     /// After a failed scrape: every series of the previous scrape gets a stale marker at `t`,

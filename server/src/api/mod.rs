@@ -2,6 +2,7 @@
 //! JSON, thin handlers that call into the library crates.
 
 pub mod json;
+mod metadata;
 pub mod params;
 mod query;
 pub mod selectors;
@@ -158,4 +159,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/status/config", get(status::config))
         .route("/status/flags", get(status::flags))
         .route("/write", post(write::write))
+        .route("/metadata", get(metadata::metadata))
+        .route("/targets/metadata", get(metadata::targets_metadata))
+        .route("/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/status/tsdb", get(status::tsdb))
+        .route("/status/walreplay", get(status::walreplay))
+        .route("/rules", get(status::rules))
+        .route("/alerts", get(status::alerts))
+        .route(
+            "/query_exemplars",
+            get(status::query_exemplars).post(status::query_exemplars),
+        )
 }
