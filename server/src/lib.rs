@@ -6,6 +6,7 @@
 pub mod api;
 pub mod backfill;
 pub mod cli;
+pub mod federate;
 pub mod remote_write;
 pub mod run;
 pub mod settings;

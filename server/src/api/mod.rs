@@ -10,7 +10,7 @@ mod series;
 mod status;
 mod targets;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 mod write;
 
 use std::sync::Arc;

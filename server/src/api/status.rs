@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(v["error"], "1:1: parse error: no expression found in input");
         let (_, v) = h.get_json("/api/v1/status/walreplay").await;
         let d = &v["data"];
-        assert!(d["min"].as_u64().unwrap() <= d["max"].as_u64().unwrap(), "{d}");
+        assert!(
+            d["min"].as_u64().unwrap() <= d["max"].as_u64().unwrap(),
+            "{d}"
+        );
         assert_eq!(d["max"], d["current"]);
         let (_, v) = h.get_json("/api/v1/status/runtimeinfo").await;
         assert_eq!(v["data"]["storageRetention"], "15d");
