@@ -1,6 +1,7 @@
 //! The Prometheus HTTP API (`/api/v1/...`): one [`ApiError`] that renders Prometheus's error
 //! JSON, thin handlers that call into the library crates.
 
+mod admin;
 pub mod json;
 mod metadata;
 pub mod params;
@@ -40,6 +41,14 @@ impl ApiError {
     pub fn bad_data(message: impl Into<String>) -> Self {
         Self {
             kind: "bad_data",
+            message: message.into(),
+        }
+    }
+
+    /// An `unavailable` error (503).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            kind: "unavailable",
             message: message.into(),
         }
     }
@@ -159,6 +168,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/status/config", get(status::config))
         .route("/status/flags", get(status::flags))
         .route("/write", post(write::write))
+        .route(
+            "/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
         .route("/metadata", get(metadata::metadata))
         .route("/targets/metadata", get(metadata::targets_metadata))
         .route("/status/runtimeinfo", get(status::runtimeinfo))
