@@ -2,8 +2,8 @@
 //! matching series, in the text exposition format 0.0.4, as Prometheus 2.42 writes it.
 //!
 //! Output rules kept from Prometheus: series grouped by metric name, each group preceded by
-//! `# TYPE <name> untyped`; labels in name order, then the external labels a series lacks,
-//! appended in their own order; values in Go's `%g` shortest form; timestamps in
+//! `# TYPE <name> untyped`; labels in name order, then the external labels a series lacks
+//! (with an empty `instance` among them), appended in name order; values in Go's `%g` shortest form; timestamps in
 //! milliseconds; stale markers are not federated. Selector errors are plain-text 400s.
 
 use std::collections::BTreeSet;
@@ -84,6 +84,16 @@ fn escape_value(out: &mut String, v: &str) {
             c => out.push(c),
         }
     }
+}
+
+/// The labels federation adds to series lacking them: the external labels plus an empty
+/// `instance` (unless configured), in name order, as Prometheus does.
+pub fn external_labels(
+    configured: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let mut all = configured.clone();
+    all.entry("instance".to_owned()).or_default();
+    all.into_iter().collect()
 }
 
 /// Renders `(labels, t, v)` triples, already sorted by metric name, with `external` labels.
@@ -191,15 +201,7 @@ pub async fn federate(State(st): State<Arc<AppState>>, req: Request) -> Response
             Err(e) => return plain(StatusCode::BAD_REQUEST, e.message),
         }
     }
-    let external: Vec<(String, String)> = st
-        .config
-        .read()
-        .0
-        .global
-        .external_labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let external = external_labels(&st.config.read().0.global.external_labels);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -283,7 +285,7 @@ mod tests {
         assert_eq!(s, 200);
         assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
         let expected = format!(
-            "# TYPE http untyped\nhttp{{job=\"a\",path=\"/\\\"x\\\"\"}} 1e+06 {}\n# TYPE up untyped\nup{{job=\"b\"}} 2 {}\n",
+            "# TYPE http untyped\nhttp{{job=\"a\",path=\"/\\\"x\\\"\",instance=\"\"}} 1e+06 {}\n# TYPE up untyped\nup{{job=\"b\",instance=\"\"}} 2 {}\n",
             now - 2_000,
             now - 1_000
         );
