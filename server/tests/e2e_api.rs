@@ -202,28 +202,6 @@ fn api_matches_prometheus_2_42() {
         assert!(body.contains("out of order sample"), ":{port}: {body}");
     }
 
-    // Tidemark names the refused sample and commits the rest of the request (later Prometheus
-    // releases do the same; 2.42 rolls the whole request back).
-    let mixed = tidemark_tests::prom::encode_write_request(&[
-        (
-            labels(&[("__name__", "committed_rest")]),
-            vec![(now - 1_000, 3.0)],
-        ),
-        (
-            labels(&[("__name__", "rw_temp"), ("job", "web"), ("room", "a \"b\"")]),
-            vec![(base + 2, 5.0)],
-        ),
-    ])
-    .unwrap();
-    let (s, body) = http(tm_port, "POST", "/api/v1/write", rw_headers, &mixed);
-    assert_eq!(s, 400, "{body}");
-    assert!(
-        body.contains("out of order sample for series {__name__=\"rw_temp\""),
-        "{body}"
-    );
-    let v = get_json(tm_port, "/api/v1/query?query=committed_rest");
-    assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
-
     // Series, labels and label values: identical JSON.
     let sel = enc("{__name__=~\"rw_.+\"}");
     let paths = [
@@ -373,4 +351,26 @@ fn api_matches_prometheus_2_42() {
         with_query(pp, &r, "rw_temp"),
         "promtool range"
     );
+
+    // Tidemark names the refused sample and commits the rest of the request (later Prometheus
+    // releases do the same; 2.42 rolls the whole request back).
+    let mixed = tidemark_tests::prom::encode_write_request(&[
+        (
+            labels(&[("__name__", "committed_rest")]),
+            vec![(now - 1_000, 3.0)],
+        ),
+        (
+            labels(&[("__name__", "rw_temp"), ("job", "web"), ("room", "a \"b\"")]),
+            vec![(base + 2, 5.0)],
+        ),
+    ])
+    .unwrap();
+    let (s, body) = http(tm_port, "POST", "/api/v1/write", rw_headers, &mixed);
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body.contains("out of order sample for series {__name__=\"rw_temp\""),
+        "{body}"
+    );
+    let v = get_json(tm_port, "/api/v1/query?query=committed_rest");
+    assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
 }
