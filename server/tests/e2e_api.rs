@@ -374,3 +374,46 @@ fn api_matches_prometheus_2_42() {
     let v = get_json(tm_port, "/api/v1/query?query=committed_rest");
     assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
 }
+
+/// Throughput figure, not a pass/fail check: 1,000 series × 200 samples remote-written in
+/// batches of 2,000 samples (Prometheus's default `max_samples_per_send`) to Tidemark and to
+/// Prometheus 2.42. Run with `cargo test -p tidemark-server --test e2e_api -- --ignored
+/// --nocapture remote_write_throughput`.
+#[test]
+#[ignore]
+fn remote_write_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm_port = free_port();
+    let _tm = start_tidemark(tm_port, dir.path());
+    let prom = PromServer::start().expect("starting Prometheus 2.42");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let base = now - 200 * 15_000;
+    let series: Vec<_> = (0..1_000)
+        .map(|i| {
+            let inst = format!("host-{i}");
+            (
+                labels(&[
+                    ("__name__", "bench_metric"),
+                    ("instance", &inst),
+                    ("job", "bench"),
+                ]),
+                (0..200)
+                    .map(|j| (base + j * 15_000, (i * j) as f64 * 0.25))
+                    .collect(),
+            )
+        })
+        .collect();
+    for (name, port) in [("tidemark", tm_port), ("prometheus", prom.port())] {
+        let client = RemoteWriteClient::new(&format!("http://127.0.0.1:{port}"));
+        let start = Instant::now();
+        client.write(&series).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{name}: 200000 samples in {secs:.2} s = {:.0} samples/s",
+            200_000.0 / secs
+        );
+    }
+}
