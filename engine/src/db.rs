@@ -298,6 +298,33 @@ impl Db {
         Ok(report)
     }
 
+    /// Writes a consistent copy of the database into `dir` (created; must not exist yet):
+    /// every block hard-linked file by file (blocks are immutable and tombstones are replaced
+    /// atomically, so links stay valid copies), and, unless `skip_head`, the head's samples
+    /// written as one more block. The copy opens as a database of its own.
+    pub fn snapshot(&self, dir: &Path, skip_head: bool) -> Result<()> {
+        // Holding the compaction lock keeps the block set (and its directories) stable.
+        let _g = self.compact_lock.lock();
+        if dir.exists() {
+            return Err(Error::InvalidArgument(format!(
+                "snapshot directory {} already exists",
+                dir.display()
+            )));
+        }
+        crate::fs::create_dir_all(dir)?;
+        for b in self.blocks() {
+            let name = b.dir().file_name().ok_or_else(|| {
+                Error::InvalidArgument(format!("block path {} has no name", b.dir().display()))
+            })?;
+            link_tree(b.dir(), &dir.join(name))?;
+        }
+        if !skip_head && !self.head.is_empty() {
+            let (mint, maxt) = (self.head.min_time(), self.head.max_time());
+            compact::write_head_block(&self.head, dir, mint, maxt.saturating_add(1))?;
+        }
+        crate::fs::sync_dir(dir)
+    }
+
     /// Persists the head's old ranges as blocks, merges blocks, and applies retention.
     pub fn compact(&self) -> Result<CompactionReport> {
         let _g = self.compact_lock.lock();
@@ -443,6 +470,27 @@ impl Db {
     }
 }
 
+/// Recreates the directory tree `src` at `dst` with every file hard-linked.
+fn link_tree(src: &Path, dst: &Path) -> Result<()> {
+    crate::fs::create_dir_all(dst)?;
+    let rd = std::fs::read_dir(src).map_err(|e| Error::io("read directory", src, e))?;
+    for e in rd {
+        let e = e.map_err(|e| Error::io("read directory", src, e))?;
+        let from = e.path();
+        let to = dst.join(e.file_name());
+        let is_dir = e
+            .file_type()
+            .map_err(|err| Error::io("stat", &from, err))?
+            .is_dir();
+        if is_dir {
+            link_tree(&from, &to)?;
+        } else {
+            std::fs::hard_link(&from, &to).map_err(|err| Error::io("hard link", &to, err))?;
+        }
+    }
+    crate::fs::sync_dir(dst)
+}
+
 /// Opens every block directory in `dir`, removing `.tmp` leftovers and moving blocks that fail
 /// to open into `corrupted/`.
 fn open_blocks(dir: &Path, corrupt: &mut Vec<CorruptBlock>) -> Result<Vec<Arc<Block>>> {
@@ -487,4 +535,73 @@ fn open_blocks(dir: &Path, corrupt: &mut Vec<CorruptBlock>) -> Result<Vec<Arc<Bl
     }
     blocks.sort_by_key(|b| (b.min_time(), b.max_time()));
     Ok(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{labels, MatchType, SampleIterator};
+
+    fn all_samples(db: &Db) -> Vec<(String, i64, f64)> {
+        let m = Matcher::new(MatchType::RegexMatch, "__name__", ".+").unwrap();
+        let mut out = Vec::new();
+        for s in db.querier(i64::MIN, i64::MAX).select(&[m]).unwrap() {
+            let mut it = s.iter();
+            while it.next() {
+                let (t, v) = it.at();
+                out.push((s.labels().to_string(), t, v));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn snapshot_copies_blocks_and_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("data"), DbOptions::default()).unwrap();
+        let hour = 3_600_000;
+        for i in 0..8 {
+            let mut app = db.appender();
+            for job in ["a", "b"] {
+                app.append(
+                    &labels!("__name__" => "up", "job" => job),
+                    i * hour / 2,
+                    i as f64,
+                )
+                .unwrap();
+            }
+            app.commit().unwrap();
+        }
+        db.compact().unwrap();
+        assert!(!db.blocks().is_empty(), "the test needs a block");
+        assert!(!db.head().is_empty(), "the test needs head samples");
+        let want = all_samples(&db);
+        assert_eq!(want.len(), 16);
+
+        let full = dir.path().join("snap-full");
+        db.snapshot(&full, false).unwrap();
+        let only_blocks = dir.path().join("snap-blocks");
+        db.snapshot(&only_blocks, true).unwrap();
+        assert!(
+            db.snapshot(&full, false).is_err(),
+            "an existing directory is refused"
+        );
+
+        // Changes after the snapshot do not reach it.
+        let m = Matcher::new(MatchType::Equal, "job", "a").unwrap();
+        db.delete(&[m], i64::MIN, i64::MAX).unwrap();
+        db.clean_tombstones().unwrap();
+
+        let copy = Db::open(&full, DbOptions::default()).unwrap();
+        assert_eq!(all_samples(&copy), want);
+        let blocks_only = Db::open(&only_blocks, DbOptions::default()).unwrap();
+        let max_block = db_max_block_time(&blocks_only);
+        let want_blocks: Vec<_> = want.iter().filter(|s| s.1 < max_block).cloned().collect();
+        assert!(!want_blocks.is_empty() && want_blocks.len() < want.len());
+        assert_eq!(all_samples(&blocks_only), want_blocks);
+    }
+
+    fn db_max_block_time(db: &Db) -> i64 {
+        db.blocks().iter().map(|b| b.max_time()).max().unwrap()
+    }
 }

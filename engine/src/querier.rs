@@ -110,11 +110,17 @@ impl Querier {
         Ok(merge_sorted(out))
     }
 
+    /// The index sources for matcher-less label lookups: the blocks, and the head when its
+    /// time range overlaps the querier's (as Prometheus's head index reader answers).
     fn sources(&self) -> impl Iterator<Item = &dyn IndexLookup> {
+        let head = self
+            .head
+            .iter()
+            .filter(|h| !h.is_empty() && h.min_time() <= self.maxt && h.max_time() >= self.mint);
         self.blocks
             .iter()
             .map(|b| b.as_ref() as &dyn IndexLookup)
-            .chain(self.head.iter().map(|h| h.as_ref() as &dyn IndexLookup))
+            .chain(head.map(|h| h.as_ref() as &dyn IndexLookup))
     }
 
     /// Label names of the series matching `matchers` (all series if empty), sorted.
@@ -174,4 +180,35 @@ fn merge_sorted(mut v: Vec<Series>) -> Vec<Series> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{labels, Db, DbOptions};
+
+    #[test]
+    fn matcherless_label_lookups_skip_a_head_outside_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let mut app = db.appender();
+        app.append(&labels!("__name__" => "up", "job" => "a"), 1_000, 1.0)
+            .unwrap();
+        app.append(&labels!("__name__" => "up", "job" => "b"), 5_000, 1.0)
+            .unwrap();
+        app.commit().unwrap();
+        assert_eq!(
+            db.querier(0, 2_000).label_values("job", &[]).unwrap(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            db.querier(4_000, 9_000).label_names(&[]).unwrap(),
+            ["__name__", "job"]
+        );
+        assert!(db
+            .querier(6_000, 9_000)
+            .label_values("job", &[])
+            .unwrap()
+            .is_empty());
+        assert!(db.querier(-9_000, 999).label_names(&[]).unwrap().is_empty());
+    }
 }

@@ -65,6 +65,8 @@ pub struct BlockStat {
 /// Top-N cardinality tables of the head, as Prometheus's `/api/v1/status/tsdb` shows them.
 #[derive(Debug, Clone, Default)]
 pub struct Cardinality {
+    /// Distinct `name=value` pairs in the head.
+    pub num_label_pairs: u64,
     /// Metric names by series count.
     pub series_count_by_metric_name: Vec<(String, u64)>,
     /// Label names by number of distinct values.
@@ -131,7 +133,9 @@ impl Db {
             let mut by_metric = Vec::new();
             let mut by_pair = Vec::new();
             let mut mem: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+            let mut num_label_pairs = 0;
             for (name, value, count) in p.pair_counts() {
+                num_label_pairs += 1;
                 if name == METRIC_NAME {
                     by_metric.push((value.to_owned(), count));
                 }
@@ -143,6 +147,7 @@ impl Db {
                 .map(|(n, c)| (n.to_owned(), c as u64))
                 .collect();
             Cardinality {
+                num_label_pairs,
                 series_count_by_metric_name: top(by_metric, n),
                 label_value_count_by_label_name: top(by_name, n),
                 memory_in_bytes_by_label_name: top(

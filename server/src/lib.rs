@@ -7,7 +7,9 @@
 pub mod api;
 pub mod backfill;
 pub mod cli;
+pub mod federate;
 pub mod listener;
+pub mod remote_write;
 pub mod run;
 pub mod settings;
 pub mod state;

@@ -11,6 +11,7 @@ use tidemark_ingest::scrape::ScrapeManager;
 use tidemark_query::QueryEngine;
 use tokio::sync::Notify;
 
+use crate::remote_write::RemoteWriteCounters;
 use crate::settings::{ConfigSource, Settings};
 
 /// The built-in configuration: scrape Tidemark itself, like Prometheus's example config.
@@ -48,6 +49,8 @@ pub struct AppState {
     reload_lock: Mutex<()>,
     /// When the server started.
     pub start_time: SystemTime,
+    /// Counters of the remote-write receiver.
+    pub remote_write: RemoteWriteCounters,
 }
 
 impl std::fmt::Debug for AppState {
@@ -119,6 +122,7 @@ impl AppState {
             last_reload_success_time: AtomicU64::new(unix_now()),
             reload_lock: Mutex::new(()),
             start_time: SystemTime::now(),
+            remote_write: RemoteWriteCounters::default(),
         }
     }
 

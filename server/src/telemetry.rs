@@ -213,6 +213,38 @@ pub fn render(st: &AppState) -> String {
         &[("", f64::from(u8::from(st.ready.load(Ordering::Relaxed))))],
     );
 
+    let rw = &st.remote_write;
+    for (name, help, c) in [
+        (
+            "tidemark_remote_write_requests_total",
+            "Remote-write requests received.",
+            &rw.requests,
+        ),
+        (
+            "tidemark_remote_write_requests_malformed_total",
+            "Remote-write requests refused as undecodable.",
+            &rw.requests_malformed,
+        ),
+        (
+            "tidemark_remote_write_samples_appended_total",
+            "Samples committed from remote-write requests.",
+            &rw.samples_appended,
+        ),
+        (
+            "tidemark_remote_write_samples_rejected_total",
+            "Samples from remote-write requests the head refused.",
+            &rw.samples_rejected,
+        ),
+    ] {
+        family(
+            &mut out,
+            name,
+            "counter",
+            help,
+            &[("", c.load(Ordering::Relaxed) as f64)],
+        );
+    }
+
     let s = st.db.stats();
     let (mint, maxt) = s.head_time_range.unwrap_or((i64::MAX, i64::MIN));
     let gauges: [(&str, &str, f64); 8] = [

@@ -25,6 +25,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/-/reload", post(reload).put(reload))
         .route("/-/quit", post(quit).put(quit))
         .route("/metrics", get(metrics))
+        .route("/federate", get(crate::federate::federate))
         .layer(axum::middleware::from_fn(telemetry::track))
         .with_state(state);
     if prefix.is_empty() {

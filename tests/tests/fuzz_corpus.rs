@@ -21,6 +21,7 @@ fn target_fn(name: &str) -> Option<fn(&[u8])> {
         "relabel" => tidemark_ingest::relabel::fuzz_relabel,
         "exposition_text" => tidemark_ingest::exposition::fuzz_text,
         "exposition_openmetrics" => tidemark_ingest::exposition::fuzz_openmetrics,
+        "remote_write" => tidemark_server::remote_write::fuzz_decode,
         _ => return None,
     })
 }

@@ -484,6 +484,18 @@ impl Head {
     }
 
     /// Runs `f` with the label index read-locked.
+    /// Chunks held by the head's series (full and open), as Prometheus's
+    /// `prometheus_tsdb_head_chunks`. Walks every series: for status pages, not hot paths.
+    pub fn num_chunks(&self) -> u64 {
+        self.all_series()
+            .iter()
+            .map(|s| {
+                let st = s.state.lock();
+                st.full.len() as u64 + u64::from(st.open.is_some())
+            })
+            .sum()
+    }
+
     pub(crate) fn with_postings<R>(&self, f: impl FnOnce(&MemPostings) -> R) -> R {
         f(&self.postings.read())
     }

@@ -14,6 +14,7 @@ use hashbrown::HashTable;
 use tidemark_engine::{AppendError, Appender, Labels, SeriesRef};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
+use super::metadata::{MetadataCollector, MetadataMap};
 use crate::exposition::{Entry, Format, LabelBuf, Parser, ParserOptions};
 use crate::relabel::{self, RelabelConfig, SortedLabels};
 
@@ -91,6 +92,7 @@ pub struct SeriesCache {
     order: Vec<u32>,
     iter: u64,
     buf: LabelBuf,
+    metadata: MetadataCollector,
 }
 
 impl Default for SeriesCache {
@@ -120,6 +122,7 @@ impl SeriesCache {
             order: Vec::new(),
             iter: 0,
             buf: LabelBuf::new(),
+            metadata: MetadataCollector::default(),
         }
     }
 
@@ -203,6 +206,7 @@ impl SeriesCache {
         let iter = self.iter;
         self.order.clear();
         let mut parser = Parser::new(body, format, ParserOptions::default());
+        self.metadata.begin();
         loop {
             let entry = match parser.next_entry() {
                 Ok(Some(e)) => e,
@@ -210,6 +214,7 @@ impl SeriesCache {
                 Err(e) => return Err(e.to_string()),
             };
             let Entry::Sample(sample) = entry else {
+                self.metadata.observe(&entry);
                 continue;
             };
             counts.scraped += 1;
@@ -284,6 +289,12 @@ impl SeriesCache {
         }
         std::mem::swap(&mut self.prev_order, &mut self.order);
         Ok(())
+    }
+
+    /// After a successful [`SeriesCache::append_body`]: the scrape's metric metadata, if it
+    /// differs from the previous successful scrape's.
+    pub fn take_metadata_change(&mut self) -> Option<Arc<MetadataMap>> {
+        self.metadata.finish()
     }
 
     /// After a failed scrape: every series of the previous scrape gets a stale marker at `t`,

@@ -8,6 +8,7 @@
 
 pub mod cache;
 mod manager;
+pub mod metadata;
 mod metrics;
 mod pool;
 pub mod schedule;
@@ -16,6 +17,7 @@ pub mod target;
 
 pub use cache::{AppendOptions, ScrapeCounts, SeriesCache, STALE_NAN};
 pub use manager::{ApplyError, ManagerOptions, ScrapeManager};
+pub use metadata::{MetadataMap, MetricMetadata};
 pub use metrics::ScrapeMetrics;
 pub use pool::{DroppedTarget, PoolSnapshot};
 pub use target::{Target, TargetHealth};

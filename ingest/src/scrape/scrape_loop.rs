@@ -189,6 +189,11 @@ async fn scrape_once(
         }
         Err(e) => Some(e.to_string()),
     };
+    if error.is_none() {
+        if let Some(m) = cache.take_metadata_change() {
+            *target.metadata.lock() = m;
+        }
+    }
     if error.is_some() {
         // The whole batch goes; the scrape counts as empty, so last scrape's series go stale.
         drop(app);

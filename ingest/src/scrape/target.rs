@@ -1,11 +1,13 @@
 //! A scrape target: its final labels, the URL they describe, and its health as the API shows it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 use tidemark_engine::Labels;
 
+use super::metadata::MetadataMap;
 use crate::discovery::LabelSet;
 
 /// One target of a job, after relabeling.
@@ -28,6 +30,8 @@ pub struct Target {
     pub hash: u64,
     /// What the last scrape did.
     pub health: Mutex<TargetHealth>,
+    /// The metric metadata of the last successful scrape (`# HELP`, `# TYPE`, `# UNIT`).
+    pub metadata: Mutex<Arc<MetadataMap>>,
 }
 
 /// A target's state as `/api/v1/targets` reports it.
@@ -90,6 +94,7 @@ impl Target {
             timeout,
             hash,
             health: Mutex::new(TargetHealth::default()),
+            metadata: Mutex::new(Arc::new(MetadataMap::new())),
         }
     }
 

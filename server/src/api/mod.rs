@@ -1,11 +1,18 @@
 //! The Prometheus HTTP API (`/api/v1/...`): one [`ApiError`] that renders Prometheus's error
 //! JSON, thin handlers that call into the library crates.
 
+mod admin;
 pub mod json;
+mod metadata;
 pub mod params;
 mod query;
+pub mod selectors;
+mod series;
 mod status;
 mod targets;
+#[cfg(test)]
+pub(crate) mod testutil;
+mod write;
 
 use std::sync::Arc;
 
@@ -13,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tidemark_query::{ErrorKind, QueryError};
 
@@ -34,6 +41,14 @@ impl ApiError {
     pub fn bad_data(message: impl Into<String>) -> Self {
         Self {
             kind: "bad_data",
+            message: message.into(),
+        }
+    }
+
+    /// An `unavailable` error (503).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            kind: "unavailable",
             message: message.into(),
         }
     }
@@ -146,9 +161,34 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/query", get(query::instant).post(query::instant))
         .route("/query_range", get(query::range).post(query::range))
         .route("/targets", get(targets::targets))
-        .route("/labels", get(status::labels).post(status::labels))
-        .route("/label/{name}/values", get(status::label_values))
+        .route("/series", get(series::series).post(series::series))
+        .route("/labels", get(series::labels).post(series::labels))
+        .route("/label/{name}/values", get(series::label_values))
         .route("/status/buildinfo", get(status::buildinfo))
         .route("/status/config", get(status::config))
         .route("/status/flags", get(status::flags))
+        .route("/write", post(write::write))
+        .route(
+            "/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
+        .route("/metadata", get(metadata::metadata))
+        .route("/targets/metadata", get(metadata::targets_metadata))
+        .route("/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/status/tsdb", get(status::tsdb))
+        .route("/status/walreplay", get(status::walreplay))
+        .route("/rules", get(status::rules))
+        .route("/alerts", get(status::alerts))
+        .route(
+            "/query_exemplars",
+            get(status::query_exemplars).post(status::query_exemplars),
+        )
 }

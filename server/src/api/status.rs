@@ -1,65 +1,15 @@
-//! Label lookups and status endpoints.
+//! Status endpoints.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::response::Response;
 
 use super::params::parse_time;
-use super::{json, read_params, success, ApiError};
+use super::targets::rfc3339;
+use super::{read_params, success, ApiError};
 use crate::state::AppState;
-
-fn time_range(p: &super::Params) -> Result<(i64, i64), ApiError> {
-    let start = match p.get("start") {
-        Some(s) => parse_time("start", s)?,
-        None => i64::MIN,
-    };
-    let end = match p.get("end") {
-        Some(s) => parse_time("end", s)?,
-        None => i64::MAX,
-    };
-    Ok((start, end))
-}
-
-fn string_list(items: &[String]) -> String {
-    let mut out = String::from("[");
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json::write_str(&mut out, s);
-    }
-    out.push(']');
-    out
-}
-
-/// `GET|POST /api/v1/labels`.
-pub async fn labels(State(st): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
-    let p = read_params(req).await?;
-    let (start, end) = time_range(&p)?;
-    let names = st
-        .db
-        .querier(start, end)
-        .label_names(&[])
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(success(&string_list(&names), &[]))
-}
-
-/// `GET /api/v1/label/<name>/values`.
-pub async fn label_values(
-    State(st): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let p = read_params(req).await?;
-    let (start, end) = time_range(&p)?;
-    let values = st
-        .db
-        .querier(start, end)
-        .label_values(&name, &[])
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(success(&string_list(&values), &[]))
-}
 
 /// `GET /api/v1/status/buildinfo`: a semver `version`, and no `features` field (Grafana
 /// would take the server for Mimir).
@@ -91,4 +41,238 @@ pub async fn flags(State(st): State<Arc<AppState>>) -> Response {
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     success(&serde_json::Value::Object(map).to_string(), &[])
+}
+
+/// `GET /api/v1/status/runtimeinfo`. Go-specific fields carry the nearest Tidemark figure:
+/// `goroutineCount` is the process's thread count, `GOMAXPROCS` the available parallelism.
+pub async fn runtimeinfo(State(st): State<Arc<AppState>>) -> Response {
+    let threads = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let last_reload = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(st.last_reload_success_time.load(Ordering::Relaxed));
+    let mut last_config = rfc3339(last_reload);
+    // Go prints whole seconds for this field: drop the `.000000000`.
+    if let Some(dot) = last_config.find('.') {
+        last_config.replace_range(dot..last_config.len() - 1, "");
+    }
+    let data = serde_json::json!({
+        "startTime": rfc3339(st.start_time),
+        "CWD": cwd,
+        "reloadConfigSuccess": st.last_reload_ok.load(Ordering::Relaxed),
+        "lastConfigTime": last_config,
+        "corruptionCount": st.db.corrupt_blocks().len(),
+        "goroutineCount": threads,
+        "GOMAXPROCS": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "GOGC": "",
+        "GODEBUG": "",
+        "storageRetention": storage_retention(&st.settings),
+    });
+    success(&data.to_string(), &[])
+}
+
+/// `15d`, `512MiB`, or `15d or 512MiB`, as Prometheus describes its retention.
+fn storage_retention(s: &crate::settings::Settings) -> String {
+    let time = s.retention_time.map(|d| {
+        tidemark_ingest::config::Duration::parse(&format!("{}ms", d.as_millis()))
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    });
+    let size = s.retention_size.map(base2_bytes);
+    match (time, size) {
+        (Some(t), Some(b)) => format!("{t} or {b}"),
+        (Some(t), None) => t,
+        (None, Some(b)) => b,
+        (None, None) => "0s".to_owned(),
+    }
+}
+
+/// Go's `units.Base2Bytes` string: the largest exact binary unit (`512MiB`, `1GiB`, `1000B`).
+fn base2_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["EiB", "PiB", "TiB", "GiB", "MiB", "KiB"];
+    for (i, u) in UNITS.iter().enumerate() {
+        let size = 1u64 << (10 * (6 - i));
+        if n >= size && n.is_multiple_of(size) {
+            return format!("{}{u}", n / size);
+        }
+    }
+    format!("{n}B")
+}
+
+fn name_values(v: &[(String, u64)]) -> serde_json::Value {
+    serde_json::Value::Array(
+        v.iter()
+            .map(|(n, c)| serde_json::json!({"name": n, "value": c}))
+            .collect(),
+    )
+}
+
+/// `GET /api/v1/status/tsdb`: head statistics and the top-10 cardinality tables.
+pub async fn tsdb(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let state = st.clone();
+    let (card, chunks) = tokio::task::spawn_blocking(move || {
+        (state.db.cardinality(10), state.db.head().num_chunks())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("statistics task failed: {e}")))?;
+    let head = st.db.head();
+    let (min, max) = if head.is_empty() {
+        (i64::MAX, i64::MIN)
+    } else {
+        (head.min_time(), head.max_time())
+    };
+    let data = serde_json::json!({
+        "headStats": {
+            "numSeries": head.num_series(),
+            "numLabelPairs": card.num_label_pairs,
+            "chunkCount": chunks,
+            "minTime": min,
+            "maxTime": max,
+        },
+        "seriesCountByMetricName": name_values(&card.series_count_by_metric_name),
+        "labelValueCountByLabelName": name_values(&card.label_value_count_by_label_name),
+        "memoryInBytesByLabelName": name_values(&card.memory_in_bytes_by_label_name),
+        "seriesCountByLabelValuePair": name_values(&card.series_count_by_label_value_pair),
+    });
+    Ok(success(&data.to_string(), &[]))
+}
+
+/// `GET /api/v1/status/walreplay`: the replay is finished before the server listens, so it
+/// reports completion over the WAL's segment numbers: `min` the first, `max` and `current`
+/// the last (all 0 for a fresh WAL).
+pub async fn walreplay(State(st): State<Arc<AppState>>) -> Response {
+    let mut numbers: Vec<u64> = std::fs::read_dir(st.db.dir().join("wal"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    numbers.sort_unstable();
+    let min = numbers.first().copied().unwrap_or(0);
+    let max = numbers.last().copied().unwrap_or(0);
+    let data = serde_json::json!({"min": min, "max": max, "current": max});
+    success(&data.to_string(), &[])
+}
+
+/// `GET /api/v1/rules`: Tidemark evaluates no rules yet.
+pub async fn rules() -> Response {
+    success("{\"groups\":[]}", &[])
+}
+
+/// `GET /api/v1/alerts`: no alerting rules, so no alerts.
+pub async fn alerts() -> Response {
+    success("{\"alerts\":[]}", &[])
+}
+
+/// `GET|POST /api/v1/query_exemplars`: exemplars are not stored; the query and range are
+/// still validated as Prometheus does.
+pub async fn query_exemplars(req: Request) -> Result<Response, ApiError> {
+    let p = read_params(req).await?;
+    for name in ["start", "end"] {
+        if let Some(v) = p.get(name).filter(|v| !v.is_empty()) {
+            parse_time(name, v).map_err(|_| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"{name}\": Invalid time value for '{name}': cannot parse \"{v}\" to a valid timestamp"
+                ))
+            })?;
+        }
+    }
+    let q = p.get("query").unwrap_or("");
+    tidemark_query::parser::parse(q).map_err(|e| ApiError::bad_data(e.to_string()))?;
+    Ok(success("[]", &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tidemark_engine::labels;
+
+    use crate::api::testutil::Harness;
+
+    #[test]
+    fn retention_is_described_like_prometheus() {
+        assert_eq!(super::base2_bytes(512 << 20), "512MiB");
+        assert_eq!(super::base2_bytes(1 << 30), "1GiB");
+        assert_eq!(super::base2_bytes(1000), "1000B");
+    }
+
+    #[tokio::test]
+    async fn tsdb_status_has_head_stats_and_tables() {
+        let h = Harness::new(&[]);
+        let (_, v) = h.get_json("/api/v1/status/tsdb").await;
+        assert_eq!(v["data"]["headStats"]["minTime"], json!(i64::MAX));
+        assert_eq!(v["data"]["seriesCountByMetricName"], json!([]));
+        h.add(&[
+            (labels!("__name__" => "up", "job" => "a"), 1_000, 1.0),
+            (labels!("__name__" => "up", "job" => "b"), 2_000, 1.0),
+            (labels!("__name__" => "x", "job" => "b"), 3_000, 1.0),
+        ]);
+        let (s, v) = h.get_json("/api/v1/status/tsdb").await;
+        assert_eq!(s, 200);
+        let d = &v["data"];
+        assert_eq!(
+            d["headStats"],
+            json!({"numSeries": 3, "numLabelPairs": 4, "chunkCount": 3, "minTime": 1000, "maxTime": 3000})
+        );
+        assert_eq!(
+            d["seriesCountByMetricName"],
+            json!([{"name": "up", "value": 2}, {"name": "x", "value": 1}])
+        );
+        assert_eq!(
+            d["labelValueCountByLabelName"],
+            json!([{"name": "__name__", "value": 2}, {"name": "job", "value": 2}])
+        );
+        assert_eq!(
+            d["seriesCountByLabelValuePair"][0],
+            json!({"name": "__name__=up", "value": 2})
+        );
+        assert_eq!(
+            d["memoryInBytesByLabelName"][0],
+            json!({"name": "__name__", "value": 5})
+        );
+    }
+
+    #[tokio::test]
+    async fn small_status_endpoints() {
+        let h = Harness::new(&[]);
+        let (_, v) = h.get_json("/api/v1/rules").await;
+        assert_eq!(v, json!({"status": "success", "data": {"groups": []}}));
+        let (_, v) = h.get_json("/api/v1/alerts").await;
+        assert_eq!(v, json!({"status": "success", "data": {"alerts": []}}));
+        let (_, v) = h
+            .get_json("/api/v1/query_exemplars?query=up&start=1&end=2")
+            .await;
+        assert_eq!(v, json!({"status": "success", "data": []}));
+        let (s, v) = h.get_json("/api/v1/query_exemplars").await;
+        assert_eq!(s, 400);
+        assert_eq!(v["error"], "1:1: parse error: no expression found in input");
+        let (_, v) = h.get_json("/api/v1/status/walreplay").await;
+        let d = &v["data"];
+        assert!(
+            d["min"].as_u64().unwrap() <= d["max"].as_u64().unwrap(),
+            "{d}"
+        );
+        assert_eq!(d["max"], d["current"]);
+        let (_, v) = h.get_json("/api/v1/status/runtimeinfo").await;
+        assert_eq!(v["data"]["storageRetention"], "15d");
+        assert_eq!(v["data"]["reloadConfigSuccess"], true);
+        assert!(v["data"]["lastConfigTime"].as_str().unwrap().ends_with('Z'));
+        let (_, v) = h.get_json("/api/v1/metadata").await;
+        assert_eq!(v, json!({"status": "success", "data": {}}));
+        let (_, v) = h.get_json("/api/v1/targets/metadata").await;
+        assert_eq!(v, json!({"status": "success", "data": []}));
+        let (s, v) = h.get_json("/api/v1/metadata?limit=x").await;
+        assert_eq!(
+            (s.as_u16(), v["error"].as_str()),
+            (400, Some("limit must be a number"))
+        );
+    }
 }

@@ -21,7 +21,7 @@ fn label_map(labels: &LabelSet) -> Value {
 }
 
 /// RFC 3339 with nanoseconds in UTC, as Go's `time.Time` marshals.
-fn rfc3339(t: std::time::SystemTime) -> String {
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));

@@ -1,0 +1,118 @@
+//! Appending a decoded request: every sample through one appender, one commit per request.
+//!
+//! A sample the head refuses (out of order, duplicate, too old, bad labels) is skipped and
+//! reported with its series and timestamp; the rest of the request is still committed, so a
+//! sender's retry cannot be blocked forever by one bad sample. This is what later Prometheus
+//! releases do; Prometheus 2.42 itself rolls the whole request back on the first refused
+//! sample and answers a bare `out of order sample` (checked against Debian's 2.42 binary).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tidemark_engine::{AppendError, Db, Labels, SeriesRef};
+
+use super::WriteRequest;
+
+/// At most this many rejected samples are described in the answer; the rest are counted.
+const MAX_REPORTED: usize = 10;
+
+/// Counters of the receiver, for self-monitoring.
+#[derive(Debug, Default)]
+pub struct RemoteWriteCounters {
+    /// Requests received (decodable or not).
+    pub requests: AtomicU64,
+    /// Samples committed.
+    pub samples_appended: AtomicU64,
+    /// Samples refused by the head.
+    pub samples_rejected: AtomicU64,
+    /// Requests refused as undecodable.
+    pub requests_malformed: AtomicU64,
+}
+
+/// What appending one request did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Samples committed.
+    pub appended: u64,
+    /// Samples refused.
+    pub rejected: u64,
+    /// Descriptions of the first refused samples: reason, series and timestamp.
+    pub errors: Vec<String>,
+}
+
+/// Appends every sample of `req` and commits once. Refused samples are skipped and described
+/// in the outcome; an `Err` means the commit itself failed and nothing was stored.
+pub fn append(
+    db: &Db,
+    req: &WriteRequest,
+    counters: &RemoteWriteCounters,
+) -> tidemark_engine::Result<AppendOutcome> {
+    let mut app = db.appender();
+    let mut out = AppendOutcome::default();
+    // The head checks against committed samples only; within one request we keep each
+    // series' last accepted sample ourselves, so the request's own order is checked too.
+    let mut last: HashMap<Labels, (i64, u64)> = HashMap::new();
+    let reject = |out: &mut AppendOutcome, reason: String| {
+        out.rejected += 1;
+        if out.errors.len() < MAX_REPORTED {
+            out.errors.push(reason);
+        }
+    };
+    for ts in &req.timeseries {
+        let labels = match ts.label_set() {
+            Ok(l) => l,
+            Err(why) => {
+                for _ in &ts.samples {
+                    reject(
+                        &mut out,
+                        format!("invalid labels for series {}: {why}", ts.display_labels()),
+                    );
+                }
+                continue;
+            }
+        };
+        let mut sref: Option<SeriesRef> = None;
+        for s in &ts.samples {
+            let prev = last.get(&labels).copied();
+            let local = match prev {
+                Some((t, _)) if s.timestamp < t => Err(AppendError::OutOfOrder),
+                Some((t, bits)) if s.timestamp == t && bits != s.value.to_bits() => {
+                    Err(AppendError::Duplicate)
+                }
+                // The same sample twice is not an error; it is stored once.
+                Some((t, _)) if s.timestamp == t => continue,
+                _ => Ok(()),
+            };
+            let res = local.and_then(|()| {
+                match sref.and_then(|r| app.append_ref(r, s.timestamp, s.value)) {
+                    Some(res) => res,
+                    None => app.append(&labels, s.timestamp, s.value),
+                }
+            });
+            match res {
+                Ok(r) => {
+                    sref = Some(r);
+                    last.insert(labels.clone(), (s.timestamp, s.value.to_bits()));
+                }
+                Err(e) => reject(
+                    &mut out,
+                    format!(
+                        "{e} for series {} at timestamp {}",
+                        ts.display_labels(),
+                        s.timestamp
+                    ),
+                ),
+            }
+        }
+    }
+    let pending = app.len() as u64;
+    app.commit()?;
+    out.appended = pending;
+    counters
+        .samples_appended
+        .fetch_add(out.appended, Ordering::Relaxed);
+    counters
+        .samples_rejected
+        .fetch_add(out.rejected, Ordering::Relaxed);
+    Ok(out)
+}

@@ -1,0 +1,419 @@
+//! The HTTP API side by side with the reference: the real `tidemark` binary and Debian's
+//! Prometheus 2.42 get the same remote-written data and scrape the same target (Tidemark's
+//! own `/metrics`), then series, labels, label values, metadata, status/tsdb, federation and
+//! remote-write error answers are compared field by field, and `promtool query` is run against
+//! both.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tidemark_tests::prom::{labels, PromOptions, PromServer, RemoteWriteClient};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 request with a raw body; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn get(port: u16, path: &str) -> (u16, String) {
+    http(port, "GET", path, "", b"")
+}
+
+fn get_json(port: u16, path: &str) -> Value {
+    let (status, body) = get(port, path);
+    assert_eq!(status, 200, "GET {path} on :{port}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+fn config(target_port: u16) -> String {
+    format!(
+        "global:\n  scrape_interval: 1s\n  external_labels:\n    region: eu\nscrape_configs:\n  - job_name: tm\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
+    )
+}
+
+fn start_tidemark(port: u16, dir: &Path) -> Proc {
+    std::fs::write(dir.join("prometheus.yml"), config(port)).unwrap();
+    let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("starting tidemark");
+    let p = Proc(child);
+    wait_for("tidemark to be ready", Duration::from_secs(30), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/-/ready").0 == 200
+    });
+    p
+}
+
+/// Keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn api_matches_prometheus_2_42() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm_port = free_port();
+    let _tm = start_tidemark(tm_port, dir.path());
+    let prom = PromServer::start_with(&PromOptions {
+        config_yaml: Some(config(tm_port)),
+        ..PromOptions::default()
+    })
+    .expect("starting Prometheus 2.42");
+    let pp = prom.port();
+
+    // The same data to both, ending a little before now (federation looks back 5 minutes).
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let base = now - 120_000;
+    let mut series = Vec::new();
+    for (job, code) in [("api", "200"), ("api", "500"), ("web", "200")] {
+        let samples = (0..10)
+            .map(|i| (base + i * 10_000, (i * i) as f64 + 0.5))
+            .collect();
+        series.push((
+            labels(&[
+                ("__name__", "rw_requests_total"),
+                ("job", job),
+                ("code", code),
+            ]),
+            samples,
+        ));
+    }
+    series.push((
+        labels(&[("__name__", "rw_temp"), ("job", "web"), ("room", "a \"b\"")]),
+        vec![(base, 1e-7), (base + 50_000, 1234567.0)],
+    ));
+    for port in [tm_port, pp] {
+        RemoteWriteClient::new(&format!("http://127.0.0.1:{port}"))
+            .write(&series)
+            .unwrap_or_else(|e| panic!("remote write to :{port}: {e}"));
+    }
+
+    // Remote-write errors: both refuse junk and out-of-order samples with 400.
+    let rw_headers = "Content-Encoding: snappy\r\nContent-Type: application/x-protobuf\r\n";
+    for port in [tm_port, pp] {
+        let (s, body) = http(port, "POST", "/api/v1/write", rw_headers, b"\xff\x00junk");
+        assert_eq!(s, 400, ":{port} junk: {body}");
+        let ooo = tidemark_tests::prom::encode_write_request(&[(
+            labels(&[("__name__", "rw_temp"), ("job", "web"), ("room", "a \"b\"")]),
+            vec![(base + 1, 5.0)],
+        )])
+        .unwrap();
+        let (s, body) = http(port, "POST", "/api/v1/write", rw_headers, &ooo);
+        assert_eq!(s, 400, ":{port} out of order: {body}");
+        assert!(body.contains("out of order sample"), ":{port}: {body}");
+    }
+
+    // Series, labels and label values: identical JSON.
+    let sel = enc("{__name__=~\"rw_.+\"}");
+    let paths = [
+        format!("/api/v1/series?match[]={}", enc("rw_requests_total")),
+        format!(
+            "/api/v1/series?match[]={sel}&match[]={}",
+            enc("rw_temp{room!=\"\"}")
+        ),
+        format!(
+            "/api/v1/series?match[]={sel}&start={}&end={}",
+            (base + 55_000) / 1000,
+            now / 1000
+        ),
+        format!("/api/v1/labels?match[]={sel}"),
+        format!("/api/v1/label/code/values?match[]={sel}"),
+        format!("/api/v1/label/__name__/values?match[]={sel}"),
+        format!("/api/v1/label/room/values?match[]={sel}"),
+        "/api/v1/series".to_owned(),
+        "/api/v1/label/1x/values".to_owned(),
+        format!("/api/v1/series?match[]={}", enc("rw_temp{")),
+    ];
+    for p in &paths {
+        let (ts, tb) = get(tm_port, p);
+        let (ps, pb) = get(pp, p);
+        assert_eq!(ts, ps, "{p}: status; tidemark {tb} prometheus {pb}");
+        let tv: Value = serde_json::from_str(&tb).unwrap();
+        let pv: Value = serde_json::from_str(&pb).unwrap();
+        if ps == 200 {
+            assert_eq!(tv, pv, "{p}");
+        } else {
+            assert_eq!(keys(&tv), keys(&pv), "{p}");
+            assert_eq!(tv["errorType"], pv["errorType"], "{p}");
+        }
+    }
+
+    // Metadata from scraping the same target.
+    let md = "/api/v1/metadata?metric=prometheus_tsdb_head_series";
+    wait_for("metadata scraped by both", Duration::from_secs(30), || {
+        [tm_port, pp].iter().all(|&port| {
+            get_json(port, md)["data"]
+                .as_object()
+                .is_some_and(|m| !m.is_empty())
+        })
+    });
+    assert_eq!(get_json(tm_port, md), get_json(pp, md));
+    let tmd = "/api/v1/targets/metadata?metric=prometheus_tsdb_head_series&match_target=%7Bjob%3D%22tm%22%7D";
+    assert_eq!(get_json(tm_port, tmd), get_json(pp, tmd));
+    assert_eq!(
+        get_json(tm_port, "/api/v1/metadata?metric=nope"),
+        get_json(pp, "/api/v1/metadata?metric=nope")
+    );
+
+    // status/tsdb: same fields and table shapes (values differ: each scrapes different data).
+    let t = get_json(tm_port, "/api/v1/status/tsdb");
+    let p = get_json(pp, "/api/v1/status/tsdb");
+    assert_eq!(keys(&t["data"]), keys(&p["data"]));
+    assert_eq!(keys(&t["data"]["headStats"]), keys(&p["data"]["headStats"]));
+    for table in [
+        "seriesCountByMetricName",
+        "labelValueCountByLabelName",
+        "memoryInBytesByLabelName",
+        "seriesCountByLabelValuePair",
+    ] {
+        let (ta, pa) = (
+            t["data"][table].as_array().unwrap(),
+            p["data"][table].as_array().unwrap(),
+        );
+        assert!(!ta.is_empty() && ta.len() <= 10, "{table}: {ta:?}");
+        assert_eq!(ta.len(), pa.len(), "{table}");
+        assert_eq!(keys(&ta[0]), keys(&pa[0]), "{table}");
+    }
+    for path in [
+        "/api/v1/status/walreplay",
+        "/api/v1/status/runtimeinfo",
+        "/api/v1/rules",
+        "/api/v1/alerts",
+    ] {
+        let (t, p) = (get_json(tm_port, path), get_json(pp, path));
+        assert_eq!(keys(&t["data"]), keys(&p["data"]), "{path}");
+    }
+
+    // Federation: the same text.
+    let fed = format!("/federate?match[]={sel}");
+    let (ts, tb) = get(tm_port, &fed);
+    let (ps, pb) = get(pp, &fed);
+    assert_eq!((ts, &tb), (ps, &pb), "federate");
+    assert!(tb.contains("region=\"eu\""), "{tb}");
+
+    // promtool against both: same output.
+    let run = |port: u16, args: &[&str]| -> String {
+        let url = format!("http://127.0.0.1:{port}");
+        let mut cmd = Command::new("/usr/bin/promtool");
+        cmd.arg("query").arg(args[0]);
+        cmd.args(&args[1..]);
+        cmd.arg(&url);
+        let out = cmd.output().expect("running promtool");
+        assert!(
+            out.status.success(),
+            "promtool {args:?} against :{port}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let t_end = format!("{}", (base + 90_000) / 1000);
+    let t_start = format!("{}", base / 1000);
+    let c = ["series", "--match=rw_requests_total"];
+    assert_eq!(run(tm_port, &c), run(pp, &c), "promtool {c:?}");
+    let instant_time = format!("--time={t_end}");
+    let c = ["instant", instant_time.as_str()];
+    // promtool takes the query after the URL for instant and range.
+    let with_query = |port: u16, mode: &[&str], q: &str| -> String {
+        let url = format!("http://127.0.0.1:{port}");
+        let out = Command::new("/usr/bin/promtool")
+            .arg("query")
+            .arg(mode[0])
+            .args(&mode[1..])
+            .arg(&url)
+            .arg(q)
+            .output()
+            .expect("running promtool");
+        assert!(
+            out.status.success(),
+            "promtool {mode:?} {q} against :{port}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // `promtool query labels <server> <name>`.
+    let l = ["labels", "--match=rw_requests_total"];
+    assert_eq!(
+        with_query(tm_port, &l, "code"),
+        with_query(pp, &l, "code"),
+        "promtool labels"
+    );
+    assert!(with_query(tm_port, &l, "code").contains("500"));
+    let q = "sum by (job) (rate(rw_requests_total[1m]))";
+    assert_eq!(
+        with_query(tm_port, &c, q),
+        with_query(pp, &c, q),
+        "promtool instant"
+    );
+    let start = format!("--start={t_start}");
+    let end = format!("--end={t_end}");
+    let r = ["range", start.as_str(), end.as_str(), "--step=15s"];
+    assert_eq!(
+        with_query(tm_port, &r, "rw_temp"),
+        with_query(pp, &r, "rw_temp"),
+        "promtool range"
+    );
+
+    // Tidemark names the refused sample and commits the rest of the request (later Prometheus
+    // releases do the same; 2.42 rolls the whole request back).
+    let mixed = tidemark_tests::prom::encode_write_request(&[
+        (
+            labels(&[("__name__", "committed_rest")]),
+            vec![(now - 1_000, 3.0)],
+        ),
+        (
+            labels(&[("__name__", "rw_temp"), ("job", "web"), ("room", "a \"b\"")]),
+            vec![(base + 2, 5.0)],
+        ),
+    ])
+    .unwrap();
+    let (s, body) = http(tm_port, "POST", "/api/v1/write", rw_headers, &mixed);
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body.contains("out of order sample for series {__name__=\"rw_temp\""),
+        "{body}"
+    );
+    let v = get_json(tm_port, "/api/v1/query?query=committed_rest");
+    assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
+}
+
+/// Throughput figure, not a pass/fail check: 1,000 series × 200 samples remote-written in
+/// batches of 2,000 samples (Prometheus's default `max_samples_per_send`) to Tidemark and to
+/// Prometheus 2.42. Run with `cargo test -p tidemark-server --test e2e_api -- --ignored
+/// --nocapture remote_write_throughput`.
+#[test]
+#[ignore]
+fn remote_write_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm_port = free_port();
+    let _tm = start_tidemark(tm_port, dir.path());
+    let prom = PromServer::start().expect("starting Prometheus 2.42");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let base = now - 200 * 15_000;
+    let series: Vec<_> = (0..1_000)
+        .map(|i| {
+            let inst = format!("host-{i}");
+            (
+                labels(&[
+                    ("__name__", "bench_metric"),
+                    ("instance", &inst),
+                    ("job", "bench"),
+                ]),
+                (0..200)
+                    .map(|j| (base + j * 15_000, (i * j) as f64 * 0.25))
+                    .collect(),
+            )
+        })
+        .collect();
+    for (name, port) in [("tidemark", tm_port), ("prometheus", prom.port())] {
+        let client = RemoteWriteClient::new(&format!("http://127.0.0.1:{port}"));
+        let start = Instant::now();
+        client.write(&series).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{name}: 200000 samples in {secs:.2} s = {:.0} samples/s",
+            200_000.0 / secs
+        );
+    }
+}
