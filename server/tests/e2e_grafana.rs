@@ -120,10 +120,14 @@ fn grafana_data_source_calls_and_restart() {
 
     // A range panel: Grafana floors start and end to the step.
     // Several samples of the HTTP counter, so that `rate` has two at the floored end too.
-    wait_for("samples of the HTTP counter", Duration::from_secs(20), || {
-        !t.query("count_over_time(prometheus_http_requests_total[1m]) >= 6")
-            .is_empty()
-    });
+    wait_for(
+        "samples of the HTTP counter",
+        Duration::from_secs(20),
+        || {
+            !t.query("count_over_time(prometheus_http_requests_total[1m]) >= 6")
+                .is_empty()
+        },
+    );
     let end = now_s().floor();
     let step = 2.0;
     let (rs, re) = (
