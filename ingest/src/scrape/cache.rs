@@ -93,6 +93,8 @@ pub struct SeriesCache {
     iter: u64,
     buf: LabelBuf,
     metadata: MetadataCollector,
+    /// The metadata of the last successful scrape, when it changed, until taken.
+    metadata_change: Option<Arc<MetadataMap>>,
 }
 
 impl Default for SeriesCache {
@@ -123,6 +125,7 @@ impl SeriesCache {
             iter: 0,
             buf: LabelBuf::new(),
             metadata: MetadataCollector::default(),
+            metadata_change: None,
         }
     }
 
@@ -207,6 +210,7 @@ impl SeriesCache {
         self.order.clear();
         let mut parser = Parser::new(body, format, ParserOptions::default());
         self.metadata.begin();
+        self.metadata_change = None;
         loop {
             let entry = match parser.next_entry() {
                 Ok(Some(e)) => e,
@@ -288,13 +292,14 @@ impl SeriesCache {
             }
         }
         std::mem::swap(&mut self.prev_order, &mut self.order);
+        self.metadata_change = self.metadata.finish(body, format);
         Ok(())
     }
 
     /// After a successful [`SeriesCache::append_body`]: the scrape's metric metadata, if it
     /// differs from the previous successful scrape's.
     pub fn take_metadata_change(&mut self) -> Option<Arc<MetadataMap>> {
-        self.metadata.finish()
+        self.metadata_change.take()
     }
 
     /// After a failed scrape: every series of the previous scrape gets a stale marker at `t`,

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::exposition::{Entry, MetricType};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::exposition::{Entry, Format, MetricType, Parser, ParserOptions};
 
 /// One metric family's metadata. Missing lines leave `help`/`unit` empty and the type
 /// `unknown`.
@@ -36,54 +38,88 @@ impl Default for MetricMetadata {
 pub type MetadataMap = BTreeMap<String, MetricMetadata>;
 
 /// Collects one scrape's metadata and tells whether it differs from the last scrape's.
+///
+/// A scrape's metadata lines are only copied into a per-thread scratch buffer as they pass
+/// (a scrape runs on one thread, without yielding) and hashed at the end; the map is built,
+/// by a second pass over the body, only when the hash differs from the previous scrape's —
+/// the first scrape, or when the target's metadata changed.
 #[derive(Debug, Default)]
 pub struct MetadataCollector {
     current: MetadataMap,
-    building: MetadataMap,
+    last_hash: Option<u64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl MetadataCollector {
     /// Starts a scrape.
     pub fn begin(&mut self) {
-        self.building.clear();
+        SCRATCH.with_borrow_mut(Vec::clear);
     }
 
-    /// Records a metadata entry; other entries are ignored.
+    /// Notes a metadata entry; other entries are ignored.
     pub fn observe(&mut self, entry: &Entry<'_>) {
-        let name = match entry {
-            Entry::Help(h) => h.metric.as_str(),
-            Entry::Type { metric, .. } | Entry::Unit { metric, .. } => metric.as_str(),
+        let (tag, name, text): (u8, &[u8], &[u8]) = match entry {
+            Entry::Help(help) => (1, help.metric.as_bytes(), help.raw()),
+            Entry::Type { metric, kind } => (2, metric.as_bytes(), kind.as_str().as_bytes()),
+            Entry::Unit { metric, unit } => (3, metric.as_bytes(), unit.as_bytes()),
             _ => return,
         };
-        if !self.building.contains_key(name) {
-            self.building
-                .insert(name.to_owned(), MetricMetadata::default());
+        SCRATCH.with_borrow_mut(|buf| {
+            buf.push(tag);
+            buf.extend_from_slice(name);
+            buf.push(0);
+            buf.extend_from_slice(text);
+            buf.push(b'\n');
+        });
+    }
+
+    /// Ends a successful scrape of `body`: returns the new map if it changed.
+    pub fn finish(&mut self, body: &[u8], format: Format) -> Option<Arc<MetadataMap>> {
+        let hash = SCRATCH.with_borrow_mut(|buf| {
+            let h = xxh3_64(buf);
+            buf.clear();
+            h
+        });
+        if self.last_hash == Some(hash) {
+            return None;
         }
-        let Some(m) = self.building.get_mut(name) else {
-            return;
+        self.last_hash = Some(hash);
+        let map = build(body, format);
+        if map == self.current {
+            return None;
+        }
+        self.current = map;
+        Some(Arc::new(self.current.clone()))
+    }
+}
+
+/// The metadata of a whole body (which parsed successfully once already).
+fn build(body: &[u8], format: Format) -> MetadataMap {
+    let mut map = MetadataMap::new();
+    let mut parser = Parser::new(body, format, ParserOptions::default());
+    while let Ok(Some(entry)) = parser.next_entry() {
+        let name = match &entry {
+            Entry::Help(h) => h.metric.as_str(),
+            Entry::Type { metric, .. } | Entry::Unit { metric, .. } => metric.as_str(),
+            _ => continue,
         };
+        let m = map.entry(name.to_owned()).or_default();
         match entry {
             Entry::Help(h) => m.help = h.text().into_owned(),
-            Entry::Type { kind, .. } => m.metric_type = *kind,
-            Entry::Unit { unit, .. } => m.unit = (*unit).to_owned(),
+            Entry::Type { kind, .. } => m.metric_type = kind,
+            Entry::Unit { unit, .. } => m.unit = unit.to_owned(),
             _ => {}
         }
     }
-
-    /// Ends a successful scrape: returns the new map if it changed.
-    pub fn finish(&mut self) -> Option<Arc<MetadataMap>> {
-        if self.building == self.current {
-            return None;
-        }
-        std::mem::swap(&mut self.current, &mut self.building);
-        Some(Arc::new(self.current.clone()))
-    }
+    map
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposition::{Format, Parser, ParserOptions};
 
     fn scrape(c: &mut MetadataCollector, body: &str) -> Option<Arc<MetadataMap>> {
         c.begin();
@@ -91,7 +127,7 @@ mod tests {
         while let Ok(Some(e)) = p.next_entry() {
             c.observe(&e);
         }
-        c.finish()
+        c.finish(body.as_bytes(), Format::Text)
     }
 
     #[test]
