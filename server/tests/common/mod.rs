@@ -194,7 +194,10 @@ impl Tidemark {
     /// status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self._proc.0.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        // The shell's built-in `kill`: minimal images may lack /usr/bin/kill.
+        let sent = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
+            .status();
         assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
         self._proc.0.wait().expect("waiting for tidemark")
     }
