@@ -9,37 +9,11 @@
 //!
 //! `cargo bench -p tidemark-benches --bench scrape`
 
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tidemark_benches::exporter::{exporter_body, NODE_EXPORTER};
+use tidemark_benches::exporter::{append_options, exporter_body, NODE_EXPORTER};
 use tidemark_engine::{labels, Db, DbOptions};
-use tidemark_ingest::config::Config;
 use tidemark_ingest::exposition::Format;
-use tidemark_ingest::scrape::{AppendOptions, ScrapeCounts, SeriesCache};
-
-/// The metric relabeling of a typical job: drop a family, rewrite a label.
-const CONFIG: &str = r#"
-scrape_configs:
-  - job_name: node
-    metric_relabel_configs:
-      - source_labels: [__name__]
-        regex: go_gc_.*
-        action: drop
-      - source_labels: [device]
-        regex: (sd[a-z]+)[0-9]*
-        target_label: disk
-        replacement: $1
-"#;
-
-fn append_options() -> AppendOptions {
-    let cfg = Config::parse(CONFIG).expect("bench config");
-    AppendOptions {
-        honor_timestamps: true,
-        metric_relabel: Arc::new(cfg.scrape_configs[0].metric_relabel_configs.clone()),
-        ..AppendOptions::default()
-    }
-}
+use tidemark_ingest::scrape::{ScrapeCounts, SeriesCache};
 
 fn scrape(c: &mut Criterion) {
     let opts = append_options();

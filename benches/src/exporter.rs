@@ -2,6 +2,10 @@
 //! body of any size with node-exporter-like families, whose values change every scrape.
 
 use std::fmt::Write;
+use std::sync::Arc;
+
+use tidemark_ingest::config::Config;
+use tidemark_ingest::scrape::AppendOptions;
 
 /// One scrape of Debian's `prometheus-node-exporter` 1.5 on the benchmark machine (text
 /// format 0.0.4, 507 samples; collectors that need hardware this machine lacks are absent).
@@ -77,6 +81,31 @@ pub fn exporter_body(series: usize, scrape: u64) -> String {
         left = left.saturating_sub(10);
     }
     out
+}
+
+/// The metric relabeling of a typical job: drop a family, rewrite a label.
+const JOB_CONFIG: &str = r#"
+scrape_configs:
+  - job_name: node
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: go_gc_.*
+        action: drop
+      - source_labels: [device]
+        regex: (sd[a-z]+)[0-9]*
+        target_label: disk
+        replacement: $1
+"#;
+
+/// The append options the scrape benchmarks use: honoured timestamps and the metric
+/// relabeling of a typical job.
+pub fn append_options() -> AppendOptions {
+    let cfg = Config::parse(JOB_CONFIG).expect("the benchmark's job config is valid");
+    AppendOptions {
+        honor_timestamps: true,
+        metric_relabel: Arc::new(cfg.scrape_configs[0].metric_relabel_configs.clone()),
+        ..AppendOptions::default()
+    }
 }
 
 #[cfg(test)]

@@ -4,70 +4,22 @@
 //! remote-write error answers are compared field by field, and `promtool query` is run against
 //! both.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{form_escape, free_port, http_raw, wait_for, Proc};
 
 use serde_json::Value;
 use tidemark_tests::prom::{labels, PromOptions, PromServer, RemoteWriteClient};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One HTTP/1.1 request with a raw body; returns the status and the body.
 fn http(port: u16, method: &str, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    http_raw(port, method, path, headers, body)
+        .unwrap_or_else(|| panic!("{method} {path} on :{port}: no HTTP answer"))
 }
 
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -78,29 +30,6 @@ fn get_json(port: u16, path: &str) -> Value {
     let (status, body) = get(port, path);
     assert_eq!(status, 200, "GET {path} on :{port}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-}
-
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
 }
 
 fn config(target_port: u16) -> String {
@@ -203,12 +132,15 @@ fn api_matches_prometheus_2_42() {
     }
 
     // Series, labels and label values: identical JSON.
-    let sel = enc("{__name__=~\"rw_.+\"}");
+    let sel = form_escape("{__name__=~\"rw_.+\"}");
     let paths = [
-        format!("/api/v1/series?match[]={}", enc("rw_requests_total")),
+        format!(
+            "/api/v1/series?match[]={}",
+            form_escape("rw_requests_total")
+        ),
         format!(
             "/api/v1/series?match[]={sel}&match[]={}",
-            enc("rw_temp{room!=\"\"}")
+            form_escape("rw_temp{room!=\"\"}")
         ),
         format!(
             "/api/v1/series?match[]={sel}&start={}&end={}",
@@ -221,7 +153,7 @@ fn api_matches_prometheus_2_42() {
         format!("/api/v1/label/room/values?match[]={sel}"),
         "/api/v1/series".to_owned(),
         "/api/v1/label/1x/values".to_owned(),
-        format!("/api/v1/series?match[]={}", enc("rw_temp{")),
+        format!("/api/v1/series?match[]={}", form_escape("rw_temp{")),
     ];
     for p in &paths {
         let (ts, tb) = get(tm_port, p);
@@ -380,7 +312,7 @@ fn api_matches_prometheus_2_42() {
 /// Prometheus 2.42. Run with `cargo test -p tidemark-server --test e2e_api -- --ignored
 /// --nocapture remote_write_throughput`.
 #[test]
-#[ignore]
+#[ignore = "a measurement (timings, not assertions); run by hand with --ignored"]
 fn remote_write_throughput() {
     let dir = tempfile::tempdir().unwrap();
     let tm_port = free_port();

@@ -5,34 +5,20 @@
 //! Chromium is required: CI installs Debian's `chromium` (`.ci/run`). Without it these tests
 //! fail with a message saying so; they never skip.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, wait_for, Proc};
 
 use serde_json::Value;
 
 /// The route prefix the server runs under; every page must work below it.
 const PREFIX: &str = "/tm";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Status, `Location` header and body of a plain GET on loopback.
 fn http_get(port: u16, path: &str) -> Option<(u16, String, String)> {
@@ -54,17 +40,6 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String, String)> {
         })
         .unwrap_or_default();
     Some((status, location, body.to_owned()))
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
 }
 
 /// The Chromium binary, or a failure that says how to get it.

@@ -8,27 +8,12 @@
 //! median and best run — for the real node-exporter capture and for generated 1,000-sample
 //! bodies; `--check` exits non-zero when a median is below 5 M samples/s.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tidemark_benches::exporter::{exporter_body, NODE_EXPORTER};
+use tidemark_benches::exporter::{append_options, exporter_body, NODE_EXPORTER};
 use tidemark_engine::{labels, Db, DbOptions};
-use tidemark_ingest::config::Config;
 use tidemark_ingest::exposition::Format;
 use tidemark_ingest::scrape::{AppendOptions, ScrapeCounts, SeriesCache};
-
-const CONFIG: &str = r#"
-scrape_configs:
-  - job_name: node
-    metric_relabel_configs:
-      - source_labels: [__name__]
-        regex: go_gc_.*
-        action: drop
-      - source_labels: [device]
-        regex: (sd[a-z]+)[0-9]*
-        target_label: disk
-        replacement: $1
-"#;
 
 /// CPU time of the calling thread (user + system), from `/proc/thread-self/stat`.
 fn thread_cpu() -> Result<Duration, String> {
@@ -97,12 +82,7 @@ fn run(name: &str, bodies: &[&[u8]], scrapes: usize, opts: &AppendOptions) -> Re
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let scrapes: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3000);
-    let cfg = Config::parse(CONFIG).expect("bench config");
-    let opts = AppendOptions {
-        honor_timestamps: true,
-        metric_relabel: Arc::new(cfg.scrape_configs[0].metric_relabel_configs.clone()),
-        ..AppendOptions::default()
-    };
+    let opts = append_options();
     let generated: Vec<String> = (1..=32).map(|i| exporter_body(1000, i)).collect();
     let generated: Vec<&[u8]> = generated.iter().map(|b| b.as_bytes()).collect();
     println!("| body | scrapes per run | slowest run (M samples/s) | median | best |");

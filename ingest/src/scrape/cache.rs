@@ -15,8 +15,49 @@ use tidemark_engine::{AppendError, Appender, Labels, SeriesRef};
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use super::metadata::{MetadataCollector, MetadataMap};
+use super::metrics::Limit;
 use crate::exposition::{Entry, Format, LabelBuf, Parser, ParserOptions};
 use crate::relabel::{self, RelabelConfig, SortedLabels};
+
+/// Why a scrape body could not be appended: the message for `lastError`, and the limit it
+/// went over, if that is the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrapeError {
+    /// The message, worded as Prometheus words it.
+    pub message: String,
+    /// The limit exceeded, if any.
+    pub limit: Option<Limit>,
+}
+
+impl ScrapeError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            limit: None,
+        }
+    }
+
+    fn limit(limit: Limit, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            limit: Some(limit),
+        }
+    }
+}
+
+impl std::fmt::Display for ScrapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ScrapeError {}
+
+impl From<ScrapeError> for String {
+    fn from(e: ScrapeError) -> String {
+        e.message
+    }
+}
 
 /// Prometheus's stale marker: a signalling NaN no exposition can produce.
 pub const STALE_NAN: f64 = f64::from_bits(0x7ff0_0000_0000_0002);
@@ -204,7 +245,7 @@ impl SeriesCache {
         target: &Labels,
         opts: &AppendOptions,
         counts: &mut ScrapeCounts,
-    ) -> Result<(), String> {
+    ) -> Result<(), ScrapeError> {
         self.iter += 1;
         let iter = self.iter;
         self.order.clear();
@@ -215,7 +256,7 @@ impl SeriesCache {
             let entry = match parser.next_entry() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(ScrapeError::new(e.to_string())),
             };
             let Entry::Sample(sample) = entry else {
                 self.metadata.observe(&entry);
@@ -232,7 +273,7 @@ impl SeriesCache {
                 None => {
                     sample
                         .labels_into(&mut self.buf)
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| ScrapeError::new(e.to_string()))?;
                     let series = build_labels(&self.buf, target, opts)?.map(|l| (None, l));
                     self.insert(key, series)
                 }
@@ -252,7 +293,7 @@ impl SeriesCache {
                         counts.scraped += 1;
                     }
                 }
-                return Err("sample limit exceeded".to_owned());
+                return Err(ScrapeError::limit(Limit::Samples, "sample limit exceeded"));
             }
             let new_series = entry.last_iter == 0 || !entry.prev_seen;
             entry.last_iter = iter;
@@ -343,14 +384,14 @@ fn build_labels(
     scraped: &LabelBuf,
     target: &Labels,
     opts: &AppendOptions,
-) -> Result<Option<Labels>, String> {
+) -> Result<Option<Labels>, ScrapeError> {
     let mut lset = merge_target_labels(scraped, target, opts.honor_labels);
     if !opts.metric_relabel.is_empty() && !relabel::process(&opts.metric_relabel, &mut lset) {
         return Ok(None);
     }
     let pairs = &lset.0;
     if !pairs.iter().any(|(n, v)| n == "__name__" && !v.is_empty()) {
-        return Err("missing metric name (__name__ label)".to_owned());
+        return Err(ScrapeError::new("missing metric name (__name__ label)"));
     }
     let metric = || {
         pairs
@@ -360,35 +401,41 @@ fn build_labels(
             .to_owned()
     };
     if opts.label_limit > 0 && pairs.len() as u64 > opts.label_limit {
-        return Err(format!(
-            "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
-            metric(),
-            pairs.len(),
-            opts.label_limit
+        return Err(ScrapeError::limit(
+            Limit::Labels,
+            format!(
+                "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
+                metric(),
+                pairs.len(),
+                opts.label_limit
+            ),
         ));
     }
     for (n, v) in pairs {
         if opts.label_name_length_limit > 0 && n.len() as u64 > opts.label_name_length_limit {
-            return Err(format!(
-                "label_name_length_limit exceeded (metric: {}, label name: {}, limit: {})",
-                metric(),
-                n,
-                opts.label_name_length_limit
+            return Err(ScrapeError::limit(
+                Limit::Labels,
+                format!(
+                    "label_name_length_limit exceeded (metric: {}, label name: {}, limit: {})",
+                    metric(),
+                    n,
+                    opts.label_name_length_limit
+                ),
             ));
         }
         if opts.label_value_length_limit > 0 && v.len() as u64 > opts.label_value_length_limit {
-            return Err(format!(
+            return Err(ScrapeError::limit(Limit::Labels, format!(
                 "label_value_length_limit exceeded (metric: {}, label name: {}, value: {:?}, limit: {})",
                 metric(),
                 n,
                 v,
                 opts.label_value_length_limit
-            ));
+            )));
         }
     }
     Labels::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         .map(Some)
-        .ok_or_else(|| format!("invalid label set for metric {}", metric()))
+        .ok_or_else(|| ScrapeError::new(format!("invalid label set for metric {}", metric())))
 }
 
 /// Prometheus's `mutateSampleLabels`.
@@ -461,6 +508,14 @@ mod tests {
         }
 
         fn scrape(&mut self, t: i64, body: &str) -> Result<ScrapeCounts, String> {
+            Ok(self.try_scrape(t, body)?)
+        }
+
+        fn scrape_error(&mut self, t: i64, body: &str) -> ScrapeError {
+            self.try_scrape(t, body).unwrap_err()
+        }
+
+        fn try_scrape(&mut self, t: i64, body: &str) -> Result<ScrapeCounts, ScrapeError> {
             let mut app = self.db.appender();
             let mut counts = ScrapeCounts::default();
             self.cache.append_body(
@@ -581,5 +636,9 @@ mod tests {
             .scrape(2000, "keep 1\nkeep2 2\nkeep3 3\ndrop_me 4\n")
             .unwrap_err();
         assert_eq!(e, "sample limit exceeded");
+        assert_eq!(
+            f.scrape_error(3000, "keep 1\nkeep2 2\nkeep3 3\n").limit,
+            Some(Limit::Samples)
+        );
     }
 }

@@ -6,6 +6,17 @@ use tidemark_engine::AppendError;
 
 use super::cache::ScrapeCounts;
 
+/// The limit a failed scrape went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `sample_limit`.
+    Samples,
+    /// `body_size_limit`.
+    BodySize,
+    /// `label_limit`, `label_name_length_limit` or `label_value_length_limit`.
+    Labels,
+}
+
 /// Totals over every scrape loop.
 #[derive(Debug, Default)]
 pub struct ScrapeMetrics {
@@ -32,29 +43,25 @@ pub struct ScrapeMetrics {
 }
 
 impl ScrapeMetrics {
-    pub(crate) fn record(&self, counts: &ScrapeCounts, error: Option<&str>) {
+    pub(crate) fn record(&self, counts: &ScrapeCounts, failed: bool, limit: Option<Limit>) {
         self.scrapes.fetch_add(1, Ordering::Relaxed);
-        if let Some(e) = error {
+        if failed {
             self.failed.fetch_add(1, Ordering::Relaxed);
-            // The limits' errors, as the cache and the client word them.
-            let limit = if e.starts_with("sample limit exceeded") {
-                Some(&self.exceeded_sample_limit)
-            } else if e.contains("body size limit exceeded") {
-                Some(&self.exceeded_body_size_limit)
-            } else if e.starts_with("label_limit exceeded")
-                || e.starts_with("label_name_length_limit exceeded")
-                || e.starts_with("label_value_length_limit exceeded")
-            {
-                Some(&self.exceeded_label_limits)
-            } else {
-                None
-            };
-            if let Some(c) = limit {
+            if let Some(limit) = limit {
+                let c = match limit {
+                    Limit::Samples => &self.exceeded_sample_limit,
+                    Limit::BodySize => &self.exceeded_body_size_limit,
+                    Limit::Labels => &self.exceeded_label_limits,
+                };
                 c.fetch_add(1, Ordering::Relaxed);
             }
         } else {
             self.samples.fetch_add(counts.added, Ordering::Relaxed);
         }
+        self.record_rejected(counts);
+    }
+
+    fn record_rejected(&self, counts: &ScrapeCounts) {
         for (e, n) in &counts.rejected {
             let c = match e {
                 AppendError::OutOfOrder => &self.out_of_order,
@@ -102,14 +109,11 @@ mod tests {
             added: 5,
             ..ScrapeCounts::default()
         };
-        m.record(&counts, None);
-        m.record(&counts, Some("sample limit exceeded"));
-        m.record(&counts, Some("body size limit exceeded"));
-        m.record(
-            &counts,
-            Some("label_limit exceeded (metric: x, number of labels: 3, limit: 2)"),
-        );
-        m.record(&counts, Some("connection refused"));
+        m.record(&counts, false, None);
+        m.record(&counts, true, Some(Limit::Samples));
+        m.record(&counts, true, Some(Limit::BodySize));
+        m.record(&counts, true, Some(Limit::Labels));
+        m.record(&counts, true, None);
         assert_eq!(m.scrapes.load(Ordering::Relaxed), 5);
         assert_eq!(m.failed.load(Ordering::Relaxed), 4);
         assert_eq!(m.samples.load(Ordering::Relaxed), 5);

@@ -15,9 +15,9 @@ pub mod schedule;
 mod scrape_loop;
 pub mod target;
 
-pub use cache::{AppendOptions, ScrapeCounts, SeriesCache, STALE_NAN};
+pub use cache::{AppendOptions, ScrapeCounts, ScrapeError, SeriesCache, STALE_NAN};
 pub use manager::{ApplyError, ManagerOptions, ScrapeManager};
 pub use metadata::{MetadataMap, MetricMetadata};
-pub use metrics::ScrapeMetrics;
+pub use metrics::{Limit, ScrapeMetrics};
 pub use pool::{DroppedTarget, PoolSnapshot};
 pub use target::{Target, TargetHealth};

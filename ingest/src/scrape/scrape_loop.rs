@@ -8,11 +8,11 @@ use tidemark_engine::{Db, Labels, LabelsBuilder};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::cache::{append_stale, AppendOptions, ScrapeCounts, SeriesCache};
-use super::metrics::ScrapeMetrics;
+use super::cache::{append_stale, AppendOptions, ScrapeCounts, ScrapeError, SeriesCache};
+use super::metrics::{Limit, ScrapeMetrics};
 use super::schedule;
 use super::target::Target;
-use crate::client::{scrape_headers, HttpClient};
+use crate::client::{scrape_headers, FetchError, HttpClient};
 use crate::exposition::format_for_content_type;
 
 /// What the loop's owner asks of it.
@@ -172,7 +172,7 @@ async fn scrape_once(
         .await;
     let mut counts = ScrapeCounts::default();
     let mut app = ctx.db.appender();
-    let mut error = match fetched {
+    let error = match fetched {
         Ok(fetched) => {
             let format = format_for_content_type(fetched.content_type.as_deref());
             cache
@@ -187,8 +187,13 @@ async fn scrape_once(
                 )
                 .err()
         }
-        Err(e) => Some(e.to_string()),
+        Err(e) => Some(ScrapeError {
+            limit: matches!(e, FetchError::BodySizeLimit).then_some(Limit::BodySize),
+            message: e.to_string(),
+        }),
     };
+    let limit = error.as_ref().and_then(|e| e.limit);
+    let mut error = error.map(String::from);
     if error.is_none() {
         if let Some(m) = cache.take_metadata_change() {
             *target.metadata.lock() = m;
@@ -227,7 +232,7 @@ async fn scrape_once(
             error.get_or_insert_with(|| format!("appending samples: {e}"));
         }
     }
-    ctx.metrics.record(&counts, error.as_deref());
+    ctx.metrics.record(&counts, error.is_some(), limit);
     if let Some(e) = &error {
         tracing::debug!(target: "scrape", job = target.job(), url = %target.url, error = %e, "scrape failed");
     }

@@ -87,30 +87,12 @@ pub async fn write(State(st): State<Arc<AppState>>, req: Request) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use prost::Message;
-
     use crate::api::testutil::{enc, Harness};
-    use crate::remote_write::{Label, Sample, TimeSeries, WriteRequest};
+    use crate::remote_write::test_support::{self, series as ts};
+    use crate::remote_write::{TimeSeries, WriteRequest};
 
-    fn ts(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
-        TimeSeries {
-            labels: labels
-                .iter()
-                .map(|(n, v)| Label {
-                    name: (*n).into(),
-                    value: (*v).into(),
-                })
-                .collect(),
-            samples: samples
-                .iter()
-                .map(|&(timestamp, value)| Sample { value, timestamp })
-                .collect(),
-        }
-    }
-
-    fn body(series: Vec<TimeSeries>) -> Vec<u8> {
-        let raw = WriteRequest { timeseries: series }.encode_to_vec();
-        snap::raw::Encoder::new().compress_vec(&raw).unwrap()
+    fn body(timeseries: Vec<TimeSeries>) -> Vec<u8> {
+        test_support::body(&WriteRequest { timeseries })
     }
 
     async fn post(h: &Harness, b: Vec<u8>) -> (u16, String) {

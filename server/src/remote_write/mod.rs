@@ -97,17 +97,22 @@ pub fn fuzz_decode(data: &[u8]) {
     }
 }
 
+/// Builders for tests of the receiver.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_support {
+    use prost::Message;
 
-    fn body(req: &WriteRequest) -> Vec<u8> {
+    use super::{Label, Sample, TimeSeries, WriteRequest};
+
+    /// A request body as a client sends it: snappy-compressed protobuf.
+    pub(crate) fn body(req: &WriteRequest) -> Vec<u8> {
         snap::raw::Encoder::new()
             .compress_vec(&req.encode_to_vec())
-            .unwrap()
+            .expect("snappy compresses any input")
     }
 
-    fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
+    /// A series from label pairs and (timestamp, value) samples.
+    pub(crate) fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
         TimeSeries {
             labels: labels
                 .iter()
@@ -122,6 +127,12 @@ mod tests {
                 .collect(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{body, series};
+    use super::*;
 
     #[test]
     fn round_trip_keeps_values_bit_exact() {

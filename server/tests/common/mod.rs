@@ -57,13 +57,44 @@ fn http_request_host(
     path: &str,
     body: &str,
 ) -> Option<(u16, String)> {
+    http_raw_host(
+        host,
+        port,
+        method,
+        path,
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        body.as_bytes(),
+    )
+}
+
+/// One request on 127.0.0.1:`port` with extra header lines (each ending in `\r\n`) and a raw
+/// body: the status and the (de-chunked) body, `None` if the connection failed.
+pub fn http_raw(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> Option<(u16, String)> {
+    http_raw_host("127.0.0.1", port, method, path, headers, body)
+}
+
+fn http_raw_host(
+    host: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> Option<(u16, String)> {
     let mut s = TcpStream::connect((host, port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n",
         body.len()
     );
-    s.write_all(req.as_bytes()).ok()?;
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
     let mut out = Vec::new();
     s.read_to_end(&mut out).ok()?;
     let text = String::from_utf8_lossy(&out).into_owned();
