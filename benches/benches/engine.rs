@@ -86,7 +86,7 @@ fn head(c: &mut Criterion) {
             |(t, off)| {
                 let mut app = db.appender();
                 for r in &refs[off..(off + 1000).min(refs.len())] {
-                    app.append_ref(*r, t, t as f64).unwrap().unwrap();
+                    app.append_ref(r, t, t as f64).unwrap().unwrap();
                 }
                 app.commit().unwrap()
             },

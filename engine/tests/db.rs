@@ -130,6 +130,59 @@ fn old_timestamps_and_late_series() {
 }
 
 #[test]
+fn series_handles_append_and_survive_head_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let (old, kept) = (series(0), series(1));
+        let mut app = db.appender();
+        let h_old = app.append(&old, 0, 1.0).unwrap();
+        let h_kept = app.append(&kept, 0, 1.0).unwrap();
+        assert_eq!(h_old.labels(), &old);
+        app.commit().unwrap();
+        // Handles append without a lookup; the ordering rules still hold.
+        let mut app = db.appender();
+        assert_eq!(app.append_ref(&h_kept, 3 * H, 2.0), Some(Ok(())));
+        app.commit().unwrap();
+        assert_eq!(
+            db.appender().append_ref(&h_kept, 2 * H + 1000, 2.0),
+            Some(Err(AppendError::OutOfOrder))
+        );
+        // A rolled-back appender writes nothing.
+        let mut app = db.appender();
+        assert_eq!(app.append_ref(&h_kept, 4 * H, 9.0), Some(Ok(())));
+        app.rollback();
+
+        // `old` has no sample after 2h; a sample for it is pending while truncation runs.
+        let mut app = db.appender();
+        assert_eq!(app.append_ref(&h_old, 3 * H, 5.0), Some(Ok(())));
+        db.head().truncate(2 * H).unwrap();
+        // The removed series' handle is refused: the caller appends by labels again.
+        assert_eq!(db.appender().append_ref(&h_old, 4 * H, 6.0), None);
+        assert_eq!(db.appender().append_ref(&h_kept, 4 * H, 6.0), Some(Ok(())));
+        // The pending sample lands in the series' successor, with its labels.
+        assert_eq!(app.commit().unwrap().appended, 1);
+        let r = query(&db, &[eq("i", "0")], 0, i64::MAX);
+        assert_eq!(r, vec![(old.clone(), vec![(3 * H, 5.0)])]);
+        let mut app = db.appender();
+        let h_new = app.append(&old, 4 * H, 6.0).unwrap();
+        assert_ne!(h_new, h_old);
+        app.commit().unwrap();
+        db.close().unwrap();
+    }
+    // The WAL holds the successor's series record before its samples.
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(
+        query(&db, &[eq("i", "0")], 0, i64::MAX),
+        vec![(series(0), vec![(3 * H, 5.0), (4 * H, 6.0)])]
+    );
+    assert_eq!(
+        query(&db, &[eq("i", "1")], 0, i64::MAX)[0].1,
+        vec![(3 * H, 2.0)]
+    );
+}
+
+#[test]
 fn compaction_persists_blocks_and_queries_span_head_and_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let step = 60_000;

@@ -50,7 +50,7 @@ fn main() {
             let mut app = db.appender();
             for (j, r) in chunk.iter().enumerate() {
                 let v = (k * 7 + (c * 1000 + j) as i64 % 13) as f64;
-                app.append_ref(*r, k * 15_000, v)
+                app.append_ref(r, k * 15_000, v)
                     .expect("series exists")
                     .expect("append");
             }

@@ -16,10 +16,39 @@ use crate::wal::record::{self, RefSample, RefSeries};
 use super::series::{Appended, MemSeries};
 use super::Head;
 
-/// A handle to a head series, valid for the life of the process; a cheaper way to append to
-/// the same series again (scrape loops cache it per exposed series, as Prometheus does).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SeriesRef(pub u32);
+/// A handle to a head series: appending through it ([`Appender::append_ref`]) skips the
+/// label lookup, so scrape loops and remote write keep one per series they write, as
+/// Prometheus does. It stays valid for the life of the process; once head truncation has
+/// removed the series, `append_ref` returns `None` and the caller appends by labels again,
+/// getting the handle of the series' successor.
+#[derive(Clone)]
+pub struct SeriesRef(Arc<MemSeries>);
+
+impl SeriesRef {
+    /// The series' id (as in the WAL).
+    pub fn id(&self) -> u32 {
+        self.0.id
+    }
+
+    /// The series' labels.
+    pub fn labels(&self) -> &Labels {
+        &self.0.labels
+    }
+}
+
+impl PartialEq for SeriesRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SeriesRef {}
+
+impl std::fmt::Debug for SeriesRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SeriesRef").field(&self.0.id).finish()
+    }
+}
 
 /// What a commit did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +78,12 @@ struct Pending {
 
 /// A batch of samples committed or rolled back as a unit. Dropping it without `commit` rolls
 /// back: nothing is written (series it created stay, empty, and are removed by truncation).
+///
+/// Head truncation may remove a series between the append of a sample and the commit (the
+/// series had no committed sample in range yet); the commit then writes the sample to the
+/// series' successor, created under the same labels. Commits and the removal step of
+/// truncation exclude each other (the head's commit gate), so a series never disappears in
+/// the middle of a commit and each sample's series record is in the WAL.
 pub struct Appender<'a> {
     head: &'a Head,
     pending: Vec<Pending>,
@@ -65,7 +100,7 @@ impl<'a> Appender<'a> {
     }
 
     /// Adds a sample for the series with `labels` (creating the series if needed). The label
-    /// set must not be empty. Returns the series' ref for later [`Appender::append_ref`].
+    /// set must not be empty. Returns the series' handle for later [`Appender::append_ref`].
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         if labels.is_empty() {
             self.head
@@ -80,18 +115,18 @@ impl<'a> Appender<'a> {
             return Err(AppendError::OutOfBounds);
         }
         let (s, _) = self.head.get_or_create(labels, None);
-        self.push(s, t, v)
+        self.push(&s, t, v)?;
+        Ok(SeriesRef(s))
     }
 
-    /// Adds a sample for a series by ref. Fails with `None` if the series no longer exists
-    /// (it was removed by head truncation): the caller should use [`Appender::append`].
-    pub fn append_ref(
-        &mut self,
-        r: SeriesRef,
-        t: i64,
-        v: f64,
-    ) -> Option<Result<SeriesRef, AppendError>> {
-        let s = self.head.get_by_id(r.0)?;
+    /// Adds a sample for a series by handle. Returns `None` if head truncation removed the
+    /// series: the caller should use [`Appender::append`].
+    #[inline]
+    pub fn append_ref(&mut self, r: &SeriesRef, t: i64, v: f64) -> Option<Result<(), AppendError>> {
+        let s = &r.0;
+        if s.removed.load(Ordering::Acquire) {
+            return None;
+        }
         if t < self.min_t {
             self.head
                 .counters
@@ -101,7 +136,8 @@ impl<'a> Appender<'a> {
         Some(self.push(s, t, v))
     }
 
-    fn push(&mut self, s: Arc<MemSeries>, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+    #[inline]
+    fn push(&mut self, s: &Arc<MemSeries>, t: i64, v: f64) -> Result<(), AppendError> {
         // The common case, a sample newer than the series' last one, needs no lock; anything
         // else is checked under the lock (and everything again at commit).
         if t <= s.last_t_hint.load(Ordering::Acquire) {
@@ -112,10 +148,12 @@ impl<'a> Appender<'a> {
                 return Err(e);
             }
         }
-        let r = SeriesRef(s.id);
-        s.pending.fetch_add(1, Ordering::AcqRel);
-        self.pending.push(Pending { series: s, t, v });
-        Ok(r)
+        self.pending.push(Pending {
+            series: Arc::clone(s),
+            t,
+            v,
+        });
+        Ok(())
     }
 
     /// Number of samples buffered.
@@ -133,9 +171,16 @@ impl<'a> Appender<'a> {
     /// affected.
     pub fn commit(mut self) -> Result<CommitStats> {
         let head = self.head;
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
         if pending.is_empty() {
             return Ok(CommitStats::default());
+        }
+        // Truncation cannot remove series until the samples are in memory.
+        let _gate = head.commit_gate.read();
+        for p in pending.iter_mut() {
+            if p.series.removed.load(Ordering::Acquire) {
+                p.series = head.get_or_create(&p.series.labels, None).0;
+            }
         }
         if let Some(wal) = &head.wal {
             let mut new_series: Vec<RefSeries> = Vec::new();
@@ -175,58 +220,33 @@ impl<'a> Appender<'a> {
                     .fetch_add(1, Ordering::Relaxed);
                 return Err(e);
             }
-            for p in &pending {
-                p.series.logged.store(true, Ordering::Release);
+            if !new_series.is_empty() {
+                for p in &pending {
+                    p.series.logged.store(true, Ordering::Release);
+                }
             }
         }
-        Ok(apply(head, pending))
+        Ok(apply(head, &pending))
     }
 
     /// Discards the batch.
     pub fn rollback(self) {
-        // Drop releases the pending samples.
+        // Dropping the pending samples is all there is to do.
     }
 }
 
-impl Drop for Appender<'_> {
-    fn drop(&mut self) {
-        for p in self.pending.drain(..) {
-            p.series.pending.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-}
-
-/// Applies committed samples to memory.
-/// Decrements a series' pending count when dropped.
-struct PendingRelease(Arc<MemSeries>);
-
-impl Drop for PendingRelease {
-    fn drop(&mut self) {
-        self.0.pending.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-fn apply(head: &Head, pending: Vec<Pending>) -> CommitStats {
+/// Applies committed samples to memory (under the commit gate).
+fn apply(head: &Head, pending: &[Pending]) -> CommitStats {
     let mut stats = CommitStats::default();
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
     let range = head.opts.chunk_range;
     for p in pending {
-        // Released after the sample is in memory, so truncation cannot remove the series
-        // in between (it takes the series lock too).
-        let guard = PendingRelease(p.series);
-        let successor;
-        let mut series = &guard.0;
+        let series = &p.series;
         let mut st = series.state.lock();
-        if st.removed {
-            // Truncation removed the series after `append` found it: append to its successor.
-            drop(st);
-            successor = head.get_or_create(&series.labels, None).0;
-            series = &successor;
-            st = series.state.lock();
-        }
         match st.append(series.id, p.t, p.v, range, &head.chunks) {
             Ok(Appended::Added) => {
                 series.last_t_hint.store(p.t, Ordering::Release);
+                drop(st);
                 stats.appended += 1;
                 mint = mint.min(p.t);
                 maxt = maxt.max(p.t);

@@ -137,6 +137,9 @@ pub struct Head {
     wal: Option<Mutex<Wal>>,
     tombstones: RwLock<Tombstones>,
     counters: HeadCounters,
+    /// Held shared by every commit and exclusively while truncation removes series, so a
+    /// commit sees each of its series either alive throughout or already removed.
+    commit_gate: RwLock<()>,
 }
 
 impl std::fmt::Debug for Head {
@@ -175,6 +178,7 @@ impl Head {
             wal: wal.map(Mutex::new),
             tombstones: RwLock::new(Tombstones::default()),
             counters: HeadCounters::default(),
+            commit_gate: RwLock::new(()),
         })
     }
 
@@ -390,12 +394,13 @@ impl Head {
     pub fn truncate(&self, mint: i64) -> Result<()> {
         self.set_min_valid_time(mint);
         let mut new_min = i64::MAX;
+        let gate = self.commit_gate.write();
         for s in self.all_series() {
             let mut st = s.state.lock();
             let empty = st.truncate_before(mint);
-            let pending = s.pending.load(Ordering::Acquire) > 0;
-            if empty && !pending && (!st.has_samples || st.last_t < mint) {
-                st.removed = true;
+            if empty && (!st.has_samples || st.last_t < mint) {
+                // A sample for it still in an appender goes to a successor at commit.
+                s.removed.store(true, Ordering::Release);
                 drop(st);
                 self.remove_series(&s);
                 self.tombstones.write().remove(u64::from(s.id));
@@ -403,6 +408,7 @@ impl Head {
                 new_min = new_min.min(t);
             }
         }
+        drop(gate);
         self.min_time.store(new_min, Ordering::Release);
         if new_min == i64::MAX {
             self.max_time.store(i64::MIN, Ordering::Release);

@@ -9,7 +9,7 @@
 //! - Full chunks are written to the head chunk files and dropped from the heap; a chunk
 //!   whose write failed (e.g. disk full) stays in memory and is still served.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32};
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -64,8 +64,6 @@ pub(crate) struct SeriesState {
     pub last_t: i64,
     pub last_v_bits: u64,
     pub has_samples: bool,
-    /// Set when head truncation removed the series; appenders holding it re-resolve it.
-    pub removed: bool,
 }
 
 /// A series in the head.
@@ -75,9 +73,9 @@ pub(crate) struct MemSeries {
     pub labels: Labels,
     /// True once a series record for it is in the WAL.
     pub logged: AtomicBool,
-    /// Samples for it sitting in appenders not yet committed or rolled back; head
-    /// truncation never removes a series while this is non-zero.
-    pub pending: AtomicU32,
+    /// Set (under the state lock and the head's commit gate) when head truncation removed
+    /// the series; holders of its handle then re-resolve it by labels.
+    pub removed: AtomicBool,
     /// The newest committed sample time as of the last append (`i64::MIN` before any),
     /// readable without the lock: a sample after it is appendable without taking the lock.
     /// Only written under the `state` lock; a stale value only moves checks to commit time.
@@ -98,7 +96,7 @@ impl MemSeries {
             id,
             labels,
             logged: AtomicBool::new(false),
-            pending: AtomicU32::new(0),
+            removed: AtomicBool::new(false),
             last_t_hint: AtomicI64::new(i64::MIN),
             state: Mutex::new(SeriesState::default()),
         }

@@ -252,9 +252,18 @@ pub struct Sample<'a> {
     pub(crate) timestamp: i64,
     pub(crate) has_timestamp: bool,
     pub(crate) format: Format,
+    /// The series is the one passed to [`Parser::next_entry_expecting`](super::Parser::next_entry_expecting).
+    pub(crate) expected: bool,
 }
 
 impl<'a> Sample<'a> {
+    /// True when the series is the one the caller passed to
+    /// [`Parser::next_entry_expecting`](super::Parser::next_entry_expecting).
+    #[inline]
+    pub fn is_expected(&self) -> bool {
+        self.expected
+    }
+
     /// The series identity exactly as written: `name` or `name{labels}` (text format: with any
     /// blanks inside). Equal bytes mean the same series, so the scrape loop can key its cache
     /// on this without materialising labels (the same series written differently misses the

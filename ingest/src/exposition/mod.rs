@@ -154,6 +154,30 @@ impl<'a> Parser<'a> {
     }
 }
 
+impl<'a> Parser<'a> {
+    /// Like [`Parser::next_entry`], with a hint: the series the caller expects next, as bytes
+    /// an earlier [`Sample::series`] of a parser **of the same format** returned (a scrape
+    /// cache's prediction from the previous scrape). When the next line is a sample of exactly
+    /// that series, its labels are not lexed again and the sample says so
+    /// ([`Sample::is_expected`]). Only the text format uses the hint.
+    #[inline]
+    pub fn next_entry_expecting(
+        &mut self,
+        expected: &[u8],
+    ) -> Result<Option<Entry<'a>>, ParseError> {
+        match &mut self.inner {
+            Inner::Text(p) if !self.failed => {
+                let r = p.next_entry_expecting(expected);
+                if r.is_err() {
+                    self.failed = true;
+                }
+                r
+            }
+            _ => self.next_entry(),
+        }
+    }
+}
+
 impl<'a> Iterator for Parser<'a> {
     type Item = Result<Entry<'a>, ParseError>;
 

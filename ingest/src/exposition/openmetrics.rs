@@ -261,6 +261,7 @@ impl<'a> OpenMetricsParser<'a> {
             timestamp,
             has_timestamp,
             format: Format::OpenMetrics,
+            expected: false,
         })
     }
 

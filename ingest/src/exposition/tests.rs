@@ -771,3 +771,111 @@ fn entries_stay_small() {
     // One entry is produced per line; keep it to a few words (see the bench).
     assert!(std::mem::size_of::<Result<Option<Entry<'_>>, ParseError>>() <= 64);
 }
+
+/// Everything the cache reads from a sample, and errors as text.
+fn outcome(r: Result<Option<Entry<'_>>, ParseError>) -> Result<Option<String>, String> {
+    match r {
+        Ok(Some(Entry::Sample(s))) => Ok(Some(format!(
+            "{:?} {} {:x} {:?} {:?}",
+            String::from_utf8_lossy(s.series()),
+            s.metric_name(),
+            s.value().to_bits(),
+            s.timestamp_ms(),
+            s.raw_labels().iter().collect::<Vec<_>>()
+        ))),
+        Ok(Some(e)) => Ok(Some(format!("{e:?}"))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Parses `body` with `next_entry_expecting(expected[i])` for the i-th entry and checks
+/// every entry against plain `next_entry`; returns how many samples were expected.
+fn check_expecting(body: &[u8], expected: &[&[u8]]) -> usize {
+    let mut plain = Parser::new(body, Format::Text, ParserOptions::default());
+    let mut hinted = Parser::new(body, Format::Text, ParserOptions::default());
+    let mut hits = 0;
+    for i in 0.. {
+        let hint = expected
+            .get(i % expected.len().max(1))
+            .copied()
+            .unwrap_or(b"");
+        let a = plain.next_entry();
+        let b = hinted.next_entry_expecting(hint);
+        if let Ok(Some(Entry::Sample(s))) = &b {
+            // Missing the hint (e.g. after an empty line) is allowed; a false hit is not.
+            assert!(!s.is_expected() || s.series() == hint, "{body:?} {hint:?}");
+            hits += usize::from(s.is_expected());
+        }
+        let (a, b) = (outcome(a), outcome(b));
+        assert_eq!(
+            a,
+            b,
+            "body {:?}, hint {:?}",
+            String::from_utf8_lossy(body),
+            hint
+        );
+        if !matches!(a, Ok(Some(_))) {
+            break;
+        }
+    }
+    hits
+}
+
+#[test]
+fn an_expected_series_parses_as_without_the_hint() {
+    let cases: &[(&str, &str, usize)] = &[
+        ("foo{a=\"b\"} 1\n", "foo{a=\"b\"}", 1),
+        ("foo 1 123\n", "foo", 1),
+        ("  foo\t1\n", "foo", 1),
+        // A longer name, or the same name with labels, is another series.
+        ("foo_bar 1\n", "foo", 0),
+        ("foo {a=\"b\"} 1\n", "foo", 0),
+        ("foo{a=\"b\"} 1\n", "foo", 0),
+        ("foo {a=\"b\"} 1\n", "foo {a=\"b\"}", 1),
+        // The rest of the line is still checked.
+        ("foo{a=\"b\"} x\n", "foo{a=\"b\"}", 0),
+        ("foo{a=\"b\"} 1 2 3\n", "foo{a=\"b\"}", 0),
+        ("foo{a=\"b\"}", "foo{a=\"b\"}", 0),
+        ("foo{a=\"b\"} \n", "foo{a=\"b\"}", 0),
+        ("foo{a=\"b\"}1\n", "foo{a=\"b\"}", 1),
+        ("# HELP foo x\nfoo 1\n", "foo", 1),
+        ("\nfoo 1\n", "foo", 0),
+        ("foo 1\n", "", 0),
+    ];
+    for (body, hint, hits) in cases {
+        assert_eq!(
+            check_expecting(body.as_bytes(), &[hint.as_bytes()]),
+            *hits,
+            "{body:?} expecting {hint:?}"
+        );
+    }
+}
+
+proptest! {
+    #[test]
+    fn expecting_never_changes_what_is_parsed(
+        lines in proptest::collection::vec(
+            (
+                prop_oneof![Just("a"), Just("a_b"), Just("a:b"), Just(" a"), Just("#"), Just("")],
+                prop_oneof![Just(""), Just(" "), Just("{x=\"1\"}"), Just(" {x=\"1\"}"),
+                    Just("{x=\"1\",}"), Just("{x=\"1\"")],
+                prop_oneof![Just(" 1"), Just(" NaN"), Just("1"), Just(" x"), Just(" 1 5"),
+                    Just(" 1 5 6"), Just("")],
+            ),
+            0..12,
+        ),
+        hints in proptest::collection::vec(
+            prop_oneof![Just("a"), Just("a_b"), Just("a{x=\"1\"}"), Just("a {x=\"1\"}"),
+                Just("a:b{x=\"1\",}"), Just("")],
+            0..4,
+        ),
+    ) {
+        let body: String = lines
+            .iter()
+            .map(|(n, l, v)| format!("{n}{l}{v}\n"))
+            .collect();
+        let hints: Vec<&[u8]> = hints.iter().map(|h| h.as_bytes()).collect();
+        check_expecting(body.as_bytes(), &hints);
+    }
+}

@@ -140,18 +140,59 @@ impl<'a> TextParser<'a> {
         Ok(Entry::Type { metric, kind })
     }
 
+    /// Like [`TextParser::next_entry`], but a sample line whose series is exactly `expected`
+    /// (bytes an earlier `Sample::series` of this format returned) is not lexed up to its
+    /// value: the same bytes lex to the same series, and they were valid then.
+    #[inline]
+    pub(crate) fn next_entry_expecting(
+        &mut self,
+        expected: &[u8],
+    ) -> Result<Option<Entry<'a>>, ParseError> {
+        let b = self.body;
+        let start = skip_blanks(b, self.pos);
+        let end = start + expected.len();
+        // A sample needs a value after its series, so `end` must be inside the body.
+        if !expected.is_empty() && end < b.len() && b[start..end] == *expected {
+            let whole = if expected.ends_with(b"}") {
+                true
+            } else {
+                // A bare name must end here and not be followed by a label list.
+                let next = skip_blanks(b, end);
+                lex::scan_metric_name(b, end) == end && (next >= b.len() || b[next] != b'{')
+            };
+            if whole {
+                let name_end = lex::scan_metric_name(b, start);
+                let mut s = self.sample_value(start, name_end, end)?;
+                s.expected = true;
+                return Ok(Some(Entry::Sample(s)));
+            }
+        }
+        self.next_entry()
+    }
+
     #[inline]
     fn sample(&mut self, start: usize) -> Result<Sample<'a>, ParseError> {
         let b = self.body;
         let name_end = lex::scan_metric_name(b, start);
-        let mut i = skip_blanks(b, name_end);
+        let i = skip_blanks(b, name_end);
         let mut series_end = name_end;
         if i < b.len() && b[i] == b'{' {
             let close = self.labels(i + 1)?;
             series_end = close + 1;
-            i = skip_blanks(b, series_end);
         }
+        self.sample_value(start, name_end, series_end)
+    }
 
+    /// The rest of a sample line after its series (`start..series_end`): value and timestamp.
+    #[inline]
+    fn sample_value(
+        &mut self,
+        start: usize,
+        name_end: usize,
+        series_end: usize,
+    ) -> Result<Sample<'a>, ParseError> {
+        let b = self.body;
+        let mut i = skip_blanks(b, series_end);
         let vstart = i;
         while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'{') {
             i += 1;
@@ -212,6 +253,7 @@ impl<'a> TextParser<'a> {
             timestamp,
             has_timestamp,
             format: Format::Text,
+            expected: false,
         })
     }
 

@@ -131,6 +131,8 @@ pub struct SeriesCache {
     /// Slots in the order the previous scrape exposed them, and the current scrape's order.
     prev_order: Vec<u32>,
     order: Vec<u32>,
+    /// The format of the previous successful scrape (`prev_order`'s body).
+    prev_format: Option<Format>,
     iter: u64,
     buf: LabelBuf,
     metadata: MetadataCollector,
@@ -163,6 +165,7 @@ impl SeriesCache {
             hasher: Xxh3DefaultBuilder,
             prev_order: Vec::new(),
             order: Vec::new(),
+            prev_format: None,
             iter: 0,
             buf: LabelBuf::new(),
             metadata: MetadataCollector::default(),
@@ -252,8 +255,20 @@ impl SeriesCache {
         let mut parser = Parser::new(body, format, ParserOptions::default());
         self.metadata.begin();
         self.metadata_change = None;
+        // Predictions hold only for bodies of the format they were parsed from.
+        let predict = self.prev_format == Some(format);
+        self.prev_format = None;
         loop {
-            let entry = match parser.next_entry() {
+            // The series the previous scrape exposed at this position.
+            let predicted = match self.prev_order.get(self.order.len()) {
+                Some(&slot) if predict => Some(slot),
+                _ => None,
+            };
+            let next = match predicted {
+                Some(slot) => parser.next_entry_expecting(&self.slots[slot as usize].key),
+                None => parser.next_entry(),
+            };
+            let entry = match next {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => return Err(ScrapeError::new(e.to_string())),
@@ -268,7 +283,11 @@ impl SeriesCache {
                 _ => t,
             };
             let key = sample.series();
-            let slot = match self.find(self.order.len(), key) {
+            let found = match predicted {
+                Some(slot) if sample.is_expected() => Some(slot),
+                _ => self.find(self.order.len(), key),
+            };
+            let slot = match found {
                 Some(slot) => slot,
                 None => {
                     sample
@@ -298,9 +317,8 @@ impl SeriesCache {
             let new_series = entry.last_iter == 0 || !entry.prev_seen;
             entry.last_iter = iter;
             entry.explicit_ts = sample.timestamp_ms().is_some();
-            match append(app, *sref, labels, ts, sample.value()) {
-                Ok(r) => {
-                    *sref = Some(r);
+            match append(app, sref, labels, ts, sample.value()) {
+                Ok(()) => {
                     if new_series {
                         counts.series_added += 1;
                     }
@@ -315,7 +333,7 @@ impl SeriesCache {
             }
             if entry.prev_seen && entry.last_iter != iter && !entry.explicit_ts {
                 if let Some((sref, labels)) = &entry.series {
-                    append_stale(app, *sref, labels, t);
+                    append_stale(app, sref.as_ref(), labels, t);
                 }
             }
             entry.prev_seen = entry.last_iter == iter;
@@ -333,6 +351,7 @@ impl SeriesCache {
             }
         }
         std::mem::swap(&mut self.prev_order, &mut self.order);
+        self.prev_format = Some(format);
         self.metadata_change = self.metadata.finish(body, format);
         Ok(())
     }
@@ -349,7 +368,7 @@ impl SeriesCache {
         for entry in self.slots.iter_mut() {
             if entry.prev_seen && !entry.explicit_ts {
                 if let Some((sref, labels)) = &entry.series {
-                    append_stale(app, *sref, labels, t);
+                    append_stale(app, sref.as_ref(), labels, t);
                 }
             }
             entry.prev_seen = false;
@@ -357,24 +376,29 @@ impl SeriesCache {
     }
 }
 
-/// Appends by ref when the series is known to the engine, by labels otherwise.
+/// Appends by handle when the series is known to the engine, by labels otherwise (keeping
+/// the new handle in `sref`).
+#[inline]
 fn append(
     app: &mut Appender<'_>,
-    sref: Option<SeriesRef>,
+    sref: &mut Option<SeriesRef>,
     labels: &Labels,
     t: i64,
     v: f64,
-) -> Result<SeriesRef, AppendError> {
-    match sref.and_then(|r| app.append_ref(r, t, v)) {
-        Some(r) => r,
-        None => app.append(labels, t, v),
+) -> Result<(), AppendError> {
+    if let Some(res) = sref.as_ref().and_then(|r| app.append_ref(r, t, v)) {
+        return res;
     }
+    *sref = Some(app.append(labels, t, v)?);
+    Ok(())
 }
 
 /// Appends a stale marker. A rejection (the series already has a newer sample, e.g. the target
 /// came back) is expected and ignored: the marker would be out of order.
-pub fn append_stale(app: &mut Appender<'_>, sref: Option<SeriesRef>, labels: &Labels, t: i64) {
-    let _ = append(app, sref, labels, t, STALE_NAN);
+pub fn append_stale(app: &mut Appender<'_>, sref: Option<&SeriesRef>, labels: &Labels, t: i64) {
+    if sref.and_then(|r| app.append_ref(r, t, STALE_NAN)).is_none() {
+        let _ = app.append(labels, t, STALE_NAN);
+    }
 }
 
 /// The final labels of a scraped series: the scraped labels merged with the target's (the

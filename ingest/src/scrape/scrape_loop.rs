@@ -139,7 +139,7 @@ async fn run(ctx: LoopContext, mut commands: watch::Receiver<Command>) {
     tokio::time::sleep(wait).await;
     let mut app = ctx.db.appender();
     for (sref, labels) in cache.last_series() {
-        append_stale(&mut app, *sref, labels, t);
+        append_stale(&mut app, sref.as_ref(), labels, t);
     }
     for labels in &report_labels {
         append_stale(&mut app, None, labels, t);

@@ -84,14 +84,18 @@ pub fn append(
                 _ => Ok(()),
             };
             let res = local.and_then(|()| {
-                match sref.and_then(|r| app.append_ref(r, s.timestamp, s.value)) {
+                match sref
+                    .as_ref()
+                    .and_then(|r| app.append_ref(r, s.timestamp, s.value))
+                {
                     Some(res) => res,
-                    None => app.append(&labels, s.timestamp, s.value),
+                    None => app
+                        .append(&labels, s.timestamp, s.value)
+                        .map(|r| sref = Some(r)),
                 }
             });
             match res {
-                Ok(r) => {
-                    sref = Some(r);
+                Ok(()) => {
                     last.insert(labels.clone(), (s.timestamp, s.value.to_bits()));
                 }
                 Err(e) => reject(
