@@ -178,6 +178,31 @@ impl<'a> Parser<'a> {
     }
 }
 
+impl<'a> Parser<'a> {
+    /// The whole line (from `#`, without the line break) of the last `# HELP`, `# TYPE` or
+    /// `# UNIT` entry returned or skipped; empty before the first.
+    pub fn metadata_line(&self) -> &'a [u8] {
+        match &self.inner {
+            Inner::Text(p) => p.metadata_line(),
+            Inner::OpenMetrics(p) => p.metadata_line(),
+            Inner::TooLarge(..) => &[],
+        }
+    }
+
+    /// Skips the next line if it is exactly `line`, which must be a line
+    /// [`Parser::metadata_line`] returned for an earlier body **of the same format** (a
+    /// scrape's metadata repeats scrape after scrape): the same bytes give the same entry, so
+    /// they need not be parsed again. Returns whether the line was skipped; only the text
+    /// format skips (OpenMetrics metadata also changes the parser's state).
+    #[inline]
+    pub fn skip_metadata_line(&mut self, line: &[u8]) -> bool {
+        match &mut self.inner {
+            Inner::Text(p) if !self.failed => p.skip_line(line),
+            _ => false,
+        }
+    }
+}
+
 impl<'a> Iterator for Parser<'a> {
     type Item = Result<Entry<'a>, ParseError>;
 

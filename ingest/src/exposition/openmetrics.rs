@@ -40,6 +40,8 @@ pub(crate) struct OpenMetricsParser<'a> {
     /// The family of the last `# TYPE`, for recognising `_created` samples.
     family: &'a [u8],
     family_type: MetricType,
+    /// The line (`#` to line end) of the last metadata entry returned.
+    meta_line: (usize, usize),
 }
 
 impl<'a> OpenMetricsParser<'a> {
@@ -52,6 +54,7 @@ impl<'a> OpenMetricsParser<'a> {
             opts,
             family: &[],
             family_type: MetricType::Unknown,
+            meta_line: (0, 0),
         }
     }
 
@@ -85,6 +88,11 @@ impl<'a> OpenMetricsParser<'a> {
             }
             return Err(self.err(i, ErrorKind::InvalidStart));
         }
+    }
+
+    /// The whole line (from `#`, without the line break) of the last metadata entry.
+    pub(crate) fn metadata_line(&self) -> &'a [u8] {
+        &self.body[self.meta_line.0..self.meta_line.1]
     }
 
     /// Whether `name` is the `_created` series of the current counter, histogram or summary.
@@ -132,6 +140,7 @@ impl<'a> OpenMetricsParser<'a> {
             _ => return Err(self.err(name_end, ErrorKind::ExpectedMetadataText(what))),
         };
         self.pos = line_end + 1;
+        self.meta_line = (i, line_end);
         let metric_bytes = &b[name_start..name_end];
         let metric = MetricName::new(metric_bytes);
         let text = &b[name_end + 1..line_end];

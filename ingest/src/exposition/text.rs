@@ -33,12 +33,18 @@ use super::Format;
 pub(crate) struct TextParser<'a> {
     body: &'a [u8],
     pos: usize,
+    /// The line (`#` to line end) of the last metadata entry returned.
+    meta_line: (usize, usize),
 }
 
 impl<'a> TextParser<'a> {
     /// A parser over a whole body.
     pub(crate) fn new(body: &'a [u8]) -> Self {
-        Self { body, pos: 0 }
+        Self {
+            body,
+            pos: 0,
+            meta_line: (0, 0),
+        }
     }
 
     #[cold]
@@ -78,11 +84,36 @@ impl<'a> TextParser<'a> {
         memchr::memchr(b'\n', &self.body[i..]).map_or(self.body.len(), |p| i + p)
     }
 
+    /// The whole line (from `#`, without the line break) of the last metadata entry.
+    pub(crate) fn metadata_line(&self) -> &'a [u8] {
+        &self.body[self.meta_line.0..self.meta_line.1]
+    }
+
+    /// Skips the next line if it is exactly `line`, a line [`TextParser::metadata_line`]
+    /// returned before (from any body): the same bytes parse to the same entry, and this
+    /// parser keeps no state between lines.
+    #[inline]
+    pub(crate) fn skip_line(&mut self, line: &[u8]) -> bool {
+        let b = self.body;
+        let start = skip_blanks(b, self.pos);
+        let end = start + line.len();
+        if line.is_empty() || end > b.len() || b[start..end] != *line {
+            return false;
+        }
+        if end < b.len() && b[end] != b'\n' {
+            return false;
+        }
+        self.meta_line = (start, end);
+        self.pos = (end + 1).min(b.len());
+        true
+    }
+
     /// A `#` line at `i`: metadata or a comment.
     fn comment(&mut self, i: usize) -> Result<Entry<'a>, ParseError> {
         let b = self.body;
         let end = self.line_end(i);
         self.pos = (end + 1).min(b.len());
+        self.meta_line = (i, end);
         let comment = Ok(Entry::Comment(&b[i..end]));
         let kw = skip_blanks(b, i + 1).min(end);
         if kw == i + 1 {

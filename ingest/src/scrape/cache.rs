@@ -253,12 +253,19 @@ impl SeriesCache {
         let iter = self.iter;
         self.order.clear();
         let mut parser = Parser::new(body, format, ParserOptions::default());
-        self.metadata.begin();
+        self.metadata.begin(format);
         self.metadata_change = None;
         // Predictions hold only for bodies of the format they were parsed from.
         let predict = self.prev_format == Some(format);
         self.prev_format = None;
         loop {
+            // Metadata lines as in the previous scrape need no parsing.
+            if let Some(line) = self.metadata.expected_line() {
+                if parser.skip_metadata_line(line) {
+                    self.metadata.matched();
+                    continue;
+                }
+            }
             // The series the previous scrape exposed at this position.
             let predicted = match self.prev_order.get(self.order.len()) {
                 Some(&slot) if predict => Some(slot),
@@ -274,7 +281,7 @@ impl SeriesCache {
                 Err(e) => return Err(ScrapeError::new(e.to_string())),
             };
             let Entry::Sample(sample) = entry else {
-                self.metadata.observe(&entry);
+                self.metadata.observe(&entry, parser.metadata_line());
                 continue;
             };
             counts.scraped += 1;
