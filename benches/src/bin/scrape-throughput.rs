@@ -4,7 +4,8 @@
 //! per scrape) into a real database with the WAL on.
 //!
 //! Usage: `cargo run --release -p tidemark-benches --bin scrape-throughput -- [SCRAPES]`
-//! (default 3,000 scrapes of each body, nine runs each). Prints samples per CPU-second — slowest,
+//! (default 10,000 scrapes of each body, nine runs each: thread CPU time comes in 10 ms ticks,
+//! so a run must last long enough for them not to matter). Prints samples per CPU-second — slowest,
 //! median and best run — for the real node-exporter capture and for generated 1,000-sample
 //! bodies; `--check` exits non-zero when a median is below 5 M samples/s.
 
@@ -81,7 +82,7 @@ fn run(name: &str, bodies: &[&[u8]], scrapes: usize, opts: &AppendOptions) -> Re
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let scrapes: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3000);
+    let scrapes: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let opts = append_options();
     let generated: Vec<String> = (1..=32).map(|i| exporter_body(1000, i)).collect();
     let generated: Vec<&[u8]> = generated.iter().map(|b| b.as_bytes()).collect();

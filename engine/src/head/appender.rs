@@ -156,6 +156,11 @@ impl<'a> Appender<'a> {
         Ok(())
     }
 
+    /// Reserves room for `additional` more samples (a scrape knows roughly how many).
+    pub fn reserve(&mut self, additional: usize) {
+        self.pending.reserve(additional);
+    }
+
     /// Number of samples buffered.
     pub fn len(&self) -> usize {
         self.pending.len()
@@ -184,7 +189,6 @@ impl<'a> Appender<'a> {
         }
         if let Some(wal) = &head.wal {
             let mut new_series: Vec<RefSeries> = Vec::new();
-            let mut samples: Vec<RefSample> = Vec::with_capacity(pending.len());
             for p in &pending {
                 if !p.series.logged.load(Ordering::Acquire) {
                     new_series.push(RefSeries {
@@ -192,11 +196,6 @@ impl<'a> Appender<'a> {
                         labels: p.series.labels.clone(),
                     });
                 }
-                samples.push(RefSample {
-                    r: u64::from(p.series.id),
-                    t: p.t,
-                    v: p.v,
-                });
             }
             new_series.sort_by_key(|s| s.r);
             new_series.dedup_by_key(|s| s.r);
@@ -205,7 +204,12 @@ impl<'a> Appender<'a> {
                 record::encode_series(&new_series, &mut series_buf);
             }
             let mut samples_buf = Vec::with_capacity(pending.len() * 12 + 32);
-            record::encode_samples(&samples, &mut samples_buf);
+            let samples = pending.iter().map(|p| RefSample {
+                r: u64::from(p.series.id),
+                t: p.t,
+                v: p.v,
+            });
+            record::encode_samples_iter(samples, &mut samples_buf);
             let res = {
                 let mut w = wal.lock();
                 if series_buf.is_empty() {

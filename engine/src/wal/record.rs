@@ -145,11 +145,18 @@ pub fn encode_series(series: &[RefSeries], buf: &mut Vec<u8>) {
 /// included) stores zig-zag varint deltas from that base, computed with wrapping arithmetic so
 /// any `u64` ref and `i64` timestamp round-trip, followed by the value's 8 raw bytes.
 pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
+    encode_samples_iter(samples.iter().copied(), buf);
+}
+
+/// [`encode_samples`] for samples produced on the fly (the appender encodes its buffered
+/// samples without copying them into a slice first).
+pub fn encode_samples_iter(samples: impl ExactSizeIterator<Item = RefSample>, buf: &mut Vec<u8>) {
     with_encbuf(buf, |e| {
         e.buf.reserve(1 + 10 + 16 + samples.len() * 12);
         e.put_u8(RecordType::Samples.byte());
         e.put_uvarint(samples.len() as u64);
-        let Some(first) = samples.first() else { return };
+        let mut samples = samples.peekable();
+        let Some(&first) = samples.peek() else { return };
         e.put_u64(first.r);
         e.put_i64(first.t);
         for s in samples {

@@ -255,6 +255,7 @@ impl SeriesCache {
         let mut parser = Parser::new(body, format, ParserOptions::default());
         self.metadata.begin(format);
         self.metadata_change = None;
+        app.reserve(self.prev_order.len());
         // Predictions hold only for bodies of the format they were parsed from.
         let predict = self.prev_format == Some(format);
         self.prev_format = None;
