@@ -160,7 +160,7 @@ impl<'a> Parser<'a> {
     /// cache's prediction from the previous scrape). When the next line is a sample of exactly
     /// that series, its labels are not lexed again and the sample says so
     /// ([`Sample::is_expected`]). Only the text format uses the hint.
-    #[inline]
+    #[inline(always)]
     pub fn next_entry_expecting(
         &mut self,
         expected: &[u8],

@@ -174,7 +174,7 @@ impl<'a> TextParser<'a> {
     /// Like [`TextParser::next_entry`], but a sample line whose series is exactly `expected`
     /// (bytes an earlier `Sample::series` of this format returned) is not lexed up to its
     /// value: the same bytes lex to the same series, and they were valid then.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next_entry_expecting(
         &mut self,
         expected: &[u8],
@@ -215,7 +215,7 @@ impl<'a> TextParser<'a> {
     }
 
     /// The rest of a sample line after its series (`start..series_end`): value and timestamp.
-    #[inline]
+    #[inline(always)]
     fn sample_value(
         &mut self,
         start: usize,
