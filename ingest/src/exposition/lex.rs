@@ -273,41 +273,53 @@ static POW10: [f64; 23] = [
 /// (Clinger's fast path). Returns `None` for anything else, including malformed input.
 #[inline]
 fn parse_simple_decimal(s: &[u8]) -> Option<f64> {
-    let (neg, digits) = match s.first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
+    match parse_decimal_prefix(s)? {
+        (v, n) if n == s.len() => Some(v),
+        _ => None,
+    }
+}
+
+/// [`parse_simple_decimal`] of the longest prefix of `s` in its grammar, with the prefix's
+/// length; `None` when the fast path does not apply to that prefix (too many digits, an
+/// exponent out of range, an `e` without digits, no digit at all). The caller checks what
+/// follows: the token must end there for the value to be the token's.
+#[inline]
+pub(crate) fn parse_decimal_prefix(s: &[u8]) -> Option<(f64, usize)> {
+    let (neg, mut i) = match s.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
     };
     let mut mant: u64 = 0;
     let mut ndigits = 0u32;
-    let mut frac_digits = 0i32;
-    let mut seen_dot = false;
-    let mut i = 0;
-    while i < digits.len() {
-        let c = digits[i];
-        match c {
-            b'0'..=b'9' => {
-                if ndigits >= 18 {
-                    return None;
-                }
-                mant = mant * 10 + u64::from(c - b'0');
-                ndigits += 1;
-                frac_digits += i32::from(seen_dot);
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            b'e' | b'E' => break,
-            _ => return None,
+    while i < s.len() && s[i].is_ascii_digit() {
+        if ndigits >= 18 {
+            return None;
         }
+        mant = mant * 10 + u64::from(s[i] - b'0');
+        ndigits += 1;
         i += 1;
+    }
+    let mut frac_digits = 0i32;
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        while i < s.len() && s[i].is_ascii_digit() {
+            if ndigits >= 18 {
+                return None;
+            }
+            mant = mant * 10 + u64::from(s[i] - b'0');
+            ndigits += 1;
+            frac_digits += 1;
+            i += 1;
+        }
     }
     if ndigits == 0 || mant > (1 << 53) {
         return None;
     }
     let mut exp: i32 = 0;
-    if i < digits.len() {
-        // Exponent.
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
         i += 1;
-        let eneg = match digits.get(i) {
+        let eneg = match s.get(i) {
             Some(b'-') => {
                 i += 1;
                 true
@@ -319,12 +331,11 @@ fn parse_simple_decimal(s: &[u8]) -> Option<f64> {
             _ => false,
         };
         let estart = i;
-        while i < digits.len() {
-            let c = digits[i];
-            if !c.is_ascii_digit() || i - estart >= 4 {
+        while i < s.len() && s[i].is_ascii_digit() {
+            if i - estart >= 4 {
                 return None;
             }
-            exp = exp * 10 + i32::from(c - b'0');
+            exp = exp * 10 + i32::from(s[i] - b'0');
             i += 1;
         }
         if i == estart {
@@ -345,7 +356,7 @@ fn parse_simple_decimal(s: &[u8]) -> Option<f64> {
     } else {
         return None;
     };
-    Some(if neg { -v } else { v })
+    Some((if neg { -v } else { v }, i))
 }
 
 #[cold]

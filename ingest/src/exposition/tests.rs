@@ -879,3 +879,32 @@ proptest! {
         check_expecting(body.as_bytes(), &hints);
     }
 }
+
+proptest! {
+    #[test]
+    fn a_value_is_its_whole_token(
+        tok in "[0-9.eE+x-]{1,24}",
+        rest in prop_oneof![Just(" 5\n"), Just("\n"), Just(""), Just("\t\n")],
+    ) {
+        // The value is parsed while the token is scanned; the result must be the whole
+        // token's, whatever follows the digits.
+        let body = format!("m {tok}{rest}");
+        let mut p = Parser::new(body.as_bytes(), Format::Text, ParserOptions::default());
+        let got = match p.next_entry() {
+            Ok(Some(Entry::Sample(s))) => Ok(s.value().to_bits()),
+            Ok(other) => panic!("{body:?}: {other:?}"),
+            Err(e) => Err((e.column(), e.to_string())),
+        };
+        // A bad token is reported as the value, at its first byte.
+        let want = super::lex::parse_float(tok.as_bytes())
+            .map(f64::to_bits)
+            .ok_or(3);
+        prop_assert_eq!(got.as_ref().copied().map_err(|e| e.0), want, "{:?} {:?}", body, got);
+        if let Ok(bits) = got {
+            // And it is what Rust's correctly rounded parser gives for a decimal token.
+            if let Ok(v) = tok.parse::<f64>() {
+                prop_assert_eq!(bits, v.to_bits(), "{:?}", body);
+            }
+        }
+    }
+}

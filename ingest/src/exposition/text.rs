@@ -225,17 +225,25 @@ impl<'a> TextParser<'a> {
         let b = self.body;
         let mut i = skip_blanks(b, series_end);
         let vstart = i;
-        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'{') {
-            i += 1;
-        }
-        if i == vstart {
-            return Err(self.err(i, ErrorKind::ExpectedValue));
-        }
-        let tok = &b[vstart..i];
-        let value = match lex::parse_float(tok) {
-            Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
-            Some(v) => v,
-            None => return Err(self.value_error(vstart, tok)),
+        // The common value, a plain decimal, is parsed as the token is scanned.
+        let fast = lex::parse_decimal_prefix(&b[i..])
+            .filter(|&(_, n)| i + n == b.len() || matches!(b[i + n], b' ' | b'\t' | b'\n' | b'{'));
+        let value = if let Some((v, n)) = fast {
+            i += n;
+            v
+        } else {
+            while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'{') {
+                i += 1;
+            }
+            if i == vstart {
+                return Err(self.err(i, ErrorKind::ExpectedValue));
+            }
+            let tok = &b[vstart..i];
+            match lex::parse_float(tok) {
+                Some(v) if v.is_nan() => f64::from_bits(lex::NORMAL_NAN),
+                Some(v) => v,
+                None => return Err(self.value_error(vstart, tok)),
+            }
         };
 
         i = skip_blanks(b, i);
