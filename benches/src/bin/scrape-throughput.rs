@@ -28,7 +28,12 @@ fn thread_cpu() -> Result<Duration, String> {
 }
 
 /// Samples per CPU-second of `scrapes` steady-state scrapes of `bodies` into a fresh database.
-fn run_once(bodies: &[&[u8]], scrapes: usize, opts: &AppendOptions) -> Result<f64, String> {
+fn run_once(
+    bodies: &[&[u8]],
+    format: Format,
+    scrapes: usize,
+    opts: &AppendOptions,
+) -> Result<f64, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let db = Db::open(dir.path(), DbOptions::default()).map_err(|e| e.to_string())?;
     let target = labels!("job" => "node", "instance" => "10.0.0.1:9100");
@@ -48,7 +53,7 @@ fn run_once(bodies: &[&[u8]], scrapes: usize, opts: &AppendOptions) -> Result<f6
         cache.append_body(
             &mut app,
             bodies[i % bodies.len()],
-            Format::Text,
+            format,
             t,
             &target,
             opts,
@@ -63,10 +68,16 @@ fn run_once(bodies: &[&[u8]], scrapes: usize, opts: &AppendOptions) -> Result<f6
 
 /// Repeats [`run_once`] `RUNS` times (this kind of machine varies a lot from run to run) and
 /// prints the slowest, median and best rates; returns the median.
-fn run(name: &str, bodies: &[&[u8]], scrapes: usize, opts: &AppendOptions) -> Result<f64, String> {
+fn run(
+    name: &str,
+    bodies: &[&[u8]],
+    format: Format,
+    scrapes: usize,
+    opts: &AppendOptions,
+) -> Result<f64, String> {
     const RUNS: usize = 9;
     let mut rates = (0..RUNS)
-        .map(|_| run_once(bodies, scrapes, opts))
+        .map(|_| run_once(bodies, format, scrapes, opts))
         .collect::<Result<Vec<f64>, String>>()?;
     rates.sort_by(f64::total_cmp);
     let m = |r: f64| r / 1e6;
@@ -86,14 +97,36 @@ fn main() {
     let opts = append_options();
     let generated: Vec<String> = (1..=32).map(|i| exporter_body(1000, i)).collect();
     let generated: Vec<&[u8]> = generated.iter().map(|b| b.as_bytes()).collect();
+    // The same bodies as OpenMetrics (what Prometheus asks for first): plus `# EOF`.
+    let om_node =
+        String::from_utf8_lossy(NODE_EXPORTER).replace(" untyped\n", " unknown\n") + "# EOF\n";
+    let om_generated: Vec<Vec<u8>> = generated
+        .iter()
+        .map(|b| [b, &b"# EOF\n"[..]].concat())
+        .collect();
+    let om_generated: Vec<&[u8]> = om_generated.iter().map(|b| b.as_slice()).collect();
     println!("| body | scrapes per run | slowest run (M samples/s) | median | best |");
     println!("|---|---|---|---|---|");
     let mut worst = f64::INFINITY;
-    for (name, bodies) in [
-        ("node-exporter capture (507 samples)", vec![NODE_EXPORTER]),
-        ("generated, 1,000 samples", generated),
+    for (name, bodies, format) in [
+        (
+            "node-exporter capture (507 samples)",
+            vec![NODE_EXPORTER],
+            Format::Text,
+        ),
+        ("generated, 1,000 samples", generated, Format::Text),
+        (
+            "node-exporter capture as OpenMetrics",
+            vec![om_node.as_bytes()],
+            Format::OpenMetrics,
+        ),
+        (
+            "generated as OpenMetrics",
+            om_generated,
+            Format::OpenMetrics,
+        ),
     ] {
-        match run(name, &bodies, scrapes, &opts) {
+        match run(name, &bodies, format, scrapes, &opts) {
             Ok(r) => worst = worst.min(r),
             Err(e) => {
                 eprintln!("scrape-throughput: {name}: {e}");

@@ -159,22 +159,21 @@ impl<'a> Parser<'a> {
     /// an earlier [`Sample::series`] of a parser **of the same format** returned (a scrape
     /// cache's prediction from the previous scrape). When the next line is a sample of exactly
     /// that series, its labels are not lexed again and the sample says so
-    /// ([`Sample::is_expected`]). Only the text format uses the hint.
+    /// ([`Sample::is_expected`]).
     #[inline(always)]
     pub fn next_entry_expecting(
         &mut self,
         expected: &[u8],
     ) -> Result<Option<Entry<'a>>, ParseError> {
-        match &mut self.inner {
-            Inner::Text(p) if !self.failed => {
-                let r = p.next_entry_expecting(expected);
-                if r.is_err() {
-                    self.failed = true;
-                }
-                r
-            }
-            _ => self.next_entry(),
+        let r = match &mut self.inner {
+            Inner::Text(p) if !self.failed => p.next_entry_expecting(expected),
+            Inner::OpenMetrics(p) if !self.failed => p.next_entry_expecting(expected),
+            _ => return self.next_entry(),
+        };
+        if r.is_err() {
+            self.failed = true;
         }
+        r
     }
 }
 

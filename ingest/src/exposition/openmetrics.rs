@@ -214,6 +214,36 @@ impl<'a> OpenMetricsParser<'a> {
         (j > start).then_some((start, j))
     }
 
+    /// Like [`OpenMetricsParser::next_entry`], but a sample line whose series is exactly
+    /// `expected` (bytes an earlier `Sample::series` of this format returned) is not lexed up
+    /// to its value: the same bytes lex to the same series, and they were valid then.
+    #[inline(always)]
+    pub(crate) fn next_entry_expecting(
+        &mut self,
+        expected: &[u8],
+    ) -> Result<Option<Entry<'a>>, ParseError> {
+        let b = self.body;
+        let start = self.pos;
+        let end = start + expected.len();
+        // A sample needs a value after its series, so `end` must be inside the body; a bare
+        // name must end here (a space follows it, nothing else).
+        if !self.done
+            && !expected.is_empty()
+            && end < b.len()
+            && b[start..end] == *expected
+            && (expected.ends_with(b"}") || b[end] == b' ')
+        {
+            let name_end = lex::scan_metric_name(b, start);
+            let mut s = self.sample_value(start, name_end, end)?;
+            if self.opts.skip_created && self.is_created(s.metric_name().as_bytes()) {
+                return self.next_entry();
+            }
+            s.expected = true;
+            return Ok(Some(Entry::Sample(s)));
+        }
+        self.next_entry()
+    }
+
     #[inline]
     fn sample(&mut self, start: usize) -> Result<Sample<'a>, ParseError> {
         let b = self.body;
@@ -222,8 +252,20 @@ impl<'a> OpenMetricsParser<'a> {
         if i < b.len() && b[i] == b'{' {
             i = self.labels(i + 1)? + 1;
         }
-        let series_end = i;
+        self.sample_value(start, name_end, i)
+    }
 
+    /// The rest of a sample line after its series (`start..series_end`): value, timestamp
+    /// and exemplar.
+    #[inline(always)]
+    fn sample_value(
+        &mut self,
+        start: usize,
+        name_end: usize,
+        series_end: usize,
+    ) -> Result<Sample<'a>, ParseError> {
+        let b = self.body;
+        let mut i = series_end;
         let Some((vs, ve)) = self.spaced_token(i) else {
             return Err(self.err(i, ErrorKind::ExpectedValue));
         };

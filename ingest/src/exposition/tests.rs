@@ -792,8 +792,17 @@ fn outcome(r: Result<Option<Entry<'_>>, ParseError>) -> Result<Option<String>, S
 /// Parses `body` with `next_entry_expecting(expected[i])` for the i-th entry and checks
 /// every entry against plain `next_entry`; returns how many samples were expected.
 fn check_expecting(body: &[u8], expected: &[&[u8]]) -> usize {
-    let mut plain = Parser::new(body, Format::Text, ParserOptions::default());
-    let mut hinted = Parser::new(body, Format::Text, ParserOptions::default());
+    check_expecting_in(Format::Text, ParserOptions::default(), body, expected)
+}
+
+fn check_expecting_in(
+    format: Format,
+    opts: ParserOptions,
+    body: &[u8],
+    expected: &[&[u8]],
+) -> usize {
+    let mut plain = Parser::new(body, format, opts);
+    let mut hinted = Parser::new(body, format, opts);
     let mut hits = 0;
     for i in 0.. {
         let hint = expected
@@ -852,7 +861,78 @@ fn an_expected_series_parses_as_without_the_hint() {
     }
 }
 
+#[test]
+fn an_expected_openmetrics_series_parses_as_without_the_hint() {
+    let om = |body: &str, hint: &str, opts: ParserOptions| {
+        check_expecting_in(
+            Format::OpenMetrics,
+            opts,
+            body.as_bytes(),
+            &[hint.as_bytes()],
+        )
+    };
+    let keep = ParserOptions::default();
+    let cases: &[(&str, &str, usize)] = &[
+        ("foo{a=\"b\"} 1\n# EOF\n", "foo{a=\"b\"}", 1),
+        ("foo 1 123.5\n# EOF\n", "foo", 1),
+        ("foo_bar 1\n# EOF\n", "foo", 0),
+        ("foo{a=\"b\"} 1\n# EOF\n", "foo", 0),
+        ("foo  1\n# EOF\n", "foo", 0),
+        ("foo{a=\"b\"} x\n# EOF\n", "foo{a=\"b\"}", 0),
+        ("foo{a=\"b\"} 1", "foo{a=\"b\"}", 0),
+        ("foo 1 # {e=\"1\"} 2\n# EOF\n", "foo", 1),
+        ("foo 1 # {e=\"1\"\n# EOF\n", "foo", 0),
+        ("# EOF\nfoo 1\n", "foo", 0),
+        (
+            "# TYPE foo counter\nfoo_total 1\nfoo_created 1\n# EOF\n",
+            "foo_total",
+            1,
+        ),
+    ];
+    for (body, hint, hits) in cases {
+        assert_eq!(om(body, hint, keep), *hits, "{body:?} expecting {hint:?}");
+    }
+    // A skipped `_created` line is skipped with the hint too.
+    let skip = ParserOptions {
+        skip_created: true,
+        ..keep
+    };
+    let body = "# TYPE foo counter\nfoo_total 1\nfoo_created 1\nbar 2\n# EOF\n";
+    assert_eq!(om(body, "foo_created", skip), 0);
+    assert_eq!(om(body, "foo_total", skip), 1);
+}
+
 proptest! {
+    #[test]
+    fn expecting_never_changes_what_is_parsed_in_openmetrics(
+        lines in proptest::collection::vec(
+            (
+                prop_oneof![Just("a"), Just("a_total"), Just("a_created"), Just("# TYPE a counter"), Just("")],
+                prop_oneof![Just(""), Just("{x=\"1\"}"), Just("{x=\"1\",}"), Just("{x=\"1\"")],
+                prop_oneof![Just(" 1"), Just(" NaN"), Just("1"), Just(" 1 5"), Just("  1"),
+                    Just(" 1 # {e=\"1\"} 1"), Just("")],
+            ),
+            0..10,
+        ),
+        hints in proptest::collection::vec(
+            prop_oneof![Just("a"), Just("a_total"), Just("a_created"), Just("a{x=\"1\"}"), Just("")],
+            0..4,
+        ),
+        eof in any::<bool>(),
+        skip_created in any::<bool>(),
+    ) {
+        let mut body: String = lines
+            .iter()
+            .map(|(n, l, v)| format!("{n}{l}{v}\n"))
+            .collect();
+        if eof {
+            body.push_str("# EOF\n");
+        }
+        let hints: Vec<&[u8]> = hints.iter().map(|h| h.as_bytes()).collect();
+        let opts = ParserOptions { skip_created, ..ParserOptions::default() };
+        check_expecting_in(Format::OpenMetrics, opts, body.as_bytes(), &hints);
+    }
+
     #[test]
     fn expecting_never_changes_what_is_parsed(
         lines in proptest::collection::vec(
