@@ -95,6 +95,27 @@ impl<'a> OpenMetricsParser<'a> {
         &self.body[self.meta_line.0..self.meta_line.1]
     }
 
+    /// Skips the next line if it is exactly `line`, a `# HELP` or `# UNIT` line
+    /// [`OpenMetricsParser::metadata_line`] returned before (from any body): those lines
+    /// change no parser state, and the same bytes parse to the same entry. `# TYPE` lines set
+    /// the current family, so they are always parsed.
+    #[inline]
+    pub(crate) fn skip_line(&mut self, line: &[u8]) -> bool {
+        let b = self.body;
+        let (start, end) = (self.pos, self.pos + line.len());
+        if self.done
+            || !(line.starts_with(b"# HELP ") || line.starts_with(b"# UNIT "))
+            || end >= b.len()
+            || b[end] != b'\n'
+            || b[start..end] != *line
+        {
+            return false;
+        }
+        self.meta_line = (start, end);
+        self.pos = end + 1;
+        true
+    }
+
     /// Whether `name` is the `_created` series of the current counter, histogram or summary.
     fn is_created(&self, name: &[u8]) -> bool {
         matches!(

@@ -988,3 +988,87 @@ proptest! {
         }
     }
 }
+
+/// Parses `body` twice, the second time skipping the metadata lines the first parse
+/// returned; both must give the same entries (a skipped line standing for its entry).
+fn check_skipping(format: Format, opts: ParserOptions, body: &str) -> usize {
+    let describe = |p: &Parser<'_>, r: Result<Option<Entry<'_>>, ParseError>| match r {
+        Ok(Some(Entry::Help(_) | Entry::Type { .. } | Entry::Unit { .. })) => Ok(Some(format!(
+            "meta {:?}",
+            String::from_utf8_lossy(p.metadata_line())
+        ))),
+        other => outcome(other),
+    };
+    let mut first = Parser::new(body.as_bytes(), format, opts);
+    let mut want = Vec::new();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let r = first.next_entry();
+        let is_meta = matches!(
+            r,
+            Ok(Some(
+                Entry::Help(_) | Entry::Type { .. } | Entry::Unit { .. }
+            ))
+        );
+        let d = describe(&first, r);
+        if is_meta {
+            lines.push(first.metadata_line().to_vec());
+        }
+        let end = !matches!(d, Ok(Some(_)));
+        want.push(d);
+        if end {
+            break;
+        }
+    }
+    let mut second = Parser::new(body.as_bytes(), format, opts);
+    let (mut got, mut skipped, mut k) = (Vec::new(), 0, 0);
+    loop {
+        if let Some(line) = lines.get(k) {
+            if second.skip_metadata_line(line) {
+                assert_eq!(second.metadata_line(), &line[..]);
+                got.push(Ok(Some(format!(
+                    "meta {:?}",
+                    String::from_utf8_lossy(line)
+                ))));
+                (k, skipped) = (k + 1, skipped + 1);
+                continue;
+            }
+        }
+        let r = second.next_entry();
+        if matches!(
+            r,
+            Ok(Some(
+                Entry::Help(_) | Entry::Type { .. } | Entry::Unit { .. }
+            ))
+        ) {
+            k += 1;
+        }
+        let d = describe(&second, r);
+        let end = !matches!(d, Ok(Some(_)));
+        got.push(d);
+        if end {
+            break;
+        }
+    }
+    assert_eq!(got, want, "{body:?}");
+    skipped
+}
+
+#[test]
+fn skipped_metadata_lines_change_nothing_else() {
+    let text = "# HELP a A \\\\ b.\n  # TYPE a counter\n# just a comment\na 1\n\n# HELP b\n# TYPE b untyped\nb{x=\"1\"} 2\n# UNIT b c\n";
+    // Four metadata lines; the one after an empty line is parsed (skipping starts at a line).
+    assert_eq!(
+        check_skipping(Format::Text, ParserOptions::default(), text),
+        3
+    );
+    let om = "# TYPE a counter\n# HELP a A \\\\ b.\n# UNIT a \na_total 1\na_created 5\n# TYPE b gauge\n# HELP b x\nb 2\nb_created 3\n# EOF\n";
+    for skip_created in [false, true] {
+        let opts = ParserOptions {
+            skip_created,
+            ..ParserOptions::default()
+        };
+        // HELP and UNIT lines are skipped; TYPE lines, which set the family, are parsed.
+        assert_eq!(check_skipping(Format::OpenMetrics, opts, om), 3);
+    }
+}
