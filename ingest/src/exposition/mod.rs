@@ -178,8 +178,9 @@ impl<'a> Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    /// The whole line (from `#`, without the line break) of the last `# HELP`, `# TYPE` or
-    /// `# UNIT` entry returned or skipped; empty before the first.
+    /// The whole line (from `#`, without the line break) of the `# HELP`, `# TYPE` or
+    /// `# UNIT` entry just returned, or of the line just skipped. Read it right away: in the
+    /// text format, plain comment lines move it too.
     pub fn metadata_line(&self) -> &'a [u8] {
         match &self.inner {
             Inner::Text(p) => p.metadata_line(),

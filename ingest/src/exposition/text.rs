@@ -33,7 +33,8 @@ use super::Format;
 pub(crate) struct TextParser<'a> {
     body: &'a [u8],
     pos: usize,
-    /// The line (`#` to line end) of the last metadata entry returned.
+    /// The last `#` line returned or skipped (from `#` to the line end): the metadata
+    /// entry's line right after one is returned.
     meta_line: (usize, usize),
 }
 
@@ -84,7 +85,8 @@ impl<'a> TextParser<'a> {
         memchr::memchr(b'\n', &self.body[i..]).map_or(self.body.len(), |p| i + p)
     }
 
-    /// The whole line (from `#`, without the line break) of the last metadata entry.
+    /// The whole line (from `#`, without the line break) of the last `#` line returned or
+    /// skipped.
     pub(crate) fn metadata_line(&self) -> &'a [u8] {
         &self.body[self.meta_line.0..self.meta_line.1]
     }
