@@ -192,9 +192,8 @@ impl<'a> Parser<'a> {
     /// Skips the next line if it is exactly `line`, which must be a line
     /// [`Parser::metadata_line`] returned for an earlier body **of the same format** (a
     /// scrape's metadata repeats scrape after scrape): the same bytes give the same entry, so
-    /// they need not be parsed again. Returns whether the line was skipped. OpenMetrics
-    /// skips only `# HELP` and `# UNIT` lines (a `# TYPE` line also sets the parser's current
-    /// family).
+    /// they need not be parsed again (an OpenMetrics `# TYPE` line still sets the parser's
+    /// current family). Returns whether the line was skipped.
     #[inline]
     pub fn skip_metadata_line(&mut self, line: &[u8]) -> bool {
         match &mut self.inner {

@@ -22,6 +22,21 @@ use super::lex;
 use super::text::value_scan_kind;
 use super::{Format, ParserOptions};
 
+/// The metric type a `# TYPE` line names (exactly, in lower case).
+fn metric_type(text: &[u8]) -> Option<MetricType> {
+    Some(match text {
+        b"counter" => MetricType::Counter,
+        b"gauge" => MetricType::Gauge,
+        b"histogram" => MetricType::Histogram,
+        b"gaugehistogram" => MetricType::GaugeHistogram,
+        b"summary" => MetricType::Summary,
+        b"info" => MetricType::Info,
+        b"stateset" => MetricType::StateSet,
+        b"unknown" => MetricType::Unknown,
+        _ => return None,
+    })
+}
+
 /// Decodes the exemplar whose labels start at `at` in an already validated body.
 pub(crate) fn decode_exemplar(body: &[u8], at: usize) -> Option<Exemplar<'_>> {
     OpenMetricsParser::new(body, ParserOptions::default())
@@ -95,20 +110,28 @@ impl<'a> OpenMetricsParser<'a> {
         &self.body[self.meta_line.0..self.meta_line.1]
     }
 
-    /// Skips the next line if it is exactly `line`, a `# HELP` or `# UNIT` line
-    /// [`OpenMetricsParser::metadata_line`] returned before (from any body): those lines
-    /// change no parser state, and the same bytes parse to the same entry. `# TYPE` lines set
-    /// the current family, so they are always parsed.
+    /// Skips the next line if it is exactly `line`, a line
+    /// [`OpenMetricsParser::metadata_line`] returned before (from any body): the same bytes
+    /// parse to the same entry. A `# TYPE` line still sets the current family, taken from
+    /// the line (valid, since it parsed before: `# TYPE <name> <type>`).
     #[inline]
     pub(crate) fn skip_line(&mut self, line: &[u8]) -> bool {
         let b = self.body;
         let (start, end) = (self.pos, self.pos + line.len());
-        if self.done
-            || !(line.starts_with(b"# HELP ") || line.starts_with(b"# UNIT "))
-            || end >= b.len()
-            || b[end] != b'\n'
-            || b[start..end] != *line
-        {
+        if self.done || end >= b.len() || b[end] != b'\n' || b[start..end] != *line {
+            return false;
+        }
+        if line.starts_with(b"# TYPE ") {
+            // Names hold no spaces: the last one separates the name from the type.
+            let Some(sep) = line.iter().rposition(|&c| c == b' ').filter(|&p| p > 7) else {
+                return false;
+            };
+            let Some(kind) = metric_type(&line[sep + 1..]) else {
+                return false;
+            };
+            self.family = &b[start + 7..start + sep];
+            self.family_type = kind;
+        } else if !(line.starts_with(b"# HELP ") || line.starts_with(b"# UNIT ")) {
             return false;
         }
         self.meta_line = (start, end);
@@ -177,20 +200,10 @@ impl<'a> OpenMetricsParser<'a> {
                 ))))
             }
             "TYPE" => {
-                let kind = match text {
-                    b"counter" => MetricType::Counter,
-                    b"gauge" => MetricType::Gauge,
-                    b"histogram" => MetricType::Histogram,
-                    b"gaugehistogram" => MetricType::GaugeHistogram,
-                    b"summary" => MetricType::Summary,
-                    b"info" => MetricType::Info,
-                    b"stateset" => MetricType::StateSet,
-                    b"unknown" => MetricType::Unknown,
-                    _ => {
-                        return Err(
-                            self.err(name_end + 1, ErrorKind::InvalidMetricType(token_text(text)))
-                        )
-                    }
+                let Some(kind) = metric_type(text) else {
+                    return Err(
+                        self.err(name_end + 1, ErrorKind::InvalidMetricType(token_text(text)))
+                    );
                 };
                 self.family = metric_bytes;
                 self.family_type = kind;
