@@ -222,10 +222,75 @@ pub fn fuzz_openmetrics(data: &[u8]) {
     fuzz_check(data, Format::OpenMetrics);
 }
 
+/// One entry as text, for comparing two parses of the same body.
+fn describe_entry(p: &Parser<'_>, r: &Result<Option<Entry<'_>>, ParseError>) -> String {
+    match r {
+        Ok(Some(Entry::Sample(s))) => format!(
+            "sample {:?} {:x} {:?}",
+            s.series(),
+            s.value().to_bits(),
+            s.timestamp_ms()
+        ),
+        Ok(Some(Entry::Help(_) | Entry::Type { .. } | Entry::Unit { .. })) => {
+            format!("metadata {:?}", p.metadata_line())
+        }
+        Ok(Some(e)) => format!("{e:?}"),
+        Ok(None) => "end".to_owned(),
+        Err(e) => format!("error at {}: {e}", e.offset()),
+    }
+}
+
+/// Parses `data` twice: plainly, then with the shortcuts of a scrape cache — the first
+/// parse's n-th series as the hint for the n-th sample, and its metadata lines skipped — and
+/// checks that both see the same entries and the same error.
+fn fuzz_check_shortcuts(data: &[u8], format: Format) {
+    let opts = ParserOptions::default();
+    let mut first = Parser::new(data, format, opts);
+    let (mut want, mut series, mut lines) = (Vec::new(), Vec::new(), Vec::new());
+    loop {
+        let r = first.next_entry();
+        want.push(describe_entry(&first, &r));
+        match &r {
+            Ok(Some(Entry::Sample(s))) => series.push(s.series()),
+            Ok(Some(Entry::Help(_) | Entry::Type { .. } | Entry::Unit { .. })) => {
+                lines.push(first.metadata_line());
+            }
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    let mut second = Parser::new(data, format, opts);
+    let (mut got, mut samples, mut metadata) = (Vec::new(), 0, 0);
+    loop {
+        if let Some(&line) = lines.get(metadata) {
+            if second.skip_metadata_line(line) {
+                got.push(format!("metadata {line:?}"));
+                metadata += 1;
+                continue;
+            }
+        }
+        let hint = series.get(samples).copied().unwrap_or_default();
+        let r = second.next_entry_expecting(hint);
+        got.push(describe_entry(&second, &r));
+        match &r {
+            Ok(Some(Entry::Sample(s))) => {
+                assert!(!s.is_expected() || s.series() == hint);
+                samples += 1;
+            }
+            Ok(Some(Entry::Help(_) | Entry::Type { .. } | Entry::Unit { .. })) => metadata += 1,
+            Ok(Some(_)) => {}
+            _ => break,
+        }
+    }
+    assert_eq!(got, want, "shortcuts changed what was parsed");
+}
+
 /// Parses `data` and checks what must hold for any input: no panic; the parser advances;
 /// errors point inside the body; every sample's labels, rendered back to the text format and
-/// parsed again, give the same labels, value bits and timestamp.
+/// parsed again, give the same labels, value bits and timestamp; the scrape cache's
+/// shortcuts change nothing.
 fn fuzz_check(data: &[u8], format: Format) {
+    fuzz_check_shortcuts(data, format);
     let opts = ParserOptions::default();
     let mut parser = Parser::new(data, format, opts);
     let mut buf = LabelBuf::new();

@@ -202,8 +202,9 @@ mod tests {
     fn any_change_of_the_lines_is_seen_with_and_without_skipping() {
         let base = "# HELP a A.\n# TYPE a gauge\na 1\n# just a comment\n# TYPE b counter\nb 2\n";
         let changed = [
-            // Help text, type, a family added at the end, one removed, an order change.
+            // Help text (changed, or longer), type, a family added at the end, one removed.
             "# HELP a A!\n# TYPE a gauge\na 1\n# TYPE b counter\nb 2\n",
+            "# HELP a A. And more.\n# TYPE a gauge\na 1\n# TYPE b counter\nb 2\n",
             "# HELP a A.\n# TYPE a counter\na 1\n# TYPE b counter\nb 2\n",
             "# HELP a A.\n# TYPE a gauge\na 1\n# TYPE b counter\nb 2\n# TYPE c gauge\n",
             "# HELP a A.\n# TYPE a gauge\na 1\nb 2\n",
