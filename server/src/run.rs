@@ -140,11 +140,24 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let shutdown = state.shutdown.clone();
     let app = web::app(state.clone());
     crate::listener::serve(listener, app, &web_config, async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => Some(term),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot handle SIGTERM; stop with SIGINT or /-/quit");
+                None
+            }
+        };
+        let sigterm = async {
+            match term.as_mut() {
+                Some(term) => term.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, exiting gracefully"),
-            _ = term.recv() => tracing::info!("received SIGTERM, exiting gracefully"),
+            _ = sigterm => tracing::info!("received SIGTERM, exiting gracefully"),
             _ = shutdown.notified() => tracing::info!("received quit request, exiting gracefully"),
         }
     })

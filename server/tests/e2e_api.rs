@@ -8,10 +8,10 @@ mod common;
 
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{form_escape, free_port, http_raw, wait_for, Proc};
+use common::{form_escape, free_port, http_raw, tidemark_command, wait_for, Proc};
 
 use serde_json::Value;
 use tidemark_tests::prom::{labels, PromOptions, PromServer, RemoteWriteClient};
@@ -40,19 +40,7 @@ fn config(target_port: u16) -> String {
 
 fn start_tidemark(port: u16, dir: &Path) -> Proc {
     std::fs::write(dir.join("prometheus.yml"), config(port)).unwrap();
-    let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(log)
+    let child = tidemark_command(port, dir)
         .spawn()
         .expect("starting tidemark");
     let p = Proc(child);

@@ -7,16 +7,15 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    count_app, exposed_value, free_port, http_get, http_get_host, in_cluster, instant_query,
-    instant_query_result, wait_for, Proc, Sample, Tidemark,
+    count_app, exposed_value, free_port, http_get_host, in_cluster, instant_query,
+    instant_query_result, node_exporter, wait_for, Proc, Sample, Tidemark,
 };
 use serde_json::{json, Value};
 use tidemark_tests::kube_api::{Kind, KubeApiServer};
+use tidemark_tests::prom::{PromOptions, PromServer};
 
 /// The `kubernetes-pods` job that seed 003's annotations are written for (`prometheus.io/scrape`
 /// keeps the pod, `prometheus.io/path` sets the metrics path, `prometheus.io/port` replaces the
@@ -512,45 +511,25 @@ fn out_of_cluster_through_the_api_server_proxy() {
     drop(api);
 }
 
-/// A Prometheus 2.42 server (Debian's `prometheus`), killed on drop.
+/// A Prometheus 2.42 server (Debian's `prometheus`, started by `tidemark-tests`' harness),
+/// killed on drop.
 struct Prometheus {
-    _proc: Proc,
+    _server: PromServer,
     port: u16,
 }
 
 impl Prometheus {
-    fn start(dir: &Path, config: &str) -> Prometheus {
-        let port = free_port();
-        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("Debian's prometheus (2.42) must be installed (.ci/run installs it)");
-        let mut p = Prometheus {
-            _proc: Proc(child),
-            port,
+    fn start(config: &str) -> Prometheus {
+        let opts = PromOptions {
+            config_yaml: Some(config.to_owned()),
+            ready_timeout: Duration::from_secs(60),
+            ..PromOptions::default()
         };
-        let start = std::time::Instant::now();
-        while http_get(port, "/-/ready").is_none_or(|(s, _)| s != 200) {
-            let exited = p._proc.0.try_wait().ok().flatten();
-            if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
-                let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
-                panic!("prometheus not ready ({exited:?}):\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
+        let server = PromServer::start_with(&opts).unwrap_or_else(|e| panic!("{e}"));
+        Prometheus {
+            port: server.port(),
+            _server: server,
         }
-        p
     }
 
     fn query(&self, query: &str) -> Vec<Sample> {
@@ -694,23 +673,12 @@ fn assert_agree(prom: &Prometheus, tide: &Tidemark, job: &str, min_series: usize
 /// same values for the metrics that do not move between scrapes.
 #[test]
 fn node_exporter_series_match_prometheus_2_42() {
-    let ne_port = free_port();
-    let _node_exporter = Command::new("prometheus-node-exporter")
-        .arg(format!("--web.listen-address=127.0.0.1:{ne_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Proc)
-        .expect("Debian's prometheus-node-exporter must be installed (.ci/run installs it)");
-    wait_for("node exporter", Duration::from_secs(10), || {
-        http_get(ne_port, "/metrics").is_some_and(|(s, _)| s == 200)
-    });
+    let (_node_exporter, ne_port) = node_exporter();
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{ne_port}']\n        labels: {{env: diff}}\n"
     );
-    let pdir = tempfile::tempdir().unwrap();
     let tdir = tempfile::tempdir().unwrap();
-    let prom = Prometheus::start(pdir.path(), &config);
+    let prom = Prometheus::start(&config);
     let tide = Tidemark::start(tdir.path(), &config, &[]);
     assert_agree(&prom, &tide, "node", 100);
     let cpus = "count(node_cpu_seconds_total{job=\"node\"})";
@@ -735,9 +703,8 @@ fn python_client_series_match_prometheus_2_42() {
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
     );
-    let pdir = tempfile::tempdir().unwrap();
     let tdir = tempfile::tempdir().unwrap();
-    let prom = Prometheus::start(pdir.path(), &config);
+    let prom = Prometheus::start(&config);
     let tide = Tidemark::start(tdir.path(), &config, &[]);
     assert_agree(&prom, &tide, "app", 20);
     for name in ["count_total", "count_created"] {

@@ -7,10 +7,12 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{free_port, http_get, http_request, in_cluster, python_app, wait_for, Proc, Tidemark};
+use common::{
+    free_port, http_get, http_request, in_cluster, node_exporter, python_app, wait_for, Tidemark,
+};
 use serde_json::Value;
 
 /// Scenario 5 (seed 001): a self-scrape and an exporter from `static_configs`; a reload that
@@ -18,17 +20,7 @@ use serde_json::Value;
 /// running one stays.
 #[test]
 fn static_targets_reload_and_staleness() {
-    let ne_port = free_port();
-    let node_exporter = Command::new("prometheus-node-exporter")
-        .arg(format!("--web.listen-address=127.0.0.1:{ne_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(Proc)
-        .expect("Debian's prometheus-node-exporter must be installed (.ci/run installs it)");
-    wait_for("node exporter", Duration::from_secs(10), || {
-        http_get(ne_port, "/metrics").is_some_and(|(s, _)| s == 200)
-    });
+    let (node_exporter, ne_port) = node_exporter();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = format!(

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, wait_for, Proc};
+use common::{free_port, tidemark_command, wait_for, Proc};
 
 use serde_json::Value;
 
@@ -173,22 +173,10 @@ impl Server {
              \x20     - targets: ['127.0.0.1:{closed}']\n"
         );
         std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("tidemark.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
-            .arg(format!(
-                "--config.file={}",
-                dir.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        let child = tidemark_command(port, dir.path())
             .arg(format!(
                 "--web.external-url=http://127.0.0.1:{port}{PREFIX}/"
             ))
-            .stdout(Stdio::null())
-            .stderr(log)
             .spawn()
             .expect("starting tidemark");
         let server = Server {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{free_port, http_get, Proc};
+use common::{free_port, http_get, tidemark_command, Proc};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
@@ -117,21 +117,9 @@ fn start(dir: &Path, web_config: &str) -> (Proc, u16) {
     let port = free_port();
     std::fs::write(dir.join("web.yml"), web_config).unwrap();
     std::fs::write(dir.join("prometheus.yml"), "scrape_configs: []\n").unwrap();
-    let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    let child = tidemark_command(port, dir)
         .arg("--web.config.file=web.yml")
         .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(log)
         .spawn()
         .unwrap();
     (Proc(child), port)

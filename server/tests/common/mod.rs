@@ -176,6 +176,41 @@ pub fn instant_query(port: u16, query: &str) -> Vec<Sample> {
         .collect()
 }
 
+/// The `tidemark` binary on `127.0.0.1:port` with `dir/prometheus.yml` (written by the
+/// caller), its data in `dir/data` and its log in `dir/tidemark.log`; more flags may follow.
+pub fn tidemark_command(port: u16, dir: &Path) -> Command {
+    let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidemark"));
+    cmd.arg(format!(
+        "--config.file={}",
+        dir.join("prometheus.yml").display()
+    ))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        dir.join("data").display()
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    .stdout(Stdio::null())
+    .stderr(log);
+    cmd
+}
+
+/// Debian's `prometheus-node-exporter` on a free port, once `/metrics` answers; with the port.
+pub fn node_exporter() -> (Proc, u16) {
+    let port = free_port();
+    let proc = Command::new("prometheus-node-exporter")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Proc)
+        .expect("Debian's prometheus-node-exporter must be installed (.ci/run installs it)");
+    wait_for("node exporter", Duration::from_secs(10), || {
+        http_get(port, "/metrics").is_some_and(|(s, _)| s == 200)
+    });
+    (proc, port)
+}
+
 /// A running `tidemark` binary, killed on drop.
 pub struct Tidemark {
     _proc: Proc,
@@ -193,21 +228,8 @@ impl Tidemark {
     /// Starts on a port chosen beforehand (for configs that name Tidemark's own address).
     pub fn start_on(port: u16, dir: &Path, config: &str, env: &[(&str, String)]) -> Tidemark {
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.join("tidemark.log")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidemark"));
-        cmd.arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-lifecycle")
-        .arg("--log.level=debug")
-        .stdout(Stdio::null())
-        .stderr(log);
+        let mut cmd = tidemark_command(port, dir);
+        cmd.arg("--web.enable-lifecycle").arg("--log.level=debug");
         for (k, v) in env {
             cmd.env(k, v);
         }
