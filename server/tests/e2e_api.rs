@@ -213,7 +213,7 @@ fn api_matches_prometheus_2_42() {
     // promtool against both: same output.
     let run = |port: u16, args: &[&str]| -> String {
         let url = format!("http://127.0.0.1:{port}");
-        let mut cmd = Command::new("/usr/bin/promtool");
+        let mut cmd = Command::new(tidemark_tests::peers::require(tidemark_tests::peers::Peer::Promtool));
         cmd.arg("query").arg(args[0]);
         cmd.args(&args[1..]);
         cmd.arg(&url);
@@ -234,7 +234,7 @@ fn api_matches_prometheus_2_42() {
     // promtool takes the query after the URL for instant and range.
     let with_query = |port: u16, mode: &[&str], q: &str| -> String {
         let url = format!("http://127.0.0.1:{port}");
-        let out = Command::new("/usr/bin/promtool")
+        let out = Command::new(tidemark_tests::peers::require(tidemark_tests::peers::Peer::Promtool))
             .arg("query")
             .arg(mode[0])
             .args(&mode[1..])

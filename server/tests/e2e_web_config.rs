@@ -241,13 +241,15 @@ fn plain_http_and_self_metrics() {
     ] {
         assert!(metrics.contains(want), "missing {want:?} in\n{metrics}");
     }
-    let mut promtool = Command::new("promtool")
+    let mut promtool = Command::new(tidemark_tests::peers::require(
+        tidemark_tests::peers::Peer::Promtool,
+    ))
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("promtool (Debian's prometheus package) must be installed");
+        .expect("starting promtool");
     promtool
         .stdin
         .take()

@@ -3,5 +3,6 @@
 
 pub mod kube_api;
 pub mod model;
+pub mod peers;
 pub mod prom;
 pub mod promql_fuzz;

@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 use crate::prom::api::{loopback_agent, ApiClient};
 use crate::prom::remote_write::RemoteWriteClient;
 
-/// Environment variable that overrides the Prometheus binary (default `/usr/bin/prometheus`).
-pub const PROMETHEUS_BIN_ENV: &str = "TIDEMARK_PROMETHEUS_BIN";
+use crate::peers::{self, Peer, INSTALL_HINT};
 
-const DEFAULT_BIN: &str = "/usr/bin/prometheus";
-const INSTALL_HINT: &str = "install the reference with `apt-get install -y prometheus` \
-     (Debian's Prometheus 2.42, gives /usr/bin/prometheus)";
+/// Environment variable that overrides the Prometheus binary (default: the one
+/// `scripts/reference-peers.sh` unpacked, see [`crate::peers`]).
+pub const PROMETHEUS_BIN_ENV: &str = "TIDEMARK_PROMETHEUS_BIN";
 
 /// How to start the reference Prometheus.
 #[derive(Clone, Debug)]
@@ -23,7 +22,7 @@ pub struct PromOptions {
     pub lookback_delta: Option<Duration>,
     /// How long to wait for `/-/ready` before giving up (default 30 s).
     pub ready_timeout: Duration,
-    /// The binary; `None` = `$TIDEMARK_PROMETHEUS_BIN` or `/usr/bin/prometheus`.
+    /// The binary; `None` = the reference Prometheus 3.5 of [`crate::peers`].
     pub binary: Option<PathBuf>,
     /// More command-line flags, appended after the harness's own.
     pub extra_args: Vec<String>,
@@ -64,17 +63,10 @@ impl PromServer {
     /// Fails with the install hint if the binary is missing, and with the process's log if it
     /// exits or does not get ready within `opts.ready_timeout`.
     pub fn start_with(opts: &PromOptions) -> Result<PromServer, String> {
-        let bin = opts
-            .binary
-            .clone()
-            .or_else(|| std::env::var_os(PROMETHEUS_BIN_ENV).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_BIN));
-        if !bin.is_file() {
-            return Err(format!(
-                "Prometheus binary {} not found: {INSTALL_HINT}",
-                bin.display()
-            ));
-        }
+        let bin = match &opts.binary {
+            Some(bin) => bin.clone(),
+            None => peers::binary(Peer::Prometheus)?,
+        };
         // A free port is found by binding port 0 and releasing it; another process may take it
         // in between, so a start that fails on the address is retried on a new port.
         let mut last_err = String::new();
