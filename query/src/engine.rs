@@ -26,6 +26,8 @@ pub struct EngineOptions {
     pub max_concurrency: usize,
     /// Step of subqueries without one (the evaluation interval, 1m).
     pub default_subquery_step: Duration,
+    /// Experimental PromQL features (`--enable-feature=promql-...`), all off by default.
+    pub features: crate::Features,
 }
 
 impl Default for EngineOptions {
@@ -36,6 +38,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(120),
             max_concurrency: 20,
             default_subquery_step: Duration::from_secs(60),
+            features: crate::Features::default(),
         }
     }
 }
@@ -187,7 +190,7 @@ impl QueryEngine {
         let _slot = self.acquire(deadline)?;
         let queue_time = t0.elapsed();
         let t1 = Instant::now();
-        let ast = crate::parse::parse(expr)?;
+        let ast = crate::parse::parse(expr, self.opts.features)?;
         let parse_time = t1.elapsed();
         let t2 = Instant::now();
         let lookback = i64::try_from(self.opts.lookback_delta.as_millis()).unwrap_or(i64::MAX);

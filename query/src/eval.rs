@@ -455,7 +455,8 @@ impl Evaluator<'_> {
         }
         let t = self.ref_time(self.steps[0], &ms.vs.at, &ms.vs.offset)?;
         let range = dur_ms(&ms.range);
-        let series = self.load(&ms.vs, (t - range, t), true)?;
+        // Left-open: `(t - range, t]`.
+        let series = self.load(&ms.vs, (t.saturating_sub(range).saturating_add(1), t), true)?;
         Ok(Val::Matrix(
             series
                 .into_iter()
@@ -483,9 +484,10 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
             return Ok(());
         };
-        // Inner steps are aligned to multiples of the step from the epoch.
+        // Inner steps are aligned to multiples of the step from the epoch; the first is the
+        // first such time after `lo - range` (windows are left-open).
         let first = (lo - range).div_euclid(step) * step;
-        let first = if first < lo - range {
+        let first = if first <= lo - range {
             first + step
         } else {
             first
@@ -557,7 +559,7 @@ impl Evaluator<'_> {
             let points: Vec<Point> = points
                 .iter()
                 .copied()
-                .filter(|p| p.t >= t - range && p.t <= t)
+                .filter(|p| p.t > t - range && p.t <= t)
                 .collect();
             if !points.is_empty() {
                 out.push(RangeSeries { labels, points });
@@ -568,7 +570,7 @@ impl Evaluator<'_> {
     }
 
     /// Applies `f` to every step window of the range argument `arg` (for each series, for
-    /// each step, its points in `[ref - range, ref]`, closed on both ends in Prometheus 2.x),
+    /// each step, its points in `(ref - range, ref]`, left-open since Prometheus 3.0),
     /// one series at a time, and hands the resulting series to `sink`.
     fn stream_range_fn(
         &mut self,
@@ -1083,7 +1085,7 @@ fn counter_rate(name: &str) -> Option<bool> {
 }
 
 /// A range function's value at every step, written to `vals`: its window is
-/// `[t - range, t]` (closed in Prometheus 2.x) for each reference time `t`.
+/// `(t - range, t]` (left-open since Prometheus 3.0) for each reference time `t`.
 fn range_fn_values(
     points: &[Point],
     refs: &[i64],
@@ -1097,7 +1099,7 @@ fn range_fn_values(
     let (mut lo, mut hi) = (0usize, 0usize);
     for (i, &t) in refs.iter().enumerate() {
         if monotonic {
-            while lo < points.len() && points[lo].t < t - range {
+            while lo < points.len() && points[lo].t <= t - range {
                 lo += 1;
             }
             hi = hi.max(lo);
@@ -1105,7 +1107,7 @@ fn range_fn_values(
                 hi += 1;
             }
         } else {
-            lo = points.partition_point(|p| p.t < t - range);
+            lo = points.partition_point(|p| p.t <= t - range);
             hi = points.partition_point(|p| p.t <= t);
         }
         let input = RangeInput {
@@ -1166,7 +1168,7 @@ fn absent_labels(e: &Expr) -> Labels {
     Labels::from_pairs(pairs).unwrap_or_default()
 }
 
-/// For each reference time (increasing or not), the newest point in `[ref - lookback, ref]`,
+/// For each reference time (increasing or not), the newest point in `(ref - lookback, ref]`,
 /// or `None` if there is none or it is a stale marker; written to `vals`.
 pub(crate) fn lookback_values(
     points: &[Point],
@@ -1191,8 +1193,9 @@ pub(crate) fn lookback_values(
             None
         } else {
             let p = points[hi - 1];
-            // Prometheus 2.x includes a sample exactly `lookback` old.
-            if p.t < t - lookback || is_stale(p.v) {
+            // Prometheus 3 excludes a sample exactly `lookback` old: the window is
+            // `(t - lookback, t]`.
+            if p.t <= t - lookback || is_stale(p.v) {
                 None
             } else {
                 Some(p.v)

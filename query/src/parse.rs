@@ -5,7 +5,8 @@ use promql_parser::parser::Expr;
 
 use crate::error::QueryError;
 
-/// Parses a PromQL expression; errors are `bad_data` with Prometheus's message.
-pub(crate) fn parse(q: &str) -> Result<Expr, QueryError> {
-    crate::parser::parse(q).map_err(|e| QueryError::bad_data(e.to_string()))
+/// Parses a PromQL expression with `features`; errors are `bad_data` with Prometheus's
+/// message.
+pub(crate) fn parse(q: &str, features: crate::Features) -> Result<Expr, QueryError> {
+    crate::parser::parse_with(q, features).map_err(|e| QueryError::bad_data(e.to_string()))
 }

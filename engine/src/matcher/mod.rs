@@ -1,16 +1,16 @@
-//! Label matchers: the four PromQL matchers `=`, `!=`, `=~` and `!~`, with Prometheus 2.42
+//! Label matchers: the four PromQL matchers `=`, `!=`, `=~` and `!~`, with Prometheus 3.5
 //! semantics.
 //!
 //! This module owns matching a single label value. Selecting series with a list of matchers is
 //! [`crate::postings::postings_for_matchers`].
 //!
-//! Semantics (as in Prometheus 2.42):
+//! Semantics (as in Prometheus 3.5):
 //! - the value `""` stands for "label absent" (label values are never empty), so `{a=""}`
 //!   selects series without `a` and `{a!=""}` series that have it;
 //! - regexes use Go RE2 syntax and are fully anchored: `=~"foo"` is `^(?:foo)$` and does not
 //!   match `"foobar"`; matching is case-sensitive unless the pattern says `(?i)`;
-//! - `.` does not match `\n` (Prometheus 3 changed that; 2.x did not), so `.*` matches
-//!   every value *without a newline*; `(?s:.*)` matches everything;
+//! - `.` matches `\n` too (Prometheus 3 compiles matchers with `(?s)`; 2.x did not), so
+//!   `.*` matches every value; `(?-s:.*)` matches values without a newline;
 //! - Perl classes `\d`, `\s`, `\w` and `\b` are ASCII-only, as in Go (see `syntax`).
 //!
 //! Invariants of a [`Matcher`]: it is immutable after construction (the public fields are for

@@ -44,11 +44,13 @@ pub(super) fn parse(pattern: &str) -> Result<Parsed<'_>, String> {
     go_compat(&mut ast, &mut changed)?;
     // Spans of rewritten nodes are the spans of the nodes they replace, so the original text
     // is the right context for translation error messages.
+    // Prometheus 3 compiles matchers with `(?s)`: `.` matches `\n` too.
     let hir = hir::translate::TranslatorBuilder::new()
+        .dot_matches_new_line(true)
         .build()
         .translate(pattern, &ast)
         .map_err(|e| e.to_string())?;
-    let regex_text = if changed {
+    let text = if changed {
         let mut s = String::with_capacity(pattern.len() + 16);
         ast::print::Printer::new()
             .print(&ast, &mut s)
@@ -57,6 +59,7 @@ pub(super) fn parse(pattern: &str) -> Result<Parsed<'_>, String> {
     } else {
         Cow::Borrowed(pattern)
     };
+    let regex_text = Cow::Owned(format!("(?s:{text})"));
     Ok(Parsed { hir, regex_text })
 }
 

@@ -29,14 +29,14 @@ impl RangeInput<'_> {
     }
 }
 
-/// Prometheus 2.42's `extrapolatedRate`: the difference between the last and first point
+/// Prometheus 3.5's `extrapolatedRate`: the difference between the last and first point
 /// (plus counter-reset corrections if `is_counter`), extrapolated towards the window edges,
 /// and per second if `is_rate`.
 ///
 /// Extrapolation: a gap to an edge shorter than 1.1 times the average sample interval is
 /// extrapolated all the way, a longer one by half an average interval. For counters with a
-/// positive increase and a non-negative first value, the start gap is first shortened to the
-/// extrapolated time of the counter's zero point (the pre-2.51 order of these two rules).
+/// positive increase and a non-negative first value, the start gap is then shortened to the
+/// extrapolated time of the counter's zero point if that is nearer (the order since 2.51).
 fn extrapolated_rate(i: &RangeInput, is_counter: bool, is_rate: bool) -> Option<f64> {
     let pts = i.points;
     if pts.len() < 2 {
@@ -66,25 +66,22 @@ fn extrapolate(i: &RangeInput, mut result: f64, is_counter: bool, is_rate: bool)
     let sampled_interval = last.t.wrapping_sub(first.t) as f64 / 1000.0;
     let avg_between = sampled_interval / (pts.len() - 1) as f64;
 
+    let threshold = avg_between * 1.1;
+    if duration_to_start >= threshold {
+        duration_to_start = avg_between / 2.0;
+    }
     if is_counter && result > 0.0 && first.v >= 0.0 {
         let duration_to_zero = sampled_interval * (first.v / result);
         if duration_to_zero < duration_to_start {
             duration_to_start = duration_to_zero;
         }
     }
-
-    let threshold = avg_between * 1.1;
-    let mut extrapolate_to = sampled_interval;
-    extrapolate_to += if duration_to_start < threshold {
-        duration_to_start
-    } else {
+    let duration_to_end = if duration_to_end >= threshold {
         avg_between / 2.0
-    };
-    extrapolate_to += if duration_to_end < threshold {
+    } else {
         duration_to_end
-    } else {
-        avg_between / 2.0
     };
+    let extrapolate_to = sampled_interval + duration_to_start + duration_to_end;
     result *= extrapolate_to / sampled_interval;
     if is_rate {
         result /= i.range_secs();

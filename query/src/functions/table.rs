@@ -1,8 +1,10 @@
-//! The functions Prometheus 2.42 knows, with their argument and return types, so the
-//! evaluator can reject unknown functions (`sort_by_label`, `limitk`, `mad_over_time`,
-//! `histogram_stddev`, … are not in 2.42) and wrong arities with Prometheus's messages.
-//! 2.42's native-histogram functions (`histogram_count`, `histogram_sum`,
-//! `histogram_fraction`) are known; they skip float samples.
+//! The functions Prometheus 3.5 knows, with their argument and return types, so the parser
+//! and evaluator can reject unknown functions (`holt_winters` is gone in 3.x; `xrate`,
+//! `first_over_time`, … are not in 3.5) and wrong arities with Prometheus's messages, and
+//! refuse the experimental ones (`sort_by_label`, `mad_over_time`, `info`, …) unless
+//! `--enable-feature=promql-experimental-functions` is set. The native-histogram functions
+//! (`histogram_count`, `histogram_sum`, `histogram_avg`, …) are known; they skip float
+//! samples.
 
 /// The value type of a function argument or result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub struct FunctionDef {
     pub variadic: bool,
     /// Result type.
     pub returns: ArgType,
+    /// Only with `--enable-feature=promql-experimental-functions`.
+    pub experimental: bool,
 }
 
 impl FunctionDef {
@@ -85,10 +89,24 @@ const fn f(
         optional_args,
         variadic: false,
         returns,
+        experimental: false,
     }
 }
 
-/// Every function Prometheus 2.42 knows, sorted by name.
+/// An experimental function (see [`FunctionDef::experimental`]).
+const fn x(
+    name: &'static str,
+    args: &'static [ArgType],
+    optional_args: usize,
+    returns: ArgType,
+) -> FunctionDef {
+    FunctionDef {
+        experimental: true,
+        ..f(name, args, optional_args, returns)
+    }
+}
+
+/// Every function Prometheus 3.5 knows, sorted by name.
 pub static FUNCTIONS: &[FunctionDef] = &[
     f("abs", &[V], 0, V),
     f("absent", &[V], 0, V),
@@ -115,16 +133,20 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     f("deg", &[V], 0, V),
     f("delta", &[M], 0, V),
     f("deriv", &[M], 0, V),
+    x("double_exponential_smoothing", &[M, S, S], 0, V),
     f("exp", &[V], 0, V),
     f("floor", &[V], 0, V),
+    f("histogram_avg", &[V], 0, V),
     f("histogram_count", &[V], 0, V),
     f("histogram_fraction", &[S, S, V], 0, V),
     f("histogram_quantile", &[S, V], 0, V),
+    f("histogram_stddev", &[V], 0, V),
+    f("histogram_stdvar", &[V], 0, V),
     f("histogram_sum", &[V], 0, V),
-    f("holt_winters", &[M, S, S], 0, V),
     f("hour", &[V], 1, V),
     f("idelta", &[M], 0, V),
     f("increase", &[M], 0, V),
+    x("info", &[V, V], 1, V),
     f("irate", &[M], 0, V),
     FunctionDef {
         name: "label_join",
@@ -132,12 +154,14 @@ pub static FUNCTIONS: &[FunctionDef] = &[
         optional_args: 1,
         variadic: true,
         returns: V,
+        experimental: false,
     },
     f("label_replace", &[V, Str, Str, Str, Str], 0, V),
     f("last_over_time", &[M], 0, V),
     f("ln", &[V], 0, V),
     f("log10", &[V], 0, V),
     f("log2", &[V], 0, V),
+    x("mad_over_time", &[M], 0, V),
     f("max_over_time", &[M], 0, V),
     f("min_over_time", &[M], 0, V),
     f("minute", &[V], 1, V),
@@ -155,6 +179,22 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     f("sin", &[V], 0, V),
     f("sinh", &[V], 0, V),
     f("sort", &[V], 0, V),
+    FunctionDef {
+        name: "sort_by_label",
+        args: &[V, Str],
+        optional_args: 1,
+        variadic: true,
+        returns: V,
+        experimental: true,
+    },
+    FunctionDef {
+        name: "sort_by_label_desc",
+        args: &[V, Str],
+        optional_args: 1,
+        variadic: true,
+        returns: V,
+        experimental: true,
+    },
     f("sort_desc", &[V], 0, V),
     f("sqrt", &[V], 0, V),
     f("stddev_over_time", &[M], 0, V),
@@ -164,11 +204,14 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     f("tanh", &[V], 0, V),
     f("time", &[], 0, S),
     f("timestamp", &[V], 0, V),
+    x("ts_of_last_over_time", &[M], 0, V),
+    x("ts_of_max_over_time", &[M], 0, V),
+    x("ts_of_min_over_time", &[M], 0, V),
     f("vector", &[S], 0, V),
     f("year", &[V], 1, V),
 ];
 
-/// The signature of the function `name`, if Prometheus 2.42 has it.
+/// The signature of the function `name`, if Prometheus 3.5 has it (experimental or not).
 pub fn function_def(name: &str) -> Option<&'static FunctionDef> {
     FUNCTIONS
         .binary_search_by(|d| d.name.cmp(name))
@@ -187,7 +230,10 @@ mod tests {
         }
         let all = "abs absent absent_over_time ceil changes clamp clamp_max clamp_min \
             day_of_month day_of_week day_of_year days_in_month delta deriv exp floor \
-            histogram_count histogram_fraction histogram_quantile histogram_sum holt_winters hour idelta increase irate label_join label_replace \
+            histogram_count histogram_fraction histogram_quantile histogram_sum hour \
+            histogram_avg histogram_stddev histogram_stdvar double_exponential_smoothing info \
+            mad_over_time sort_by_label sort_by_label_desc ts_of_last_over_time \
+            ts_of_max_over_time ts_of_min_over_time idelta increase irate label_join label_replace \
             ln log10 log2 minute month predict_linear rate resets round scalar sgn sort \
             sort_desc sqrt time timestamp vector year avg_over_time min_over_time max_over_time \
             sum_over_time count_over_time quantile_over_time stddev_over_time stdvar_over_time \
@@ -199,13 +245,10 @@ mod tests {
             assert!(function_def(n).is_some(), "{n}");
         }
         for n in [
-            "sort_by_label",
+            "holt_winters",
             "limitk",
-            "mad_over_time",
-            "histogram_stddev",
-            "histogram_stdvar",
-            "double_exponential_smoothing",
-            "info",
+            "first_over_time",
+            "ts_of_first_over_time",
             "xrate",
             "",
         ] {

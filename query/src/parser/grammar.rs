@@ -149,10 +149,12 @@ struct Parser<'a> {
     /// How many aggregations enclose the current position (yacc's `aggregate_op error`).
     agg_depth: usize,
     errors: Vec<Error>,
+    /// Enabled experimental features (gate experimental functions).
+    features: crate::Features,
 }
 
-/// Parses and type-checks `input`; the first error otherwise.
-pub(crate) fn parse(input: &str) -> Result<PExpr, Error> {
+/// Parses and type-checks `input` with `features` enabled; the first error otherwise.
+pub(crate) fn parse(input: &str, features: crate::Features) -> Result<PExpr, Error> {
     let mut lexer = Lexer::new(input);
     let tok = lexer.next_token();
     let mut p = Parser {
@@ -161,6 +163,7 @@ pub(crate) fn parse(input: &str) -> Result<PExpr, Error> {
         last_end: 0,
         agg_depth: 0,
         errors: Vec::new(),
+        features,
     };
     if p.tok.typ == T::Eof {
         return Err((0, "no expression found in input".into()));
@@ -565,6 +568,12 @@ impl Parser<'_> {
             // Keep parsing for later errors; the node stands in for the call.
             return Ok(self.node(Kind::Num(0.0), name.pos));
         };
+        if def.experimental && !self.features.experimental_functions {
+            self.semantic(
+                name.pos,
+                format!("function {} is not enabled", go_quote(def.name)),
+            );
+        }
         Ok(self.node(Kind::Call(def, args), name.pos))
     }
 
@@ -1229,7 +1238,7 @@ fn convert(n: Node) -> PExpr {
                     def.args.iter().map(|a| value_type(*a)).collect(),
                     variadic,
                     value_type(def.returns),
-                    false,
+                    def.experimental,
                 ),
                 args: FunctionArgs {
                     args: args.into_iter().map(|a| Box::new(convert(a))).collect(),
