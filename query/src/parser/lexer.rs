@@ -1,6 +1,9 @@
-//! The PromQL lexer of Prometheus 2.42: a state machine whose state depends on whether a
-//! brace or bracket is open (keywords are plain identifiers inside braces; only a duration,
-//! one colon and another duration are allowed inside brackets). Positions are byte offsets.
+//! The PromQL lexer of Prometheus 3.5: a state machine whose state depends on whether a
+//! brace or bracket is open (keywords are plain identifiers inside braces; right after `[` the
+//! duration-expression state accepts only numbers, durations, `(`, `)`, `:` and arithmetic
+//! operators; after the first number the ordinary state goes on, where a word inside brackets
+//! is a colon, as in Prometheus). Numbers follow 3.x's scanner (`1_000`, `0x_1F`, `.5e3`).
+//! Positions are byte offsets.
 //!
 //! What must stay true: an error ends the token stream (every later call repeats it), and
 //! error texts and positions are Prometheus's, because they are shown to users verbatim.
@@ -26,6 +29,8 @@ pub(crate) enum Kw {
     Bottomk,
     CountValues,
     Quantile,
+    Limitk,
+    LimitRatio,
     Offset,
     By,
     Without,
@@ -57,6 +62,8 @@ impl Kw {
             "bottomk" => Kw::Bottomk,
             "count_values" => Kw::CountValues,
             "quantile" => Kw::Quantile,
+            "limitk" => Kw::Limitk,
+            "limit_ratio" => Kw::LimitRatio,
             "offset" => Kw::Offset,
             "by" => Kw::By,
             "without" => Kw::Without,
@@ -92,6 +99,8 @@ impl Kw {
                 | Kw::Bottomk
                 | Kw::CountValues
                 | Kw::Quantile
+                | Kw::Limitk
+                | Kw::LimitRatio
         )
     }
 
@@ -206,8 +215,12 @@ pub(crate) struct Lexer<'a> {
     brace_open: bool,
     bracket_open: bool,
     got_colon: bool,
-    /// Set right after `[`: the next token must be a duration.
-    want_duration: bool,
+    /// Set right after `[` (and kept after `(`, `)`, `:` and operators there): Prometheus's
+    /// `lexDurationExpr` state.
+    in_duration: bool,
+    /// Whether a number or duration was ever lexed in the duration state (never reset, as in
+    /// Prometheus).
+    got_duration: bool,
     done: Option<Token>,
 }
 
@@ -232,7 +245,8 @@ impl<'a> Lexer<'a> {
             brace_open: false,
             bracket_open: false,
             got_colon: false,
-            want_duration: false,
+            in_duration: false,
+            got_duration: false,
             done: None,
         }
     }
@@ -305,9 +319,11 @@ impl<'a> Lexer<'a> {
 
     fn lex(&mut self) -> Token {
         loop {
-            if self.want_duration {
-                self.want_duration = false;
-                return self.lex_duration();
+            if self.in_duration {
+                match self.lex_duration_expr() {
+                    Some(t) => return t,
+                    None => continue,
+                }
             }
             if self.brace_open {
                 match self.lex_inside_braces() {
@@ -427,7 +443,7 @@ impl<'a> Lexer<'a> {
                     let t = self.emit(T::LBracket);
                     self.skip_spaces();
                     self.bracket_open = true;
-                    self.want_duration = true;
+                    self.in_duration = true;
                     return t;
                 }
                 ']' => {
@@ -531,22 +547,58 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Prometheus's `scanNumber`: true if a number ends here (not followed by a letter or
-    /// digit); the position is left where scanning stopped either way.
+    fn is_next(&self, valid: &str) -> bool {
+        self.peek().is_some_and(|c| valid.contains(c))
+    }
+
+    /// Prometheus 3.x's `scanNumber`: true if a number ends here (not followed by a letter or
+    /// digit); the position is left where scanning stopped either way. Underscores may
+    /// separate digits; a hex number has no fraction; `.`, `e` and `_` may not repeat or meet.
     fn scan_number(&mut self) -> bool {
-        let mut digits = "0123456789";
+        const DEC: &str = "0123456789";
+        const HEX: &str = "0123456789abcdefABCDEF";
+        let initial = self.pos;
+        let mut digits = DEC;
         if self.accept("0") && self.accept("xX") {
-            digits = "0123456789abcdefABCDEF";
+            self.accept("_");
+            digits = HEX;
         }
-        self.accept_run(digits);
-        if self.accept(".") {
+        self.accept(".");
+        self.accept(digits);
+        let (mut dot, mut exponent) = (false, false);
+        while self.is_next(digits) || self.is_next("._eE") {
+            if self.is_next(".") && dot {
+                self.accept(".");
+                return false;
+            }
+            if self.is_next("eE") && exponent {
+                self.accept("eE");
+                return false;
+            }
+            if self.accept(".") {
+                dot = true;
+                if self.accept("_.") || digits == HEX {
+                    return false;
+                }
+                continue;
+            }
+            if self.accept("eE") {
+                exponent = true;
+                self.accept("+-");
+                if self.accept("._eE") || self.peek().is_none() {
+                    return false;
+                }
+                continue;
+            }
+            if self.accept("_") {
+                if self.accept("._eE") || self.peek().is_none() {
+                    return false;
+                }
+                continue;
+            }
             self.accept_run(digits);
         }
-        if self.accept("eE") {
-            self.accept("+-");
-            self.accept_run("0123456789");
-        }
-        !self.peek().is_some_and(is_alnum)
+        self.pos != initial && !self.peek().is_some_and(is_alnum)
     }
 
     /// The rest of a duration after its first number: units, more numbers and units; true if
@@ -588,15 +640,80 @@ impl<'a> Lexer<'a> {
         ))
     }
 
-    fn lex_duration(&mut self) -> Token {
-        if self.scan_number() {
-            return self.error("missing unit character in duration".into());
-        }
-        if !self.accept_remaining_duration() {
-            let text = self.input[self.start..self.pos].to_string();
-            return self.error(format!("bad duration syntax: {}", go_quote(&text)));
-        }
-        self.emit(T::Duration)
+    /// Prometheus 3.5's `lexDurationExpr`: right after `[`, and after `(`, `)`, `:` and the
+    /// arithmetic operators there. A number or duration returns to the ordinary state.
+    /// `None` when only spaces were skipped.
+    fn lex_duration_expr(&mut self) -> Option<Token> {
+        let Some(c) = self.bump() else {
+            return Some(self.error("unexpected end of input in duration expression".into()));
+        };
+        let t =
+            match c {
+                ']' => {
+                    self.in_duration = false;
+                    self.bracket_open = false;
+                    self.got_colon = false;
+                    T::RBracket
+                }
+                ':' => {
+                    // Prometheus emits the colon, then overwrites it with these errors,
+                    // positioned after it.
+                    if !self.got_duration {
+                        self.start = self.pos;
+                        return Some(self.error(
+                            "unexpected colon before duration in duration expression".into(),
+                        ));
+                    }
+                    if self.got_colon {
+                        self.start = self.pos;
+                        return Some(
+                            self.error("unexpected repeated colon in duration expression".into()),
+                        );
+                    }
+                    self.got_colon = true;
+                    T::Colon
+                }
+                '(' => {
+                    self.paren_depth += 1;
+                    T::LParen
+                }
+                ')' => {
+                    self.paren_depth -= 1;
+                    if self.paren_depth < 0 {
+                        self.start = self.pos;
+                        return Some(self.error(format!(
+                            "unexpected right parenthesis {}",
+                            go_quote_rune(Some(')'))
+                        )));
+                    }
+                    T::RParen
+                }
+                c if is_space(c) => {
+                    self.skip_spaces();
+                    return None;
+                }
+                '+' => T::Add,
+                '-' => T::Sub,
+                '*' => T::Mul,
+                '/' => T::Div,
+                '%' => T::Mod,
+                '^' => T::Pow,
+                c if c.is_ascii_digit()
+                    || (c == '.' && self.peek().is_some_and(|d| d.is_ascii_digit())) =>
+                {
+                    self.pos -= 1;
+                    self.got_duration = true;
+                    self.in_duration = false;
+                    return Some(self.lex_number_or_duration());
+                }
+                other => {
+                    return Some(self.error(format!(
+                        "unexpected character in duration expression: {}",
+                        go_quote_rune(Some(other))
+                    )))
+                }
+            };
+        Some(self.emit(t))
     }
 
     fn lex_string(&mut self, quote: char) -> Token {
@@ -722,9 +839,19 @@ mod tests {
             let k = kinds(q);
             k.last().map(|x| x.1.clone()).unwrap_or_default()
         };
-        assert_eq!(err("x[5]"), "missing unit character in duration");
-        assert_eq!(err("x[1y1y]"), "bad duration syntax: \"1y1\"");
-        assert_eq!(err("1_000"), "bad number or duration syntax: \"1\"");
+        assert_eq!(err("x[1y1y]"), "bad number or duration syntax: \"1y1\"");
+        assert_eq!(err("1__0"), "bad number or duration syntax: \"1__\"");
+        assert_eq!(err("1e5e5"), "bad number or duration syntax: \"1e5e\"");
+        assert_eq!(err("00x1"), "bad number or duration syntax: \"00\"");
+        assert_eq!(
+            err("x[a]"),
+            "unexpected character in duration expression: 'a'"
+        );
+        assert_eq!(
+            err("x[:1m]"),
+            "unexpected colon before duration in duration expression"
+        );
+        assert_eq!(err("x[ "), "unexpected end of input in duration expression");
         assert_eq!(err("x}"), "unexpected character: '}'");
         assert_eq!(
             err("\"\\400\""),

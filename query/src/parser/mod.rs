@@ -1,4 +1,5 @@
-//! Tidemark's own PromQL parser, held to Prometheus 2.42's grammar and error messages.
+//! Tidemark's own PromQL parser, held to Prometheus 3.5's grammar and error messages,
+//! including the experimental syntax behind `--enable-feature` ([`crate::Features`]).
 //!
 //! - [`lexer`]: the token stream, with Prometheus's lexer states and lexer errors;
 //! - [`grammar`]: a recursive-descent (precedence-climbing) parser that builds an AST with
@@ -27,6 +28,9 @@ pub struct ParseError {
     pub message: String,
     /// The query text (for line and column).
     query: String,
+    /// Shown without position and `parse error:` (Prometheus's errors computing duration
+    /// expressions carry their own `START:END` offsets).
+    raw: bool,
 }
 
 impl ParseError {
@@ -45,6 +49,12 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.raw {
+            return f.write_str(&self.message);
+        }
+        if self.query.is_empty() {
+            return write!(f, "unknown position: parse error: {}", self.message);
+        }
         let (line, col) = self.line_col();
         write!(f, "{line}:{col}: parse error: {}", self.message)
     }
@@ -61,10 +71,19 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
 /// Parses a PromQL expression with the experimental `features` enabled (see
 /// [`crate::Features`]). Never panics, for any input.
 pub fn parse_with(query: &str, features: crate::Features) -> Result<Expr, ParseError> {
-    grammar::parse(query, features).map_err(|(pos, message)| ParseError {
-        pos,
-        message,
-        query: query.to_string(),
+    grammar::parse(query, features).map_err(|f| match f {
+        grammar::Failure::Parse((pos, message)) => ParseError {
+            pos,
+            message,
+            query: query.to_string(),
+            raw: false,
+        },
+        grammar::Failure::Raw(message) => ParseError {
+            pos: 0,
+            message,
+            query: query.to_string(),
+            raw: true,
+        },
     })
 }
 
@@ -94,7 +113,11 @@ mod tests {
             err("a\n+ )"),
             "2:4: parse error: unexpected right parenthesis ')'"
         );
-        assert_eq!(err(""), "1:1: parse error: no expression found in input");
+        assert_eq!(
+            err(""),
+            "unknown position: parse error: no expression found in input"
+        );
+        assert_eq!(err("\n"), "1:1: parse error: no expression found in input");
     }
 
     #[test]
@@ -102,7 +125,12 @@ mod tests {
         assert_eq!(err("-2^2"), "ok: -(2 ^ 2)".replace("(2 ^ 2)", "2 ^ 2"));
         assert_eq!(err("- -1"), "ok: 1");
         assert!(parse("a + b * c ^ d ^ e or f and g unless h > bool i").is_ok());
-        assert!(parse("holt_winters(x[5m], 0.5, 0.5)").is_ok());
+        assert_eq!(
+            err("holt_winters(x[5m], 0.5, 0.5)"),
+            "1:1: parse error: unknown function with name \"holt_winters\""
+        );
+        assert_eq!(err("1m + 1"), "ok: 60 + 1");
+        assert!(parse("x[90] offset 1.5").is_ok());
     }
 }
 
@@ -196,7 +224,12 @@ fn dump_parse() {
     let path = std::env::var("TM_Q").unwrap();
     let text = std::fs::read_to_string(path).unwrap();
     for q in text.split('\0') {
-        let out = match parse(q) {
+        let f = if std::env::var("TM_ON").is_ok() {
+            crate::Features::all()
+        } else {
+            crate::Features::default()
+        };
+        let out = match parse_with(q, f) {
             Ok(_) => "OK".to_string(),
             Err(e) => e.to_string(),
         };

@@ -1,11 +1,11 @@
-//! Literal decoding and Go-style formatting, as Prometheus 2.42 (written in Go) does them:
+//! Literal decoding and Go-style formatting, as Prometheus 3.5 (written in Go) does them:
 //! numbers (`strconv.ParseInt(s, 0, 64)` then `ParseFloat`), durations (`model.ParseDuration`),
 //! string unescaping, and `%q` / `%#U` quoting for error messages.
 
 use std::fmt::Write;
 
 /// Parses a number literal as Prometheus does: an integer in Go syntax (decimal, `0x` hex,
-/// leading-`0` octal) if possible, else a float. The error is Go's message.
+/// leading-`0` octal, `_` between digits) if possible, else a float. The error is Go's message.
 pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
     if let Some(v) = parse_go_int(s) {
         return Ok(v as f64);
@@ -27,7 +27,10 @@ pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
     if lower.starts_with("0x") || lower.contains("inf") || lower.contains("nan") {
         return Err(invalid());
     }
-    match s.parse::<f64>() {
+    if !underscore_ok(s) {
+        return Err(invalid());
+    }
+    match s.replace('_', "").parse::<f64>() {
         Ok(v) if v.is_infinite() => Err(format!(
             "strconv.ParseFloat: parsing {}: value out of range",
             go_quote(s)
@@ -37,8 +40,44 @@ pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Go's `underscoreOK`: underscores only between digits, or between a base prefix and a digit.
+fn underscore_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut saw = b'^';
+    let mut hex = false;
+    if b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'x' | b'o' | b'b') {
+        i = 2;
+        saw = b'0';
+        hex = b[1] | 0x20 == b'x';
+    }
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() || (hex && (c | 0x20).is_ascii_hexdigit()) {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+        i += 1;
+    }
+    saw != b'_'
+}
+
 /// Go's `strconv.ParseInt(s, 0, 64)` for what the lexer can produce.
 fn parse_go_int(s: &str) -> Option<i64> {
+    if s.contains('_') && !underscore_ok(s) {
+        return None;
+    }
+    let clean = s.replace('_', "");
+    let s = clean.as_str();
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         if h.is_empty() {
             return None;
@@ -54,59 +93,70 @@ fn parse_go_int(s: &str) -> Option<i64> {
     s.parse::<i64>().ok()
 }
 
-/// Prometheus's duration syntax (`model.ParseDuration`): `[0-9]+` followed by a unit, units in
-/// the order y w d h m s ms, each at most once; the result in milliseconds.
-pub(crate) fn parse_duration_ms(s: &str) -> Result<u64, String> {
+/// Nanoseconds in one second.
+pub(crate) const NANOS_PER_SEC: f64 = 1e9;
+
+/// Prometheus's duration syntax (`model.ParseDuration` of Prometheus 3.5): `[0-9]+` followed
+/// by a unit, units in the order y w d h m s ms, each at most once; the result in
+/// nanoseconds, with the library's messages.
+pub(crate) fn parse_duration_ns(s: &str) -> Result<u64, String> {
     if s == "0" {
         return Ok(0);
     }
+    if s.is_empty() {
+        return Err("empty duration string".into());
+    }
     let bad = || format!("not a valid duration string: {}", go_quote(s));
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
+    const MS: u64 = 1_000_000;
+    // (unit, order, nanoseconds)
+    const UNITS: [(&str, usize, u64); 7] = [
+        ("y", 0, 365 * 24 * 3_600_000 * MS),
+        ("w", 1, 7 * 24 * 3_600_000 * MS),
+        ("d", 2, 24 * 3_600_000 * MS),
+        ("h", 3, 3_600_000 * MS),
+        ("m", 4, 60_000 * MS),
+        ("s", 5, 1000 * MS),
+        ("ms", 6, MS),
     ];
     let b = s.as_bytes();
     let mut i = 0;
-    let mut next_unit = 0;
+    let mut last_unit: Option<usize> = None;
     let mut total: u64 = 0;
-    if b.is_empty() {
-        return Err(bad());
-    }
     while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            return Err(bad());
+        }
         let start = i;
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        if start == i {
-            return Err(bad());
-        }
-        let digits = &s[start..i];
+        let v: u64 = s[start..i].parse().map_err(|_| bad())?;
         let ustart = i;
-        while i < b.len() && b[i].is_ascii_alphabetic() {
+        while i < b.len() && !b[i].is_ascii_digit() {
             i += 1;
         }
-        let unit = &s[ustart..i];
-        let Some(k) = UNITS[next_unit..].iter().position(|(u, _)| *u == unit) else {
+        if ustart == i {
             return Err(bad());
+        }
+        let unit = &s[ustart..i];
+        let Some(&(_, order, mult)) = UNITS.iter().find(|(u, _, _)| *u == unit) else {
+            return Err(format!(
+                "unknown unit {} in duration {}",
+                go_quote(unit),
+                go_quote(s)
+            ));
         };
-        let (_, mult) = UNITS[next_unit + k];
-        next_unit += k + 1;
-        let v: u64 = digits
-            .parse()
-            .map_err(|_| "duration out of range".to_string())?;
-        let add = v
-            .checked_mul(mult)
-            .filter(|x| *x <= i64::MAX as u64)
-            .ok_or("duration out of range")?;
-        total = total
-            .checked_add(add)
-            .filter(|x| *x <= i64::MAX as u64)
-            .ok_or("duration out of range")?;
+        if last_unit.is_some_and(|l| order <= l) {
+            return Err(bad());
+        }
+        last_unit = Some(order);
+        if v > (1u64 << 63) / mult {
+            return Err("duration out of range".into());
+        }
+        total += v * mult;
+        if total > i64::MAX as u64 {
+            return Err("duration out of range".into());
+        }
     }
     Ok(total)
 }
@@ -270,6 +320,10 @@ mod tests {
         assert_eq!(parse_number(".5"), Ok(0.5));
         assert_eq!(parse_number("5."), Ok(5.0));
         assert_eq!(parse_number("1e3"), Ok(1000.0));
+        assert_eq!(parse_number("1_000"), Ok(1000.0));
+        assert_eq!(parse_number("0x_1F"), Ok(31.0));
+        assert_eq!(parse_number("0_8"), Ok(8.0));
+        assert_eq!(parse_number("1_0e1_0"), Ok(1e11));
         assert_eq!(parse_number("InF"), Ok(f64::INFINITY));
         assert!(parse_number("nAn").is_ok_and(f64::is_nan));
         assert_eq!(
@@ -284,16 +338,27 @@ mod tests {
 
     #[test]
     fn durations_follow_prometheus() {
-        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
-        assert_eq!(parse_duration_ms("5ms"), Ok(5));
-        assert_eq!(parse_duration_ms("1y"), Ok(31_536_000_000));
-        assert_eq!(parse_duration_ms("0s"), Ok(0));
-        assert!(parse_duration_ms("1m1h").is_err());
-        assert!(parse_duration_ms("1h1h").is_err());
+        let ms = |s: &str| parse_duration_ns(s).map(|n| n / 1_000_000);
+        assert_eq!(ms("1h30m"), Ok(5_400_000));
+        assert_eq!(ms("5ms"), Ok(5));
+        assert_eq!(ms("1y"), Ok(31_536_000_000));
+        assert_eq!(ms("0s"), Ok(0));
         assert_eq!(
-            parse_duration_ms("99999999999y"),
-            Err("duration out of range".into())
+            ms("1m1h"),
+            Err("not a valid duration string: \"1m1h\"".into())
         );
+        assert!(ms("1h1h").is_err());
+        assert_eq!(
+            ms("1.5m"),
+            Err("unknown unit \".\" in duration \"1.5m\"".into())
+        );
+        assert_eq!(
+            ms("1hs"),
+            Err("unknown unit \"hs\" in duration \"1hs\"".into())
+        );
+        assert_eq!(ms("99999999999y"), Err("duration out of range".into()));
+        assert_eq!(ms("300y"), Err("duration out of range".into()));
+        assert!(ms("999999999999999999999y").is_err());
     }
 
     #[test]
