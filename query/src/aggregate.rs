@@ -39,6 +39,15 @@ enum State {
         groups: Groups<FoldGroup>,
     },
     TopBottom(TopBottom),
+    /// `limitk` (`ratio` false: the first `k` series of each group at each step, in input
+    /// order) and `limit_ratio` (a deterministic, label-hash-based share of the series).
+    Limit {
+        ratio: bool,
+        param: Vec<f64>,
+        /// Per group: series kept so far at each step.
+        groups: Groups<Vec<usize>>,
+        out: Vec<StepSeries>,
+    },
     CountValues {
         label: String,
         out: Vec<StepSeries>,
@@ -95,6 +104,22 @@ impl<'m> Aggregation<'m> {
         let state = match op {
             "topk" | "bottomk" => {
                 State::TopBottom(TopBottom::new(op == "topk", &scalar_param(param, op)?))
+            }
+            "limitk" | "limit_ratio" => {
+                let ratio = op == "limit_ratio";
+                let mut param = scalar_param(param, op)?;
+                if ratio {
+                    // Prometheus caps the ratio to [-1, 1] (with a warning).
+                    for r in &mut param {
+                        *r = r.clamp(-1.0, 1.0);
+                    }
+                }
+                State::Limit {
+                    ratio,
+                    param,
+                    groups: Groups::new(),
+                    out: Vec::new(),
+                }
             }
             "count_values" => {
                 let Some(Val::String(label)) = param else {
@@ -158,6 +183,36 @@ impl<'m> Aggregation<'m> {
                 }
             }
             State::TopBottom(tb) => tb.add(key, labels, vals),
+            State::Limit {
+                ratio,
+                param,
+                groups,
+                out,
+            } => {
+                let (_, kept) = groups.get(key, || vec![0; steps]);
+                let offset = ratio_offset(&labels);
+                let vals: Vec<Option<f64>> = vals
+                    .iter()
+                    .enumerate()
+                    .map(|(step, v)| {
+                        let v = (*v)?;
+                        let p = param.get(step).copied().unwrap_or(f64::NAN);
+                        let keep = if *ratio {
+                            (p >= 0.0 && offset < p) || (p < 0.0 && offset >= 1.0 + p)
+                        } else {
+                            // `k` truncated towards zero, as Go's int64(k).
+                            !p.is_nan() && (kept[step] as f64) < p.trunc()
+                        };
+                        if keep {
+                            kept[step] += 1;
+                        }
+                        keep.then_some(v)
+                    })
+                    .collect();
+                if vals.iter().any(Option::is_some) {
+                    out.push(StepSeries { labels, vals });
+                }
+            }
             State::CountValues { label, out, index } => {
                 for (step, v) in vals.iter().enumerate() {
                     let Some(v) = v else { continue };
@@ -191,7 +246,8 @@ impl<'m> Aggregation<'m> {
                         .enumerate()
                         .map(|(step, a)| {
                             (a.n > 0.0).then(|| match kind {
-                                Kind::Sum | Kind::Avg | Kind::Min | Kind::Max => a.a,
+                                Kind::Sum | Kind::Avg => a.sum_or_avg(kind),
+                                Kind::Min | Kind::Max => a.a,
                                 Kind::Count => a.n,
                                 Kind::Group => 1.0,
                                 Kind::Stddev => (a.b / a.n).sqrt(),
@@ -208,9 +264,18 @@ impl<'m> Aggregation<'m> {
                 Val::Vector(out)
             }
             State::TopBottom(tb) => Val::Vector(tb.finish(self.steps)),
+            State::Limit { out, .. } => Val::Vector(out),
             State::CountValues { out, .. } => Val::Vector(out),
         }
     }
+}
+
+/// Where a series falls in `[0, 1]` for `limit_ratio`: its label hash over the hash range.
+/// (Prometheus hashes with xxHash64 of its label encoding, we with xxh3 of ours, so the
+/// series `limit_ratio` picks differ from Prometheus's; the shares and the complement
+/// property `limit_ratio(r) or limit_ratio(-(1-r))` = everything hold the same.)
+fn ratio_offset(labels: &Labels) -> f64 {
+    labels.stable_hash() as f64 / u64::MAX as f64
 }
 
 fn scalar_param(param: Option<Val>, op: &str) -> Result<Vec<f64>> {
@@ -261,10 +326,28 @@ impl Kind {
 struct Acc {
     /// Values seen.
     n: f64,
-    /// Sum, mean (avg, stddev), min or max.
+    /// Sum (sum, avg until it would overflow), mean (avg after that, stddev), min or max.
     a: f64,
     /// Sum of squared deviations (stddev, stdvar).
     b: f64,
+    /// Kahan compensation of `a` (sum, avg).
+    c: f64,
+    /// `avg` switched from the direct sum to the incremental mean (the sum would overflow).
+    incremental: bool,
+}
+
+/// Prometheus's `kahanSumInc`: Kahan–Neumaier summation whose compensation resets when the
+/// sum becomes infinite.
+fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
 }
 
 impl Acc {
@@ -272,20 +355,32 @@ impl Acc {
         self.n += 1.0;
         let first = self.n == 1.0;
         match kind {
-            Kind::Sum => self.a = if first { x } else { self.a + x },
-            // Incremental mean as Prometheus 2.42 computes `avg`, with its Inf handling.
+            Kind::Sum => {
+                if first {
+                    self.a = x;
+                } else {
+                    (self.a, self.c) = kahan_sum_inc(x, self.a, self.c);
+                }
+            }
+            // Prometheus 3.5's `avg`: a Kahan sum divided at the end, switching to an
+            // incremental mean once the sum would overflow.
             Kind::Avg => {
                 if first {
                     self.a = x;
-                } else if self.a.is_infinite() {
-                    if x.is_infinite() && (x > 0.0) != (self.a > 0.0) {
-                        self.a = f64::NAN;
-                    }
-                } else if x.is_infinite() {
-                    self.a = x;
-                } else {
-                    self.a += x / self.n - self.a / self.n;
+                    return;
                 }
+                if !self.incremental {
+                    let (sum, c) = kahan_sum_inc(x, self.a, self.c);
+                    if !sum.is_infinite() {
+                        (self.a, self.c) = (sum, c);
+                        return;
+                    }
+                    self.incremental = true;
+                    self.a /= self.n - 1.0;
+                    self.c /= self.n - 1.0;
+                }
+                let q = (self.n - 1.0) / self.n;
+                (self.a, self.c) = kahan_sum_inc(x / self.n, q * self.a, q * self.c);
             }
             Kind::Min => {
                 if first || self.a.is_nan() || x < self.a {
@@ -304,6 +399,15 @@ impl Acc {
                 self.b += delta * (x - self.a);
             }
             Kind::Count | Kind::Group | Kind::Quantile => {}
+        }
+    }
+
+    /// The value of a `sum` or `avg` with at least one value.
+    fn sum_or_avg(&self, kind: Kind) -> f64 {
+        match kind {
+            Kind::Avg if self.incremental => self.a + self.c,
+            Kind::Avg => self.a / self.n + self.c / self.n,
+            _ => self.a + self.c,
         }
     }
 }

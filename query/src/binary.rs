@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
-use tidemark_engine::labels::METRIC_NAME;
 use tidemark_engine::Labels;
 
 use crate::error::QueryError;
@@ -215,7 +214,7 @@ fn vector_scalar(
         vs.apply(&series.vals, s, &mut vals);
         if vals.iter().any(Option::is_some) {
             let labels = if vs.drops_name() {
-                series.labels.without(&[METRIC_NAME])
+                crate::eval::drop_name(&series.labels)
             } else {
                 series.labels
             };
@@ -232,11 +231,14 @@ fn matching(b: &BinaryExpr) -> (VectorMatchCardinality, Option<&LabelModifier>) 
     }
 }
 
+/// The matching signature, as Prometheus 3.5 computes it: `on` keeps the listed labels;
+/// `ignoring` drops them and `__name__`; without either, the metric name and the
+/// type-and-unit labels are dropped.
 fn signature(l: &Labels, m: Option<&LabelModifier>) -> Labels {
     match m {
         Some(LabelModifier::Include(ls)) => labels_keep(l, &ls.labels),
         Some(LabelModifier::Exclude(ls)) => labels_drop(l, &ls.labels, true),
-        None => labels_drop(l, &[], true),
+        None => crate::eval::drop_name(l),
     }
 }
 
@@ -385,7 +387,7 @@ fn vector_vector(
                 .or_insert_with(|| {
                     let base = &s.labels;
                     let mut lb = if drop_metric {
-                        base.without(&[METRIC_NAME])
+                        crate::eval::drop_name(base)
                     } else {
                         base.clone()
                     };

@@ -327,12 +327,86 @@ fn instant_value(val: Val, ast: &promql_parser::parser::Expr, t: i64) -> Result<
                 .collect();
             match top_call_name(ast) {
                 Some("sort") => out.sort_by(|a, b| cmp_value(a.v, b.v)),
-                Some("sort_desc") => out.sort_by(|a, b| cmp_value(b.v, a.v)),
+                // Descending, NaN still last (as Prometheus's sort_desc).
+                Some("sort_desc") => out.sort_by(|a, b| cmp_value(-a.v, -b.v)),
+                Some(f @ ("sort_by_label" | "sort_by_label_desc")) => {
+                    let names = sort_label_names(ast);
+                    out.sort_by(|a, b| {
+                        let o = cmp_by_labels(&a.labels, &b.labels, &names);
+                        if f == "sort_by_label_desc" {
+                            o.reverse()
+                        } else {
+                            o
+                        }
+                    });
+                }
                 _ => {}
             }
             Value::Vector(out)
         }
     })
+}
+
+/// The label names of a top-level `sort_by_label(v, "a", "b")` call.
+fn sort_label_names(e: &promql_parser::parser::Expr) -> Vec<String> {
+    use promql_parser::parser::Expr;
+    match e {
+        Expr::Paren(p) => sort_label_names(&p.expr),
+        Expr::Call(c) => c.args.args[1..]
+            .iter()
+            .filter_map(|a| match a.as_ref() {
+                Expr::StringLiteral(s) => Some(s.val.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `sort_by_label`'s order: the named labels' values in natural order (digit runs compare
+/// as numbers), then the whole label sets.
+fn cmp_by_labels(
+    a: &tidemark_engine::Labels,
+    b: &tidemark_engine::Labels,
+    names: &[String],
+) -> std::cmp::Ordering {
+    for n in names {
+        let (x, y) = (a.get(n).unwrap_or(""), b.get(n).unwrap_or(""));
+        if x != y {
+            return natural_cmp(x, y);
+        }
+    }
+    a.cmp(b)
+}
+
+/// Natural string order: runs of ASCII digits compare by numeric value, the rest bytewise.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(&cb) {
+        let o = if x.0 && y.0 {
+            let (tx, ty) = (x.1.trim_start_matches('0'), y.1.trim_start_matches('0'));
+            tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty))
+        } else {
+            x.1.cmp(y.1)
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
 }
 
 /// Orders values with NaN last (as Prometheus's sort and sort_desc do).

@@ -137,8 +137,13 @@ fn to_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>> {
     Ok(out)
 }
 
-fn drop_name(l: &Labels) -> Labels {
-    l.without(&[METRIC_NAME])
+/// The labels Prometheus 3.5 drops together with the metric name (`DropMetricName`): the
+/// name and the type-and-unit metadata labels.
+pub(crate) const NAME_LABELS: [&str; 3] = [METRIC_NAME, "__type__", "__unit__"];
+
+/// `l` without its metric name (see [`NAME_LABELS`]).
+pub(crate) fn drop_name(l: &Labels) -> Labels {
+    l.without(&NAME_LABELS)
 }
 
 /// Receives the series of an instant vector one at a time, in evaluation order: the labels
@@ -175,10 +180,12 @@ fn streaming_call(c: &Call) -> bool {
             name,
             "quantile_over_time"
                 | "predict_linear"
-                | "holt_winters"
+                | "double_exponential_smoothing"
                 | "timestamp"
                 | "sort"
                 | "sort_desc"
+                | "sort_by_label"
+                | "sort_by_label_desc"
                 | "round"
                 | "clamp"
                 | "clamp_min"
@@ -772,13 +779,16 @@ impl Evaluator<'_> {
                     sink,
                 )
             }
-            "holt_winters" => {
+            "double_exponential_smoothing" => {
                 let sf = self.scalar_arg(args[1])?;
                 let tf = self.scalar_arg(args[2])?;
                 self.stream_range_fn(
                     args[0],
                     false,
-                    |i, k| functions::holt_winters(i, sf[k], tf[k]).map_err(QueryError::execution),
+                    |i, k| {
+                        functions::double_exponential_smoothing(i, sf[k], tf[k])
+                            .map_err(QueryError::execution)
+                    },
                     sink,
                 )
             }
@@ -800,6 +810,12 @@ impl Evaluator<'_> {
             },
             // Ordering only matters for an instant query's result, which the engine sorts.
             "sort" | "sort_desc" => self.for_each_series(args[0], sink),
+            "sort_by_label" | "sort_by_label_desc" => {
+                for a in &args[1..] {
+                    self.string_arg(a)?;
+                }
+                self.for_each_series(args[0], sink)
+            }
             "round" => {
                 let to = if args.len() > 1 {
                     self.scalar_arg(args[1])?
@@ -924,20 +940,27 @@ impl Evaluator<'_> {
                 })?;
                 absent(&present, absent_labels(args[0]))
             }
-            // Native-histogram functions: 2.42 knows them, and they skip float samples, so
-            // on float data the result is empty (the arguments are still evaluated, for
-            // their errors and limits).
-            "histogram_count" | "histogram_sum" | "histogram_fraction" => {
-                for a in &args[..args.len() - 1] {
-                    self.scalar_arg(a)?;
-                }
-                self.for_each_series(args[args.len() - 1], &mut |_, _| Ok(()))?;
+            // Native-histogram functions: they skip float samples, so on float data the
+            // result is empty (the argument is still evaluated, for its errors and limits).
+            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+            | "histogram_stdvar" => {
+                self.for_each_series(args[0], &mut |_, _| Ok(()))?;
                 Val::Vector(Vec::new())
             }
             "histogram_quantile" => {
                 let q = self.scalar_arg(args[0])?;
                 let v = self.vector_arg(args[1])?;
-                Val::Vector(histogram_quantile(&q, v))
+                Val::Vector(classic_histogram(v, |i, b| {
+                    functions::bucket_quantile(q[i], b)
+                })?)
+            }
+            "histogram_fraction" => {
+                let lo = self.scalar_arg(args[0])?;
+                let hi = self.scalar_arg(args[1])?;
+                let v = self.vector_arg(args[2])?;
+                Val::Vector(classic_histogram(v, |i, b| {
+                    functions::bucket_fraction(lo[i], hi[i], b)
+                })?)
             }
             _ => match functions::date_fn(name) {
                 // Date functions without an argument apply to the evaluation time.
@@ -1037,6 +1060,10 @@ fn simple_range_fn(name: &str) -> Option<(RangeFn, bool)> {
         "stdvar_over_time" => functions::stdvar_over_time,
         "last_over_time" => functions::last_over_time,
         "present_over_time" => functions::present_over_time,
+        "mad_over_time" => functions::mad_over_time,
+        "ts_of_last_over_time" => functions::ts_of_last_over_time,
+        "ts_of_max_over_time" => functions::ts_of_max_over_time,
+        "ts_of_min_over_time" => functions::ts_of_min_over_time,
         _ => return None,
     };
     Some((f, name == "last_over_time"))
@@ -1204,8 +1231,15 @@ pub(crate) fn lookback_values(
     }
 }
 
-fn histogram_quantile(q: &[f64], v: Vec<StepSeries>) -> Vec<StepSeries> {
-    // Group by labels without `le` and `__name__`, in order of first appearance.
+/// A function of classic histograms (`histogram_quantile`, `histogram_fraction`): the input's
+/// bucket series are grouped by their labels without `le` (the metric name included, as in
+/// Prometheus 3.5), `f(step, buckets)` gives each group's value per step, and the output
+/// drops the metric name; two groups that become equal then are the error Prometheus gives.
+fn classic_histogram(
+    v: Vec<StepSeries>,
+    mut f: impl FnMut(usize, &mut Vec<(f64, f64)>) -> f64,
+) -> Result<Vec<StepSeries>> {
+    // Group in order of first appearance.
     let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for (si, s) in v.iter().enumerate() {
@@ -1213,18 +1247,18 @@ fn histogram_quantile(q: &[f64], v: Vec<StepSeries>) -> Vec<StepSeries> {
             continue;
         };
         let Ok(upper) = parse_le(le) else { continue };
-        let key = s.labels.without(&["le", METRIC_NAME]);
+        let key = s.labels.without(&["le"]);
         let gi = *index.entry(key.clone()).or_insert_with(|| {
             groups.push((key, Vec::new()));
             groups.len() - 1
         });
         groups[gi].1.push((upper, si));
     }
-    let n = q.len();
+    let n = v.first().map_or(0, |s| s.vals.len());
     let mut out = Vec::new();
     for (labels, members) in groups {
         let mut vals = Vec::with_capacity(n);
-        for (i, &qi) in q.iter().enumerate() {
+        for i in 0..n {
             let mut buckets: Vec<(f64, f64)> = members
                 .iter()
                 .filter_map(|&(u, si)| v[si].vals[i].map(|c| (u, c)))
@@ -1232,14 +1266,37 @@ fn histogram_quantile(q: &[f64], v: Vec<StepSeries>) -> Vec<StepSeries> {
             vals.push(if buckets.is_empty() {
                 None
             } else {
-                Some(functions::bucket_quantile(qi, &mut buckets))
+                Some(f(i, &mut buckets))
             });
         }
         if vals.iter().any(Option::is_some) {
-            out.push(StepSeries { labels, vals });
+            out.push(StepSeries {
+                labels: drop_name(&labels),
+                vals,
+            });
         }
     }
-    out
+    check_unique_per_step(&out)?;
+    Ok(out)
+}
+
+/// Prometheus's check after a function call: no two series with the same labels at a step.
+fn check_unique_per_step(v: &[StepSeries]) -> Result<()> {
+    let mut seen: HashMap<&Labels, usize> = HashMap::new();
+    for (i, s) in v.iter().enumerate() {
+        if let Some(&j) = seen.get(&s.labels) {
+            if s.vals
+                .iter()
+                .zip(&v[j].vals)
+                .any(|(a, b)| a.is_some() && b.is_some())
+            {
+                return Err(duplicate_labelset());
+            }
+        } else {
+            seen.insert(&s.labels, i);
+        }
+    }
+    Ok(())
 }
 
 fn parse_le(s: &str) -> std::result::Result<f64, ()> {

@@ -123,7 +123,8 @@ fn parse_values(s: &str) -> Result<Vec<Option<f64>>, String> {
             continue;
         }
         // `a+bxN`, `a-bxN`, `axN`.
-        if let Some(xpos) = tok.rfind('x').filter(|&p| p > 0 && !tok.starts_with("0x")) {
+        // (`0x59` is 0 repeated, not hex: series notation has no hex numbers.)
+        if let Some(xpos) = tok.rfind('x').filter(|&p| p > 0) {
             let n: usize = tok[xpos + 1..]
                 .parse()
                 .map_err(|_| format!("bad repeat in {tok:?}"))?;
@@ -565,6 +566,9 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
                     }
                 }
                 let vals = parse_values(rest).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+                // A series defined twice in one load: the last definition wins, as in
+                // Prometheus's runner.
+                series.retain(|(x, _)| *x != l);
                 series.push((l, vals));
             }
             let n = series.iter().map(|s| s.1.len()).max().unwrap_or(0);

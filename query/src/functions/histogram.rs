@@ -85,6 +85,52 @@ fn coalesce(buckets: &mut Vec<(f64, f64)>) {
     *buckets = out;
 }
 
+/// `histogram_fraction(lower, upper, ...)` over classic buckets `(upper bound, cumulative
+/// count)`: the estimated share of observations in `(lower, upper]`, interpolating linearly
+/// inside a bucket (the first bucket starts at 0 when its upper bound is positive, as for
+/// quantiles). NaN without a `+Inf` bucket, without observations, or for a NaN bound; 0 when
+/// `lower >= upper`. `buckets` is sorted in place.
+pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
+    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+    match buckets.last() {
+        Some(b) if b.0 == f64::INFINITY => {}
+        _ => return f64::NAN,
+    }
+    coalesce(buckets);
+    ensure_monotonic(buckets);
+    let count = buckets[buckets.len() - 1].1;
+    if count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    let rank = |v: f64| -> f64 {
+        let mut prev = 0.0;
+        for (i, &(hi, c)) in buckets.iter().enumerate() {
+            let lo = if i > 0 {
+                buckets[i - 1].0
+            } else if hi > 0.0 {
+                0.0
+            } else {
+                f64::NEG_INFINITY
+            };
+            if v <= lo {
+                return prev;
+            }
+            if v < hi {
+                if lo.is_infinite() || hi.is_infinite() {
+                    return prev;
+                }
+                return prev + (c - prev) * (v - lo) / (hi - lo);
+            }
+            prev = c;
+        }
+        count
+    };
+    (rank(upper) - rank(lower)) / count
+}
+
 /// Raises every count to at least the largest count before it.
 fn ensure_monotonic(buckets: &mut [(f64, f64)]) {
     let mut max = f64::NEG_INFINITY;

@@ -1,17 +1,17 @@
 //! PromQL's functions for float samples, as pure functions over points and values, matching
-//! Prometheus 2.42.
+//! Prometheus 3.5.
 //!
 //! The evaluator selects the data and calls these; nothing here touches storage, labels of
 //! whole vectors, or evaluation time except through arguments. Modules:
 //! - [`range`]: rate-like functions over one series' points in a range selector's window
 //!   (`rate`, `increase`, `delta`, `irate`, `idelta`, `deriv`, `predict_linear`,
-//!   `holt_winters`, `changes`, `resets`);
+//!   `double_exponential_smoothing`, `changes`, `resets`);
 //! - [`over_time`]: the `*_over_time` aggregations;
 //! - [`math`]: element-wise math (`abs` … `tanh`, `deg`, `rad`, `sgn`), `round`, `clamp*`;
 //! - [`date`]: calendar functions of a Unix time in seconds (UTC);
 //! - [`histogram`]: `histogram_quantile`'s bucket interpolation and the `quantile` rule;
 //! - [`labels`]: `label_replace`, `label_join` and label-name validation;
-//! - [`table`]: the signatures of every function Prometheus 2.42 knows.
+//! - [`table`]: the signatures of every function Prometheus 3.5 knows.
 //!
 //! Shared numeric helpers (Go's `math.Max`/`math.Min` semantics, Kahan–Neumaier summation)
 //! live in this module.
@@ -25,19 +25,20 @@ pub mod range;
 pub mod table;
 
 pub use date::date_fn;
-pub use histogram::{bucket_quantile, quantile};
+pub use histogram::{bucket_fraction, bucket_quantile, quantile};
 pub use labels::{
     check_label_join_args, check_label_replace_dst, compile_label_replace_regex,
     is_valid_label_name, label_join, label_replace,
 };
 pub use math::{clamp, clamp_max, clamp_min, math_fn, round};
 pub use over_time::{
-    avg_over_time, count_over_time, last_over_time, max_over_time, min_over_time,
+    avg_over_time, count_over_time, last_over_time, mad_over_time, max_over_time, min_over_time,
     present_over_time, quantile_over_time, stddev_over_time, stdvar_over_time, sum_over_time,
+    ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
 };
 pub use range::{
-    changes, delta, deriv, holt_winters, idelta, increase, irate, predict_linear, rate, resets,
-    CounterResets, RangeInput,
+    changes, delta, deriv, double_exponential_smoothing, idelta, increase, irate, predict_linear,
+    rate, resets, CounterResets, RangeInput,
 };
 pub use table::{function_def, ArgType, FunctionDef, FUNCTIONS};
 
@@ -83,7 +84,10 @@ pub(crate) fn go_min(x: f64, y: f64) -> f64 {
 /// returns the new running sum and compensation.
 pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
-    let c = if sum.abs() >= inc.abs() {
+    // As Prometheus's `kahanSumInc`: the compensation is dropped once the sum is infinite.
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
         c + ((sum - t) + inc)
     } else {
         c + ((inc - t) + sum)

@@ -9,26 +9,33 @@ use super::histogram::quantile;
 use super::kahan_inc;
 use super::range::RangeInput;
 
-/// `avg_over_time(v[r])`: incremental mean with Kahan compensation. Once the mean is infinite,
-/// finite values and infinities of the same sign leave it unchanged.
+/// `avg_over_time(v[r])` as Prometheus 3.5 computes it: a Kahan sum divided by the count,
+/// switching to a Kahan-compensated incremental mean once the sum would overflow.
 pub fn avg_over_time(i: &RangeInput) -> Option<f64> {
-    if i.points.is_empty() {
-        return None;
-    }
-    let (mut mean, mut count, mut c) = (0.0f64, 0.0f64, 0.0f64);
-    for p in i.points {
+    let first = i.points.first()?.v;
+    let (mut sum, mut c, mut mean) = (first, 0.0f64, 0.0f64);
+    let mut incremental = false;
+    let mut count = 1.0;
+    for p in &i.points[1..] {
         count += 1.0;
-        if mean.is_infinite() {
-            if p.v.is_infinite() && (mean > 0.0) == (p.v > 0.0) {
+        if !incremental {
+            let (s, nc) = kahan_inc(p.v, sum, c);
+            if !s.is_infinite() {
+                (sum, c) = (s, nc);
                 continue;
             }
-            if !p.v.is_infinite() && !p.v.is_nan() {
-                continue;
-            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
         }
-        (mean, c) = kahan_inc(p.v / count - mean / count, mean, c);
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(p.v / count, q * mean, q * c);
     }
-    Some(if mean.is_infinite() { mean } else { mean + c })
+    Some(if incremental {
+        mean + c
+    } else {
+        sum / count + c / count
+    })
 }
 
 /// `min_over_time(v[r])`: the smallest value; NaN only if every value is NaN.
@@ -102,6 +109,44 @@ pub fn stdvar_over_time(i: &RangeInput) -> Option<f64> {
 /// `last_over_time(v[r])`: the newest value.
 pub fn last_over_time(i: &RangeInput) -> Option<f64> {
     i.points.last().map(|p| p.v)
+}
+
+/// `mad_over_time(v[r])`: the median absolute deviation from the median.
+pub fn mad_over_time(i: &RangeInput) -> Option<f64> {
+    if i.points.is_empty() {
+        return None;
+    }
+    let mut vals: Vec<f64> = i.points.iter().map(|p| p.v).collect();
+    let median = quantile(0.5, &mut vals);
+    let mut dev: Vec<f64> = i.points.iter().map(|p| (p.v - median).abs()).collect();
+    Some(quantile(0.5, &mut dev))
+}
+
+/// `ts_of_min_over_time(v[r])`: the time (s) of the smallest value (the last such, NaN
+/// skipped unless every value is NaN).
+pub fn ts_of_min_over_time(i: &RangeInput) -> Option<f64> {
+    ts_of_extreme(i, |cur, best| cur <= best)
+}
+
+/// `ts_of_max_over_time(v[r])`: the time (s) of the largest value (the last such).
+pub fn ts_of_max_over_time(i: &RangeInput) -> Option<f64> {
+    ts_of_extreme(i, |cur, best| cur >= best)
+}
+
+fn ts_of_extreme(i: &RangeInput, better: impl Fn(f64, f64) -> bool) -> Option<f64> {
+    let first = i.points.first()?;
+    let (mut best, mut t) = (first.v, first.t);
+    for p in &i.points[1..] {
+        if better(p.v, best) || best.is_nan() {
+            (best, t) = (p.v, p.t);
+        }
+    }
+    Some(t as f64 / 1000.0)
+}
+
+/// `ts_of_last_over_time(v[r])`: the time (s) of the newest point.
+pub fn ts_of_last_over_time(i: &RangeInput) -> Option<f64> {
+    i.points.last().map(|p| p.t as f64 / 1000.0)
 }
 
 /// `present_over_time(v[r])`: 1 if the window holds any point.

@@ -1,5 +1,5 @@
 //! Rate-like range-vector functions: `rate`, `increase`, `delta` (extrapolated), `irate`,
-//! `idelta`, `deriv`, `predict_linear`, `holt_winters`, `changes` and `resets`, each over the
+//! `idelta`, `deriv`, `predict_linear`, `double_exponential_smoothing`, `changes` and `resets`, each over the
 //! points of one series in a range selector's window, as Prometheus 2.42 computes them.
 //!
 //! `None` means the series contributes no sample at this step.
@@ -259,10 +259,14 @@ fn go_fmt_f(v: f64) -> String {
     }
 }
 
-/// `holt_winters(v[r], sf, tf)`: double exponential smoothing with smoothing factor `sf` and
+/// `double_exponential_smoothing(v[r], sf, tf)` (2.x's `holt_winters`) with smoothing factor `sf` and
 /// trend factor `tf`. Errors (with Prometheus's message) unless `0 < sf < 1` and `0 < tf < 1`
 /// (NaN factors pass, as in Prometheus); `Ok(None)` with fewer than two points.
-pub fn holt_winters(i: &RangeInput, sf: f64, tf: f64) -> Result<Option<f64>, String> {
+pub fn double_exponential_smoothing(
+    i: &RangeInput,
+    sf: f64,
+    tf: f64,
+) -> Result<Option<f64>, String> {
     if sf <= 0.0 || sf >= 1.0 {
         return Err(format!(
             "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
@@ -499,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn holt_winters_small_series() {
+    fn double_exponential_smoothing_small_series() {
         // sf = 0.5, tf = 0.5 over 1, 3, 6, 10:
         // s1=1, b=2. i=1: s1 = 0.5*3 + 0.5*(1+2) = 3, s0 = 1.
         // i=2: b = 0.5*(3-1) + 0.5*2 = 2; s1 = 0.5*6 + 0.5*(3+2) = 5.5, s0 = 3.
@@ -510,13 +514,13 @@ mod tests {
             range_start: -1,
             range_end: 3_000,
         };
-        assert_eq!(holt_winters(&i, 0.5, 0.5), Ok(Some(8.875)));
+        assert_eq!(double_exponential_smoothing(&i, 0.5, 0.5), Ok(Some(8.875)));
         assert_eq!(
-            holt_winters(&i, 1.0, 0.5),
+            double_exponential_smoothing(&i, 1.0, 0.5),
             Err("invalid smoothing factor. Expected: 0 < sf < 1, got: 1.000000".to_owned())
         );
         assert_eq!(
-            holt_winters(&i, 0.5, -0.25),
+            double_exponential_smoothing(&i, 0.5, -0.25),
             Err("invalid trend factor. Expected: 0 < tf < 1, got: -0.250000".to_owned())
         );
         let one = pts(&[(0, 1.0)]);
@@ -525,14 +529,14 @@ mod tests {
             range_start: -1,
             range_end: 3_000,
         };
-        assert_eq!(holt_winters(&i, 0.5, 0.5), Ok(None));
+        assert_eq!(double_exponential_smoothing(&i, 0.5, 0.5), Ok(None));
         // Factors are checked even without points.
         let e = RangeInput {
             points: &[],
             range_start: -1,
             range_end: 3_000,
         };
-        assert!(holt_winters(&e, 0.0, 0.5).is_err());
+        assert!(double_exponential_smoothing(&e, 0.0, 0.5).is_err());
     }
 
     #[test]
@@ -597,7 +601,7 @@ mod tests {
             let i = RangeInput { points: &p, range_start: -1, range_end: 100_000 };
             let _ = (rate(&i), increase(&i), delta(&i), irate(&i), idelta(&i), deriv(&i));
             let _ = (predict_linear(&i, 100_000, 60.0), changes(&i), resets(&i));
-            let _ = holt_winters(&i, sf, 0.5);
+            let _ = double_exponential_smoothing(&i, sf, 0.5);
         }
     }
 
