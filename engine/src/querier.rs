@@ -79,6 +79,20 @@ impl Querier {
     /// The series matching all `matchers` (at least one) with samples in the range, sorted by
     /// labels.
     pub fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        Ok(merge_sorted(self.select_from_sources(matchers)?))
+    }
+
+    /// The series matching all `matchers` as Prometheus's unsorted `Select` gives them: when
+    /// the range reads a single source (the head alone, or one block), in that source's
+    /// postings order (for the head, series creation order); with several sources, sorted
+    /// and merged as [`Querier::select`] (Prometheus sorts to merge too).
+    pub fn select_unsorted(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        let sources = self.blocks.len() + usize::from(self.head.is_some());
+        let out = self.select_from_sources(matchers)?;
+        Ok(if sources <= 1 { out } else { merge_sorted(out) })
+    }
+
+    fn select_from_sources(&self, matchers: &[Matcher]) -> Result<Vec<Series>> {
         if matchers.is_empty() {
             return Err(Error::InvalidArgument(
                 "at least one matcher is required".into(),
@@ -107,7 +121,7 @@ impl Querier {
                 }
             }
         }
-        Ok(merge_sorted(out))
+        Ok(out)
     }
 
     /// The index sources for matcher-less label lookups: the blocks, and the head when its
@@ -185,6 +199,27 @@ fn merge_sorted(mut v: Vec<Series>) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use crate::{labels, Db, DbOptions};
+
+    #[test]
+    fn unsorted_select_keeps_head_creation_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        let mut app = db.appender();
+        for job in ["b", "c", "a"] {
+            app.append(&labels!("__name__" => "up", "job" => job), 1_000, 1.0)
+                .unwrap();
+        }
+        app.commit().unwrap();
+        let m = [crate::Matcher::equal("__name__", "up")];
+        let q = db.querier(0, 2_000);
+        let jobs = |v: Vec<crate::querier::Series>| -> Vec<String> {
+            v.iter()
+                .map(|s| s.labels().get("job").unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(jobs(q.select_unsorted(&m).unwrap()), ["b", "c", "a"]);
+        assert_eq!(jobs(q.select(&m).unwrap()), ["a", "b", "c"]);
+    }
 
     #[test]
     fn matcherless_label_lookups_skip_a_head_outside_the_range() {

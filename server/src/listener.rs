@@ -52,6 +52,39 @@ pub fn protect(app: Router, web: &WebConfig) -> Router {
     app
 }
 
+/// Serves `app` on every listener (`--web.listen-address` can be repeated) until `shutdown`
+/// completes, then drains in-flight requests on each.
+pub async fn serve_all(
+    listeners: Vec<TcpListener>,
+    app: Router,
+    web: &WebConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::with_capacity(listeners.len());
+    for listener in listeners {
+        let mut stopped = stopped.clone();
+        let (app, web) = (app.clone(), web.clone());
+        tasks.push(tokio::spawn(async move {
+            let until = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            serve(listener, app, &web, until).await
+        }));
+    }
+    shutdown.await;
+    let _ = stop.send(true);
+    let mut result = Ok(());
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(e) => result = Err(std::io::Error::other(e)),
+        }
+    }
+    result
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,

@@ -2,13 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use tidemark_server::cli::{CheckCommand, Cli, Command};
+use tidemark_server::cli::{CheckCommand, Command, Parsed};
 use tidemark_server::settings::Settings;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let settings = match Settings::from_cli(&cli) {
+    let parsed = Parsed::parse();
+    let settings = match Settings::from_cli(&parsed) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tidemark: error: {e}");
@@ -16,7 +15,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&settings);
-    match cli.command {
+    match parsed.cli.command {
         Some(Command::Check {
             what: CheckCommand::Config { files },
         }) => check_config(&files),
@@ -33,6 +32,7 @@ fn main() -> ExitCode {
             }
         }
         None => {
+            settings.log_inactive();
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

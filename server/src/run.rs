@@ -29,25 +29,32 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     // Listen at once: while the storage opens (WAL replay), `/-/healthy` answers and every
     // other path says 503, as Prometheus does before it is ready.
-    let std_listener = std::net::TcpListener::bind(settings.listen_address)
-        .with_context(|| format!("listening on {}", settings.listen_address))?;
-    std_listener.set_nonblocking(true)?;
-    tracing::info!(
-        address = %std_listener.local_addr()?,
-        tls = web_config.tls.is_some(),
-        basic_auth = !web_config.users.is_empty(),
-        "listening"
-    );
+    let mut std_listeners = Vec::with_capacity(settings.listen_addresses.len());
+    for addr in &settings.listen_addresses {
+        let l =
+            std::net::TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
+        l.set_nonblocking(true)?;
+        tracing::info!(
+            address = %l.local_addr()?,
+            tls = web_config.tls.is_some(),
+            basic_auth = !web_config.users.is_empty(),
+            "listening"
+        );
+        std_listeners.push(l);
+    }
     let (stop_starting, starting_stopped) = tokio::sync::oneshot::channel::<()>();
     let starting = {
-        let listener = tokio::net::TcpListener::from_std(std_listener.try_clone()?)?;
+        let listeners = std_listeners
+            .iter()
+            .map(|l| tokio::net::TcpListener::from_std(l.try_clone()?))
+            .collect::<std::io::Result<Vec<_>>>()?;
         let app = web::starting_app(&settings.route_prefix);
         let web_config = web_config.clone();
         tokio::spawn(async move {
             let stopped = async move {
                 let _ = starting_stopped.await;
             };
-            if let Err(e) = crate::listener::serve(listener, app, &web_config, stopped).await {
+            if let Err(e) = crate::listener::serve_all(listeners, app, &web_config, stopped).await {
                 tracing::error!(error = %e, "serving while starting failed");
             }
         })
@@ -56,6 +63,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let opts = DbOptions {
         retention_time: settings.retention_time.map(|d| d.as_millis() as i64),
         retention_size: settings.retention_size,
+        block_range: settings.min_block_duration,
+        max_block_range: settings.max_block_duration,
+        wal_segment_size: settings
+            .wal_segment_size
+            .unwrap_or(DbOptions::default().wal_segment_size),
         ..Default::default()
     };
     let path = settings.storage_path.clone();
@@ -72,6 +84,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         timeout: settings.query_timeout,
         max_concurrency: settings.max_concurrency,
         default_subquery_step: config.0.global.evaluation_interval.to_std(),
+        features: tidemark_query::Features {
+            experimental_functions: settings.promql_experimental_functions,
+            duration_expressions: settings.promql_duration_expr,
+            delayed_name_removal: settings.promql_delayed_name_removal,
+        },
     }));
     let scrape = Arc::new(ScrapeManager::new(
         db.clone(),
@@ -91,7 +108,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // The WAL replay is over: the starting server hands the socket to the real one.
     let _ = stop_starting.send(());
     let _ = starting.await;
-    let listener = tokio::net::TcpListener::from_std(std_listener)?;
+    let listeners = std_listeners
+        .into_iter()
+        .map(tokio::net::TcpListener::from_std)
+        .collect::<std::io::Result<Vec<_>>>()?;
 
     scrape
         .apply(&state.config.read().0)
@@ -139,7 +159,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let shutdown = state.shutdown.clone();
     let app = web::app(state.clone());
-    crate::listener::serve(listener, app, &web_config, async move {
+    crate::listener::serve_all(listeners, app, &web_config, async move {
         let mut term = match tokio::signal::unix::signal(
             tokio::signal::unix::SignalKind::terminate(),
         ) {

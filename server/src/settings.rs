@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tidemark_ingest::config::{ByteSize, Duration as PromDuration};
 
-use crate::cli::Cli;
+use crate::cli::{GivenFlag, Parsed, ACTIVE_BOOL_FLAGS};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +28,10 @@ pub struct Settings {
     pub retention_time: Option<Duration>,
     /// Size retention in bytes; `None` is no limit.
     pub retention_size: Option<u64>,
-    /// The address to listen on.
+    /// The first address to listen on (`--web.listen-address`).
     pub listen_address: SocketAddr,
+    /// Every address to listen on (the flag can be repeated), the first one first.
+    pub listen_addresses: Vec<SocketAddr>,
     /// `--web.config.file`, if given.
     pub web_config_file: Option<PathBuf>,
     /// The externally reachable URL (may be empty).
@@ -50,11 +52,31 @@ pub struct Settings {
     pub query_timeout: Duration,
     /// The number of queries evaluated at once.
     pub max_concurrency: usize,
+    /// `--web.cors.origin`, compiled fully anchored.
+    pub cors_origin: tidemark_ingest::relabel::Regex,
+    /// The `--enable-feature` values Prometheus 3.5 knows, as given.
+    pub features: Vec<String>,
+    /// Feature names Prometheus 3.5 does not know (logged as a warning at start).
+    pub unknown_features: Vec<String>,
+    /// `--enable-feature=promql-experimental-functions`.
+    pub promql_experimental_functions: bool,
+    /// `--enable-feature=promql-duration-expr`.
+    pub promql_duration_expr: bool,
+    /// `--enable-feature=promql-delayed-name-removal`.
+    pub promql_delayed_name_removal: bool,
+    /// `--storage.tsdb.min-block-duration` in milliseconds.
+    pub min_block_duration: i64,
+    /// `--storage.tsdb.max-block-duration` in milliseconds, if given.
+    pub max_block_duration: Option<i64>,
+    /// `--storage.tsdb.wal-segment-size` in bytes; `None` for the default.
+    pub wal_segment_size: Option<u64>,
+    /// Inactive flags given on the command line (logged once at start).
+    pub inactive_given: Vec<GivenFlag>,
     /// The log level.
     pub log_level: String,
     /// `logfmt` or `json`.
     pub log_format: String,
-    /// The flags as given, for `/api/v1/status/flags`.
+    /// Every flag with its value, sorted by name, for `/api/v1/status/flags`.
     pub flags: Vec<(String, String)>,
 }
 
@@ -91,9 +113,52 @@ where
     })
 }
 
+/// `--enable-feature` names Prometheus 3.5 knows (others are logged as unknown, as it does).
+pub const KNOWN_FEATURES: &[&str] = &[
+    "exemplar-storage",
+    "memory-snapshot-on-shutdown",
+    "extra-scrape-metrics",
+    "metadata-wal-records",
+    "promql-per-step-stats",
+    "promql-experimental-functions",
+    "native-histograms",
+    "created-timestamp-zero-ingestion",
+    "delayed-compaction",
+    "promql-delayed-name-removal",
+    "promql-duration-expr",
+    "auto-reload-config",
+    "concurrent-rule-eval",
+    "type-and-unit-labels",
+    "use-uncached-io",
+    "ooo-native-histograms",
+];
+
+/// The features Tidemark acts on; the other known ones are accepted and logged as inactive.
+pub const ACTIVE_FEATURES: &[&str] = &[
+    "promql-experimental-functions",
+    "promql-duration-expr",
+    "promql-delayed-name-removal",
+];
+
+fn byte_size(flag: &'static str, value: &str) -> Result<u64, FlagError> {
+    let err = |cause: String| FlagError {
+        flag,
+        value: value.to_owned(),
+        cause,
+    };
+    // Prometheus 3.5 requires a unit (`units: unknown unit  in 100`).
+    if value.bytes().last().is_some_and(|b| b.is_ascii_digit()) {
+        return Err(err(format!("units: unknown unit  in {value}")));
+    }
+    ByteSize::parse(value)
+        .map(|ByteSize(n)| n)
+        .map_err(|e| err(e.to_string()))
+}
+
 impl Settings {
     /// Resolves and validates the flags.
-    pub fn from_cli(cli: &Cli) -> Result<Self, FlagError> {
+    pub fn from_cli(parsed: &Parsed) -> Result<Self, FlagError> {
+        let cli = &parsed.cli;
         let config = match &cli.config_file {
             Some(f) => ConfigSource::File(PathBuf::from(f)),
             None if std::path::Path::new("prometheus.yml").exists() => {
@@ -101,22 +166,36 @@ impl Settings {
             }
             None => ConfigSource::BuiltIn,
         };
-        let retention_time = match duration("storage.tsdb.retention.time", &cli.retention_time)? {
+        let retention_size = match &cli.retention_size {
+            Some(v) => match byte_size("storage.tsdb.retention.size", v)? {
+                0 => None,
+                n => Some(n),
+            },
+            None => None,
+        };
+        // As Prometheus 3.5: without either retention flag, time retention is 15d; with only
+        // a size, there is no time limit.
+        let retention_time_text = match (&cli.retention_time, &cli.retention_size) {
+            (Some(t), _) => t.clone(),
+            (None, None) => "15d".to_owned(),
+            (None, Some(_)) => "0s".to_owned(),
+        };
+        let retention_time = match duration("storage.tsdb.retention.time", &retention_time_text)? {
             d if d.is_zero() => None,
             d => Some(d),
         };
-        let retention_size = match ByteSize::parse(&cli.retention_size) {
-            Ok(ByteSize(0)) => None,
-            Ok(ByteSize(n)) => Some(n),
-            Err(e) => {
-                return Err(FlagError {
-                    flag: "storage.tsdb.retention.size",
-                    value: cli.retention_size.clone(),
-                    cause: e.to_string(),
-                })
-            }
-        };
-        let listen_address = resolve_listen(&cli.listen_address)?;
+        if cli.listen_address.is_empty() {
+            return Err(FlagError {
+                flag: "web.listen-address",
+                value: String::new(),
+                cause: "at least one address is needed".into(),
+            });
+        }
+        let listen_addresses = cli
+            .listen_address
+            .iter()
+            .map(|a| resolve_listen(a))
+            .collect::<Result<Vec<_>, _>>()?;
         let route_prefix = match &cli.route_prefix {
             Some(p) => p.clone(),
             None => external_path(&cli.external_url),
@@ -131,18 +210,52 @@ impl Settings {
             return Err(FlagError {
                 flag: "log.level",
                 value: cli.log_level.clone(),
-                cause: "must be one of debug, info, warn, error".into(),
+                cause: format!("unrecognized log level {}", cli.log_level),
             });
         }
         if !matches!(cli.log_format.as_str(), "logfmt" | "json") {
             return Err(FlagError {
                 flag: "log.format",
                 value: cli.log_format.clone(),
-                cause: "must be logfmt or json".into(),
+                cause: format!("unrecognized log format {}", cli.log_format),
             });
         }
+        let cors_origin =
+            tidemark_ingest::relabel::Regex::new(&cli.cors_origin).map_err(|cause| FlagError {
+                flag: "web.cors.origin",
+                value: cli.cors_origin.clone(),
+                cause,
+            })?;
+        let mut features = Vec::new();
+        let mut unknown_features = Vec::new();
+        for f in cli
+            .enable_feature
+            .iter()
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty())
+        {
+            if KNOWN_FEATURES.contains(&f) {
+                features.push(f.to_owned());
+            } else {
+                unknown_features.push(f.to_owned());
+            }
+        }
+        let has = |name: &str| features.iter().any(|f| f == name);
+        let min_block_duration =
+            duration("storage.tsdb.min-block-duration", &cli.min_block_duration)?.as_millis()
+                as i64;
+        let max_block_duration = match &cli.max_block_duration {
+            Some(v) => Some(duration("storage.tsdb.max-block-duration", v)?.as_millis() as i64),
+            None => None,
+        };
+        let wal_segment_size =
+            match byte_size("storage.tsdb.wal-segment-size", &cli.wal_segment_size)? {
+                0 => None,
+                n => Some(n),
+            };
         let max_concurrency: usize = number("query.max-concurrency", &cli.max_concurrency)?;
-        let flags = vec![
+        let bool_flag = |yes: bool, no: bool| (yes && !no).to_string();
+        let mut flags = vec![
             (
                 "config.file".to_owned(),
                 cli.config_file
@@ -152,56 +265,117 @@ impl Settings {
             ("storage.tsdb.path".into(), cli.storage_path.clone()),
             (
                 "storage.tsdb.retention.time".into(),
-                cli.retention_time.clone(),
+                retention_time_text.clone(),
             ),
             (
                 "storage.tsdb.retention.size".into(),
-                cli.retention_size.clone(),
+                cli.retention_size.clone().unwrap_or_else(|| "0B".into()),
             ),
-            ("web.listen-address".into(), cli.listen_address.clone()),
+            (
+                "storage.tsdb.min-block-duration".into(),
+                cli.min_block_duration.clone(),
+            ),
+            (
+                "storage.tsdb.max-block-duration".into(),
+                cli.max_block_duration.clone().unwrap_or_default(),
+            ),
+            (
+                "storage.tsdb.wal-segment-size".into(),
+                cli.wal_segment_size.clone(),
+            ),
+            ("web.listen-address".into(), cli.listen_address.join(",")),
             ("web.config.file".into(), cli.web_config_file.clone()),
             ("web.external-url".into(), cli.external_url.clone()),
-            ("web.route-prefix".into(), route_prefix.clone()),
+            (
+                "web.route-prefix".into(),
+                if route_prefix.is_empty() {
+                    "/".to_owned()
+                } else {
+                    route_prefix.clone()
+                },
+            ),
+            ("web.cors.origin".into(), cli.cors_origin.clone()),
             (
                 "web.enable-lifecycle".into(),
-                cli.enable_lifecycle.to_string(),
+                bool_flag(cli.enable_lifecycle, cli.no_enable_lifecycle),
             ),
             (
                 "web.enable-admin-api".into(),
-                cli.enable_admin_api.to_string(),
+                bool_flag(cli.enable_admin_api, cli.no_enable_admin_api),
             ),
             (
                 "web.enable-remote-write-receiver".into(),
-                (!cli.disable_remote_write_receiver).to_string(),
+                bool_flag(
+                    cli.enable_remote_write_receiver,
+                    cli.no_enable_remote_write_receiver,
+                ),
             ),
             ("query.lookback-delta".into(), cli.lookback_delta.clone()),
             ("query.max-samples".into(), cli.max_samples.clone()),
             ("query.timeout".into(), cli.query_timeout.clone()),
             ("query.max-concurrency".into(), cli.max_concurrency.clone()),
+            ("enable-feature".into(), cli.enable_feature.join(",")),
             ("log.level".into(), cli.log_level.clone()),
             ("log.format".into(), cli.log_format.clone()),
         ];
+        debug_assert_eq!(ACTIVE_BOOL_FLAGS.len(), 3);
+        flags.extend(
+            parsed
+                .inactive
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone())),
+        );
+        flags.sort();
         Ok(Settings {
             config,
             storage_path: PathBuf::from(&cli.storage_path),
             retention_time,
             retention_size,
-            listen_address,
+            listen_address: listen_addresses[0],
+            listen_addresses,
             web_config_file: (!cli.web_config_file.is_empty())
                 .then(|| PathBuf::from(&cli.web_config_file)),
             external_url: cli.external_url.clone(),
             route_prefix,
-            enable_lifecycle: cli.enable_lifecycle,
-            enable_admin_api: cli.enable_admin_api,
-            remote_write_receiver: !cli.disable_remote_write_receiver,
+            enable_lifecycle: cli.enable_lifecycle && !cli.no_enable_lifecycle,
+            enable_admin_api: cli.enable_admin_api && !cli.no_enable_admin_api,
+            remote_write_receiver: cli.enable_remote_write_receiver
+                && !cli.no_enable_remote_write_receiver,
             lookback_delta: duration("query.lookback-delta", &cli.lookback_delta)?,
             max_samples: number("query.max-samples", &cli.max_samples)?,
             query_timeout: duration("query.timeout", &cli.query_timeout)?,
             max_concurrency: max_concurrency.max(1),
+            cors_origin,
+            promql_experimental_functions: has("promql-experimental-functions"),
+            promql_duration_expr: has("promql-duration-expr"),
+            promql_delayed_name_removal: has("promql-delayed-name-removal"),
+            features,
+            unknown_features,
+            min_block_duration,
+            max_block_duration,
+            wal_segment_size,
+            inactive_given: parsed.given.clone(),
             log_level: cli.log_level.clone(),
             log_format: cli.log_format.clone(),
             flags,
         })
+    }
+
+    /// Logs, once at start, every flag and feature given that Tidemark does not act on.
+    pub fn log_inactive(&self) {
+        for f in &self.inactive_given {
+            tracing::warn!(flag = f.name, value = %f.value, reason = f.why, "flag accepted but has no effect in Tidemark");
+        }
+        for f in &self.unknown_features {
+            tracing::warn!(option = %f, "Unknown option for --enable-feature");
+        }
+        for f in &self.features {
+            if !ACTIVE_FEATURES.contains(&f.as_str()) {
+                tracing::warn!(feature = %f, "--enable-feature accepted but has no effect in Tidemark");
+            } else {
+                tracing::info!(feature = %f, "feature enabled");
+            }
+        }
     }
 }
 
@@ -236,11 +410,11 @@ fn external_path(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use crate::cli::Parsed;
 
     #[test]
     fn defaults_are_prometheus_defaults() {
-        let cli = Cli::try_parse_from(["tidemark"]).unwrap();
+        let cli = Parsed::try_parse_from(["tidemark"]).unwrap();
         let s = Settings::from_cli(&cli).unwrap();
         assert_eq!(s.listen_address.port(), 9090);
         assert_eq!(s.retention_time, Some(Duration::from_secs(15 * 86400)));
@@ -248,22 +422,65 @@ mod tests {
         assert_eq!(s.query_timeout, Duration::from_secs(120));
         assert_eq!(s.max_samples, 50_000_000);
         assert_eq!(s.max_concurrency, 20);
-        assert!(s.remote_write_receiver);
+        assert!(!s.remote_write_receiver);
+        assert_eq!(s.listen_addresses.len(), 1);
         assert_eq!(s.route_prefix, "");
     }
 
     #[test]
     fn bad_values_name_the_flag() {
-        let cli = Cli::try_parse_from(["tidemark", "--query.timeout=5x"]).unwrap();
+        let cli = Parsed::try_parse_from(["tidemark", "--query.timeout=5x"]).unwrap();
         let e = Settings::from_cli(&cli).unwrap_err();
         assert!(e.to_string().contains("--query.timeout"), "{e}");
-        assert!(Cli::try_parse_from(["tidemark", "--no.such-flag"]).is_err());
+        assert!(Parsed::try_parse_from(["tidemark", "--no.such-flag"]).is_err());
     }
 
     #[test]
     fn route_prefix_from_external_url() {
-        let cli = Cli::try_parse_from(["tidemark", "--web.external-url=http://example.org/prom/"])
-            .unwrap();
+        let cli =
+            Parsed::try_parse_from(["tidemark", "--web.external-url=http://example.org/prom/"])
+                .unwrap();
         assert_eq!(Settings::from_cli(&cli).unwrap().route_prefix, "/prom");
+    }
+
+    #[test]
+    fn retention_defaults_as_prometheus_3() {
+        let s = |args: &[&str]| {
+            let mut all = vec!["tidemark"];
+            all.extend_from_slice(args);
+            Settings::from_cli(&Parsed::try_parse_from(all).unwrap())
+        };
+        let only_size = s(&["--storage.tsdb.retention.size=512MB"]).unwrap();
+        assert_eq!(only_size.retention_time, None);
+        assert_eq!(only_size.retention_size, Some(512 << 20));
+        let e = s(&["--storage.tsdb.retention.size=100"]).unwrap_err();
+        assert!(e.to_string().contains("unknown unit"), "{e}");
+        let both = s(&[
+            "--storage.tsdb.retention.size=1GB",
+            "--storage.tsdb.retention.time=2d",
+        ])
+        .unwrap();
+        assert_eq!(both.retention_time, Some(Duration::from_secs(2 * 86400)));
+    }
+
+    #[test]
+    fn features_and_listen_addresses() {
+        let cli = Parsed::try_parse_from([
+            "tidemark",
+            "--enable-feature=promql-duration-expr,bogus",
+            "--enable-feature=native-histograms",
+            "--web.listen-address=127.0.0.1:1",
+            "--web.listen-address=127.0.0.1:2",
+        ])
+        .unwrap();
+        let s = Settings::from_cli(&cli).unwrap();
+        assert!(s.promql_duration_expr && !s.promql_experimental_functions);
+        assert_eq!(s.features, ["promql-duration-expr", "native-histograms"]);
+        assert_eq!(s.unknown_features, ["bogus"]);
+        assert_eq!(s.listen_addresses.len(), 2);
+        let flags: std::collections::BTreeMap<_, _> = s.flags.iter().cloned().collect();
+        assert_eq!(flags["web.listen-address"], "127.0.0.1:1,127.0.0.1:2");
+        assert_eq!(flags["auto-gomemlimit.ratio"], "0.9");
+        assert_eq!(flags.len(), 66, "{flags:?}");
     }
 }

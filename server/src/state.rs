@@ -51,6 +51,94 @@ pub struct AppState {
     pub start_time: SystemTime,
     /// Counters of the remote-write receiver.
     pub remote_write: RemoteWriteCounters,
+    /// Server notifications (`/api/v1/notifications`).
+    pub notifications: Notifications,
+}
+
+/// The text of the notification a failed reload raises, as Prometheus words it.
+pub const RELOAD_FAILED: &str = "Configuration reload has failed.";
+
+/// A server notification, as `/api/v1/notifications` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// What happened.
+    pub text: String,
+    /// When it was raised (or last raised again).
+    pub date: SystemTime,
+    /// False once it is over (sent on the live stream only).
+    pub active: bool,
+}
+
+impl Notification {
+    /// Prometheus's JSON: `{"text", "date", "active"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "text": self.text,
+            "date": crate::api::rfc3339(self.date),
+            "active": self.active,
+        })
+    }
+}
+
+/// The active notifications and the live subscribers.
+#[derive(Debug)]
+pub struct Notifications {
+    list: Mutex<Vec<Notification>>,
+    live: tokio::sync::broadcast::Sender<Notification>,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            list: Mutex::new(Vec::new()),
+            live: tokio::sync::broadcast::channel(64).0,
+        }
+    }
+}
+
+impl Notifications {
+    /// Raises `text` (again: its date is renewed).
+    pub fn add(&self, text: &str) {
+        let n = Notification {
+            text: text.to_owned(),
+            date: SystemTime::now(),
+            active: true,
+        };
+        let mut list = self.list.lock();
+        match list.iter_mut().find(|x| x.text == text) {
+            Some(x) => *x = n.clone(),
+            None => list.push(n.clone()),
+        }
+        let _ = self.live.send(n);
+    }
+
+    /// Ends `text`, if it is active.
+    pub fn remove(&self, text: &str) {
+        let mut list = self.list.lock();
+        if let Some(i) = list.iter().position(|x| x.text == text) {
+            let mut n = list.remove(i);
+            n.active = false;
+            n.date = SystemTime::now();
+            let _ = self.live.send(n);
+        }
+    }
+
+    /// The active notifications, oldest first.
+    pub fn current(&self) -> Vec<Notification> {
+        self.list.lock().clone()
+    }
+
+    /// The active notifications and a receiver of every later change (taken together, so
+    /// none is missed).
+    pub fn subscribe(
+        &self,
+    ) -> (
+        Vec<Notification>,
+        tokio::sync::broadcast::Receiver<Notification>,
+    ) {
+        let list = self.list.lock();
+        (list.clone(), self.live.subscribe())
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -123,6 +211,7 @@ impl AppState {
             reload_lock: Mutex::new(()),
             start_time: SystemTime::now(),
             remote_write: RemoteWriteCounters::default(),
+            notifications: Notifications::default(),
         }
     }
 
@@ -140,10 +229,12 @@ impl AppState {
                 self.last_reload_ok.store(true, Ordering::Relaxed);
                 self.last_reload_success_time
                     .store(unix_now(), Ordering::Relaxed);
+                self.notifications.remove(RELOAD_FAILED);
                 tracing::info!("completed loading of configuration file");
             }
             Err(e) => {
                 self.last_reload_ok.store(false, Ordering::Relaxed);
+                self.notifications.add(RELOAD_FAILED);
                 tracing::error!(error = %e, "error reloading config");
             }
         }

@@ -18,7 +18,13 @@ use crate::ui;
 pub fn app(state: Arc<AppState>) -> Router {
     let prefix = state.settings.route_prefix.clone();
     let routes = Router::new()
-        .nest("/api/v1", api::router())
+        .nest(
+            "/api/v1",
+            api::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                api::cors,
+            )),
+        )
         .merge(ui::router())
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))

@@ -41,6 +41,7 @@ fn config(target_port: u16) -> String {
 fn start_tidemark(port: u16, dir: &Path) -> Proc {
     std::fs::write(dir.join("prometheus.yml"), config(port)).unwrap();
     let child = tidemark_command(port, dir)
+        .arg("--web.enable-remote-write-receiver")
         .spawn()
         .expect("starting tidemark");
     let p = Proc(child);
@@ -213,7 +214,9 @@ fn api_matches_prometheus_2_42() {
     // promtool against both: same output.
     let run = |port: u16, args: &[&str]| -> String {
         let url = format!("http://127.0.0.1:{port}");
-        let mut cmd = Command::new(tidemark_tests::peers::require(tidemark_tests::peers::Peer::Promtool));
+        let mut cmd = Command::new(tidemark_tests::peers::require(
+            tidemark_tests::peers::Peer::Promtool,
+        ));
         cmd.arg("query").arg(args[0]);
         cmd.args(&args[1..]);
         cmd.arg(&url);
@@ -234,14 +237,16 @@ fn api_matches_prometheus_2_42() {
     // promtool takes the query after the URL for instant and range.
     let with_query = |port: u16, mode: &[&str], q: &str| -> String {
         let url = format!("http://127.0.0.1:{port}");
-        let out = Command::new(tidemark_tests::peers::require(tidemark_tests::peers::Peer::Promtool))
-            .arg("query")
-            .arg(mode[0])
-            .args(&mode[1..])
-            .arg(&url)
-            .arg(q)
-            .output()
-            .expect("running promtool");
+        let out = Command::new(tidemark_tests::peers::require(
+            tidemark_tests::peers::Peer::Promtool,
+        ))
+        .arg("query")
+        .arg(mode[0])
+        .args(&mode[1..])
+        .arg(&url)
+        .arg(q)
+        .output()
+        .expect("running promtool");
         assert!(
             out.status.success(),
             "promtool {mode:?} {q} against :{port}: {}",

@@ -26,6 +26,7 @@ use tidemark_query::{ErrorKind, QueryError};
 
 use crate::state::AppState;
 pub use params::Params;
+pub(crate) use targets::rfc3339;
 
 /// An API error: Prometheus's `errorType` and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,21 +105,44 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A success envelope around pre-encoded `data` JSON.
+/// A success envelope around pre-encoded `data` JSON, with `warnings` when there are any.
 pub fn success(data: &str, warnings: &[String]) -> Response {
+    success_annotated(data, warnings, &[])
+}
+
+/// Splits a query's annotations as Prometheus 3.5's API does: `PromQL info: ...` ones go to
+/// `infos`, every other one to `warnings`.
+pub fn split_annotations(annotations: &[String]) -> (Vec<String>, Vec<String>) {
+    annotations
+        .iter()
+        .cloned()
+        .partition(|a| !a.starts_with("PromQL info:"))
+}
+
+fn push_list(body: &mut String, key: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    body.push_str(",\"");
+    body.push_str(key);
+    body.push_str("\":[");
+    for (i, w) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        json::write_str(body, w);
+    }
+    body.push(']');
+}
+
+/// A success envelope with Prometheus 3.5's `warnings` and `infos` (each only when not
+/// empty).
+pub fn success_annotated(data: &str, warnings: &[String], infos: &[String]) -> Response {
     let mut body = String::with_capacity(data.len() + 40);
     body.push_str("{\"status\":\"success\",\"data\":");
     body.push_str(data);
-    if !warnings.is_empty() {
-        body.push_str(",\"warnings\":[");
-        for (i, w) in warnings.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            json::write_str(&mut body, w);
-        }
-        body.push(']');
-    }
+    push_list(&mut body, "warnings", warnings);
+    push_list(&mut body, "infos", infos);
     body.push('}');
     (
         StatusCode::OK,
@@ -155,6 +179,45 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// CORS for the API, as Prometheus's `--web.cors.origin`: an `Origin` matching the (fully
+/// anchored) regex is echoed in `Access-Control-Allow-Origin` with Prometheus's allowed
+/// headers and methods; `OPTIONS` answers 204 at once; every answer says `Vary: Origin`.
+pub async fn cors(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| st.settings.cors_origin.is_match(o))
+        .map(str::to_owned);
+    let mut resp = if req.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    if let Some(origin) = origin.and_then(|o| header::HeaderValue::from_str(&o).ok()) {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            header::HeaderValue::from_static("Accept, Authorization, Content-Type, Origin"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::HeaderValue::from_static("Date"),
+        );
+    }
+    h.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    resp
+}
+
 /// The `/api/v1` routes.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -185,6 +248,13 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/status/runtimeinfo", get(status::runtimeinfo))
         .route("/status/tsdb", get(status::tsdb))
         .route("/status/walreplay", get(status::walreplay))
+        .route("/scrape_pools", get(status::scrape_pools))
+        .route("/notifications", get(status::notifications))
+        .route("/notifications/live", get(status::notifications_live))
+        .route(
+            "/format_query",
+            get(status::format_query).post(status::format_query),
+        )
         .route("/rules", get(status::rules))
         .route("/alerts", get(status::alerts))
         .route(

@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 
 use super::params::{parse_duration, parse_time};
-use super::{json, read_params, success, ApiError};
+use super::{json, read_params, split_annotations, success_annotated, ApiError};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -64,7 +64,8 @@ pub async fn instant(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
     telemetry::global().observe_query(&result.stats);
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
-    Ok(success(&data, &result.warnings))
+    let (warnings, infos) = split_annotations(&result.warnings);
+    Ok(success_annotated(&data, &warnings, &infos))
 }
 
 /// `GET|POST /api/v1/query_range`.
@@ -124,7 +125,8 @@ pub async fn range(State(st): State<Arc<AppState>>, req: Request) -> Result<Resp
     telemetry::global().observe_query(&result.stats);
     let mut data = String::new();
     json::write_query_data(&mut data, &result.value, stats.then_some(&result.stats));
-    Ok(success(&data, &result.warnings))
+    let (warnings, infos) = split_annotations(&result.warnings);
+    Ok(success_annotated(&data, &warnings, &infos))
 }
 
 #[cfg(test)]

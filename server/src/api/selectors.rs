@@ -78,9 +78,18 @@ pub fn limit(p: &Params) -> Result<usize, ApiError> {
             Ok(_) => Err(ApiError::bad_data(
                 "invalid parameter \"limit\": limit must be non-negative",
             )),
-            Err(e) => Err(ApiError::bad_data(format!(
-                "invalid parameter \"limit\": {e}"
-            ))),
+            // Go's `strconv.Atoi` wording, as Prometheus reports it.
+            Err(e) => {
+                let why = match e.kind() {
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                        "value out of range"
+                    }
+                    _ => "invalid syntax",
+                };
+                Err(ApiError::bad_data(format!(
+                    "invalid parameter \"limit\": strconv.Atoi: parsing {s:?}: {why}"
+                )))
+            }
         },
     }
 }

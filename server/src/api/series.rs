@@ -1,5 +1,5 @@
 //! `/api/v1/series`, `/api/v1/labels` and `/api/v1/label/<name>/values`: index lookups
-//! through the querier, with Prometheus 2.42's parameters (plus `limit`).
+//! through the querier, with Prometheus 3.5's parameters (`limit` truncates with a warning).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,7 +25,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("lookup task failed: {e}")))?
 }
 
-/// The distinct series matching any of `sets` in `[start, end]`, sorted by labels.
+/// The distinct series matching any of `sets` in `[start, end]`: with one set, in the order
+/// Prometheus 3.5's unsorted select gives (series creation order when only the head is
+/// read); with several, merged and sorted by labels.
 pub fn select_union(
     st: &AppState,
     sets: &[Vec<Matcher>],
@@ -33,6 +35,14 @@ pub fn select_union(
     end: i64,
 ) -> Result<Vec<Labels>, ApiError> {
     let q = st.db.querier(start, end);
+    if let [set] = sets {
+        return Ok(q
+            .select_unsorted(set)
+            .map_err(engine_err)?
+            .iter()
+            .map(|s| s.labels().clone())
+            .collect());
+    }
     let mut all = BTreeSet::new();
     for set in sets {
         for s in q.select(set).map_err(engine_err)? {
@@ -98,11 +108,60 @@ pub async fn labels(State(st): State<Arc<AppState>>, req: Request) -> Result<Res
     Ok(success(&string_list(&names), &warnings))
 }
 
-/// Prometheus's label-name rule (`[a-zA-Z_][a-zA-Z0-9_]*`).
+/// Prometheus 3.5's label-name rule under UTF-8 validation: any non-empty name.
 fn valid_label_name(name: &str) -> bool {
-    let mut b = name.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
-        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    !name.is_empty()
+}
+
+/// A name in the path as Prometheus 3.5 reads it: `U__` starts a value-encoding escaped
+/// name (`_2e_` is `.`, `__` is `_`); a malformed escape leaves the name as written.
+pub fn unescape_name(name: &str) -> String {
+    let Some(escaped) = name.strip_prefix("U__") else {
+        return name.to_owned();
+    };
+    let b = escaped.as_bytes();
+    let mut out = String::with_capacity(escaped.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'_' {
+            // Copy the whole (possibly multi-byte) character.
+            let ch = escaped[i..].chars().next().unwrap_or('\u{fffd}');
+            out.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
+        i += 1;
+        if i >= b.len() {
+            return name.to_owned();
+        }
+        if b[i] == b'_' {
+            out.push('_');
+            i += 1;
+            continue;
+        }
+        let mut value: u32 = 0;
+        let mut digits = 0;
+        loop {
+            if digits >= 6 || i >= b.len() {
+                return name.to_owned();
+            }
+            if b[i] == b'_' {
+                match char::from_u32(value) {
+                    Some(c) => out.push(c),
+                    None => return name.to_owned(),
+                }
+                i += 1;
+                break;
+            }
+            match (b[i] as char).to_digit(16) {
+                Some(d) => value = value * 16 + d,
+                None => return name.to_owned(),
+            }
+            digits += 1;
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `GET /api/v1/label/<name>/values`: optional `match[]`, `start`, `end`, `limit`.
@@ -111,6 +170,7 @@ pub async fn label_values(
     Path(name): Path<String>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let name = unescape_name(&name);
     if !valid_label_name(&name) {
         return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
     }
@@ -226,8 +286,9 @@ mod tests {
         assert_eq!(v["warnings"], json!(["results truncated due to limit"]));
         let (_, v) = h.get_json("/api/v1/label/nothing/values").await;
         assert_eq!(v["data"], json!([]));
-        let (s, _) = h.get_json("/api/v1/label/1bad/values").await;
-        assert_eq!(s, 400);
+        // Prometheus 3.5 validates names as UTF-8: `1bad` is a name like any other.
+        let (s, v) = h.get_json("/api/v1/label/1bad/values").await;
+        assert_eq!((s.as_u16(), &v["data"]), (200, &json!([])));
         // As in Prometheus, the head answers by its index while the range overlaps it, and
         // not at all after its newest sample.
         let (_, v) = h.get_json("/api/v1/label/job/values?start=10").await;
@@ -238,5 +299,15 @@ mod tests {
             .get_json("/api/v1/label/job/values?start=10&match[]=up")
             .await;
         assert_eq!(v["data"], json!([]));
+    }
+
+    #[test]
+    fn escaped_names_are_unescaped_as_prometheus_3() {
+        assert_eq!(super::unescape_name("U__a_2e_b"), "a.b");
+        assert_eq!(super::unescape_name("U__a__b"), "a_b");
+        assert_eq!(super::unescape_name("U__a_2e"), "U__a_2e");
+        assert_eq!(super::unescape_name("U__x_1F600_"), "x\u{1F600}");
+        assert_eq!(super::unescape_name("job"), "job");
+        assert_eq!(super::unescape_name("1x"), "1x");
     }
 }

@@ -11,11 +11,17 @@ use super::targets::rfc3339;
 use super::{read_params, success, ApiError};
 use crate::state::AppState;
 
-/// `GET /api/v1/status/buildinfo`: a semver `version`, and no `features` field (Grafana
-/// would take the server for Mimir).
+/// The Prometheus release whose API and behaviour Tidemark follows; `buildinfo` reports it
+/// as `version`, so that clients which choose features by version (Grafana, promtool) treat
+/// Tidemark as that release. Tidemark's own version is in `revision`.
+pub const PROMETHEUS_COMPATIBLE_VERSION: &str = "3.5.3";
+
+/// `GET /api/v1/status/buildinfo`: Prometheus 3.5's fields; `version` is
+/// [`PROMETHEUS_COMPATIBLE_VERSION`], and there is no `features` field (Grafana would take
+/// the server for Mimir).
 pub async fn buildinfo() -> Response {
     let data = serde_json::json!({
-        "version": "2.42.0",
+        "version": PROMETHEUS_COMPATIBLE_VERSION,
         "revision": concat!("tidemark-", env!("CARGO_PKG_VERSION")),
         "branch": "main",
         "buildUser": "tidemark",
@@ -64,14 +70,20 @@ pub async fn runtimeinfo(State(st): State<Arc<AppState>>) -> Response {
     if let Some(dot) = last_config.find('.') {
         last_config.replace_range(dot..last_config.len() - 1, "");
     }
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
     let data = serde_json::json!({
         "startTime": rfc3339(st.start_time),
         "CWD": cwd,
+        "hostname": hostname,
+        "serverTime": rfc3339(std::time::SystemTime::now()),
         "reloadConfigSuccess": st.last_reload_ok.load(Ordering::Relaxed),
         "lastConfigTime": last_config,
         "corruptionCount": st.db.corrupt_blocks().len(),
         "goroutineCount": threads,
         "GOMAXPROCS": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "GOMEMLIMIT": i64::MAX,
         "GOGC": "",
         "GODEBUG": "",
         "storageRetention": storage_retention(&st.settings),
@@ -115,11 +127,20 @@ fn name_values(v: &[(String, u64)]) -> serde_json::Value {
     )
 }
 
-/// `GET /api/v1/status/tsdb`: head statistics and the top-10 cardinality tables.
-pub async fn tsdb(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// `GET /api/v1/status/tsdb?limit=N`: head statistics and the top-N (default 10)
+/// cardinality tables.
+pub async fn tsdb(State(st): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
+    let p = read_params(req).await?;
+    let limit = match p.get("limit") {
+        None | Some("") => 10,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => return Err(ApiError::bad_data("limit must be a positive number")),
+        },
+    };
     let state = st.clone();
     let (card, chunks) = tokio::task::spawn_blocking(move || {
-        (state.db.cardinality(10), state.db.head().num_chunks())
+        (state.db.cardinality(limit), state.db.head().num_chunks())
     })
     .await
     .map_err(|e| ApiError::internal(format!("statistics task failed: {e}")))?;
@@ -160,6 +181,92 @@ pub async fn walreplay(State(st): State<Arc<AppState>>) -> Response {
     let max = numbers.last().copied().unwrap_or(0);
     let data = serde_json::json!({"min": min, "max": max, "current": max});
     success(&data.to_string(), &[])
+}
+
+/// `GET /api/v1/scrape_pools`: the configured scrape jobs, sorted.
+pub async fn scrape_pools(State(st): State<Arc<AppState>>) -> Response {
+    let mut pools: Vec<String> = st
+        .config
+        .read()
+        .0
+        .scrape_configs
+        .iter()
+        .map(|c| c.job_name.clone())
+        .collect();
+    pools.sort();
+    pools.dedup();
+    success(
+        &serde_json::json!({ "scrapePools": pools }).to_string(),
+        &[],
+    )
+}
+
+/// `GET /api/v1/notifications`: the active server notifications (a failed configuration
+/// reload), oldest first.
+pub async fn notifications(State(st): State<Arc<AppState>>) -> Response {
+    let list: Vec<serde_json::Value> = st
+        .notifications
+        .current()
+        .iter()
+        .map(|n| n.to_json())
+        .collect();
+    success(&serde_json::Value::Array(list).to_string(), &[])
+}
+
+/// `GET /api/v1/notifications/live`: server-sent events, one `data: {json}` per
+/// notification, the current ones first, then each change (an ended notification is sent
+/// with `"active": false`), until the client goes away.
+pub async fn notifications_live(State(st): State<Arc<AppState>>) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    use futures_util::stream::{self, StreamExt};
+    use tokio::sync::broadcast::error::RecvError;
+    fn event(
+        n: &crate::state::Notification,
+    ) -> Result<axum::body::Bytes, std::convert::Infallible> {
+        Ok(axum::body::Bytes::from(format!(
+            "data: {}\n\n",
+            n.to_json()
+        )))
+    }
+    let (current, rx) = st.notifications.subscribe();
+    let first: Vec<_> = current.iter().map(event).collect();
+    let changes = stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(n) => return Some((event(&n), rx)),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(stream::iter(first).chain(changes)),
+    )
+        .into_response()
+}
+
+/// `GET|POST /api/v1/format_query`: the expression pretty-printed as Prometheus does.
+pub async fn format_query(
+    State(st): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let p = read_params(req).await?;
+    let q = p.get("query").unwrap_or("");
+    let features = tidemark_query::Features {
+        experimental_functions: st.settings.promql_experimental_functions,
+        duration_expressions: st.settings.promql_duration_expr,
+        delayed_name_removal: st.settings.promql_delayed_name_removal,
+    };
+    let expr = tidemark_query::parser::parse_with(q, features)
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    let mut out = String::new();
+    super::json::write_str(&mut out, &expr.prettify());
+    Ok(success(&out, &[]))
 }
 
 /// `GET /api/v1/rules`: Tidemark evaluates no rules yet.
@@ -253,7 +360,10 @@ mod tests {
         assert_eq!(v, json!({"status": "success", "data": []}));
         let (s, v) = h.get_json("/api/v1/query_exemplars").await;
         assert_eq!(s, 400);
-        assert_eq!(v["error"], "1:1: parse error: no expression found in input");
+        assert_eq!(
+            v["error"],
+            "unknown position: parse error: no expression found in input"
+        );
         let (_, v) = h.get_json("/api/v1/status/walreplay").await;
         let d = &v["data"];
         assert!(
@@ -273,6 +383,93 @@ mod tests {
         assert_eq!(
             (s.as_u16(), v["error"].as_str()),
             (400, Some("limit must be a number"))
+        );
+    }
+
+    #[tokio::test]
+    async fn prometheus_3_endpoints() {
+        let h = Harness::new(&[]);
+        let (_, v) = h.get_json("/api/v1/status/buildinfo").await;
+        assert_eq!(v["data"]["version"], super::PROMETHEUS_COMPATIBLE_VERSION);
+        let (_, v) = h.get_json("/api/v1/scrape_pools").await;
+        assert_eq!(v["data"], json!({"scrapePools": ["tidemark"]}));
+        let (s, v) = h.get_json("/api/v1/status/tsdb?limit=0").await;
+        assert_eq!(
+            (s.as_u16(), v["error"].as_str()),
+            (400, Some("limit must be a positive number"))
+        );
+        h.add(&[
+            (labels!("__name__" => "up", "job" => "a"), 1_000, 1.0),
+            (labels!("__name__" => "x", "job" => "b"), 3_000, 1.0),
+        ]);
+        let (_, v) = h.get_json("/api/v1/status/tsdb?limit=1").await;
+        assert_eq!(
+            v["data"]["seriesCountByMetricName"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let (_, v) = h.get_json("/api/v1/notifications").await;
+        assert_eq!(v["data"], json!([]));
+        h.state.notifications.add(crate::state::RELOAD_FAILED);
+        let (_, v) = h.get_json("/api/v1/notifications").await;
+        assert_eq!(v["data"][0]["text"], "Configuration reload has failed.");
+        assert_eq!(v["data"][0]["active"], true);
+        h.state.notifications.remove(crate::state::RELOAD_FAILED);
+        let (_, v) = h.get_json("/api/v1/notifications").await;
+        assert_eq!(v["data"], json!([]));
+        let (_, v) = h
+            .get_json("/api/v1/format_query?query=sum(up)by(job)")
+            .await;
+        assert_eq!(v["data"], "sum by (job) (up)");
+        let (s, v) = h.get_json("/api/v1/format_query?query=sum(").await;
+        assert_eq!(s, 400);
+        assert_eq!(
+            v["error"],
+            "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+        );
+        let (_, v) = h.get_json("/api/v1/status/runtimeinfo").await;
+        for k in ["hostname", "serverTime", "GOMEMLIMIT"] {
+            assert!(v["data"].get(k).is_some(), "{k}: {v}");
+        }
+        let (_, v) = h.get_json("/api/v1/targets?state=bogus").await;
+        assert_eq!(v["data"]["droppedTargetCounts"], json!(null));
+        let (_, v) = h.get_json("/api/v1/targets").await;
+        assert_eq!(v["data"]["droppedTargetCounts"], json!({"tidemark": 0}));
+    }
+
+    #[tokio::test]
+    async fn cors_echoes_a_matching_origin() {
+        let h = Harness::new(&["--web.cors.origin=https?://ok\\.org"]);
+        let app = crate::web::app(h.state.clone());
+        use tower::ServiceExt;
+        let req = |origin: &str, method: &str| {
+            axum::http::Request::builder()
+                .method(method)
+                .uri("/api/v1/query?query=1")
+                .header("origin", origin)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let r = app
+            .clone()
+            .oneshot(req("https://ok.org", "GET"))
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://ok.org");
+        assert_eq!(r.headers()["vary"], "Origin");
+        let r = app
+            .clone()
+            .oneshot(req("https://ok.org.evil", "GET"))
+            .await
+            .unwrap();
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+        let r = app.oneshot(req("http://ok.org", "OPTIONS")).await.unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(
+            r.headers()["access-control-allow-methods"],
+            "GET, POST, OPTIONS"
         );
     }
 }

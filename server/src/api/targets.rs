@@ -48,18 +48,110 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// `GET /api/v1/targets?state=active|dropped|any`.
+/// Where a target is reachable from elsewhere, as Prometheus 3.5's `globalUrl`: a loopback
+/// host (`127.0.0.1`, `localhost`, `::1`) is replaced by the external URL's host; when the
+/// port is also the server's own, the external scheme and port are used too (the target is
+/// this server).
+pub fn global_url(scrape_url: &str, external: &ExternalUrl) -> String {
+    let Some((scheme, rest)) = scrape_url.split_once("://") else {
+        return scrape_url.to_owned();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = match authority.rfind('@') {
+        Some(i) => (&authority[..=i], &authority[i + 1..]),
+        None => ("", authority),
+    };
+    let Some((host, port)) = hostport.rsplit_once(':') else {
+        return scrape_url.to_owned();
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if !matches!(bare, "127.0.0.1" | "localhost" | "::1") {
+        return scrape_url.to_owned();
+    }
+    if port == external.listen_port {
+        format!(
+            "{}://{userinfo}{}{path}",
+            external.scheme, external.host_port
+        )
+    } else {
+        let ext_host = external
+            .host_port
+            .rsplit_once(':')
+            .map_or(external.host_port.as_str(), |(h, _)| h);
+        format!("{scheme}://{userinfo}{ext_host}:{port}{path}")
+    }
+}
+
+/// The parts of the external URL `globalUrl` uses.
+#[derive(Debug, Clone)]
+pub struct ExternalUrl {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// `host:port` of the external URL.
+    pub host_port: String,
+    /// The port the server listens on (its first `--web.listen-address`).
+    pub listen_port: String,
+}
+
+impl ExternalUrl {
+    /// From `--web.external-url`, or, as Prometheus derives it when the flag is empty,
+    /// `http://<hostname>:<listen port>/`.
+    pub fn from_settings(s: &crate::settings::Settings) -> Self {
+        let listen_port = s.listen_address.port().to_string();
+        let (scheme, rest) = s.external_url.split_once("://").unwrap_or(("http", ""));
+        let host = rest.split('/').next().unwrap_or("");
+        if host.is_empty() {
+            let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "localhost".into());
+            return ExternalUrl {
+                scheme: "http".into(),
+                host_port: format!("{hostname}:{listen_port}"),
+                listen_port,
+            };
+        }
+        let host_port = if host
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            host.to_owned()
+        } else if scheme == "https" {
+            format!("{host}:443")
+        } else {
+            format!("{host}:80")
+        };
+        ExternalUrl {
+            scheme: scheme.to_owned(),
+            host_port,
+            listen_port,
+        }
+    }
+}
+
+/// `GET /api/v1/targets?state=active|dropped|any&scrapePool=NAME`, with Prometheus 3.5's
+/// `droppedTargetCounts` (every pool's number of dropped targets, whatever the filter) when
+/// dropped targets are asked for.
 pub async fn targets(State(st): State<Arc<AppState>>, req: Request) -> Result<Response, ApiError> {
     let p = read_params(req).await?;
-    let state = p.get("state").unwrap_or("any").to_ascii_lowercase();
-    let (want_active, want_dropped) = match state.as_str() {
-        "active" => (true, false),
-        "dropped" => (false, true),
-        _ => (true, true),
-    };
+    let state = p.get("state").unwrap_or("").to_ascii_lowercase();
+    let want_active = matches!(state.as_str(), "" | "any" | "active");
+    let want_dropped = matches!(state.as_str(), "" | "any" | "dropped");
+    let pool_filter = p.get("scrapePool").filter(|s| !s.is_empty());
+    let external = ExternalUrl::from_settings(&st.settings);
     let mut active = Vec::new();
     let mut dropped = Vec::new();
+    let mut counts = Map::new();
+    for c in &st.config.read().0.scrape_configs {
+        counts.insert(c.job_name.clone(), json!(0));
+    }
     for pool in st.scrape.targets() {
+        counts.insert(pool.job.clone(), json!(pool.dropped.len()));
+        if pool_filter.is_some_and(|f| f != pool.job) {
+            continue;
+        }
         if want_active {
             for t in &pool.active {
                 let h = t.health.lock().clone();
@@ -70,11 +162,11 @@ pub async fn targets(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 active.push(json!({
-                    "discoveredLabels": label_map(&t.discovered),
+                    "discoveredLabels": label_map(&t.discovered()),
                     "labels": label_map(&labels),
                     "scrapePool": pool.job,
                     "scrapeUrl": t.url,
-                    "globalUrl": t.url,
+                    "globalUrl": global_url(&t.url, &external),
                     "lastError": h.last_error,
                     "lastScrape": h.last_scrape.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), rfc3339),
                     "lastScrapeDuration": h.last_duration.as_secs_f64(),
@@ -86,17 +178,54 @@ pub async fn targets(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
         }
         if want_dropped {
             for d in &pool.dropped {
-                dropped.push(json!({ "discoveredLabels": label_map(&d.discovered) }));
+                dropped.push(json!({
+                    "discoveredLabels": label_map(&d.discovered),
+                    "scrapePool": pool.job,
+                }));
             }
         }
     }
-    let data = json!({ "activeTargets": active, "droppedTargets": dropped });
+    let counts = if want_dropped {
+        Value::Object(counts)
+    } else {
+        Value::Null
+    };
+    let data = json!({
+        "activeTargets": active,
+        "droppedTargets": dropped,
+        "droppedTargetCounts": counts,
+    });
     Ok(success(&data.to_string(), &[]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn global_url_replaces_loopback_hosts() {
+        let ext = ExternalUrl {
+            scheme: "http".into(),
+            host_port: "vm:9090".into(),
+            listen_port: "9090".into(),
+        };
+        assert_eq!(
+            global_url("http://127.0.0.1:9090/metrics", &ext),
+            "http://vm:9090/metrics"
+        );
+        assert_eq!(
+            global_url("https://localhost:9100/m?x=1", &ext),
+            "https://vm:9100/m?x=1"
+        );
+        assert_eq!(
+            global_url("http://[::1]:8080/metrics", &ext),
+            "http://vm:8080/metrics"
+        );
+        assert_eq!(
+            global_url("http://10.0.0.1:9100/metrics", &ext),
+            "http://10.0.0.1:9100/metrics"
+        );
+    }
 
     #[test]
     fn rfc3339_of_known_instants() {

@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use clap::Parser;
 use tidemark_engine::{Db, DbOptions, Labels};
 use tidemark_ingest::scrape::{ManagerOptions, ScrapeManager};
 use tidemark_query::{EngineOptions, QueryEngine};
 use tower::ServiceExt;
 
-use crate::cli::Cli;
+use crate::cli::Parsed;
 use crate::settings::Settings;
 use crate::state::{load_config, AppState};
 
@@ -34,7 +33,8 @@ impl Harness {
             "--web.listen-address=127.0.0.1:0",
         ];
         args.extend_from_slice(flags);
-        let settings = Arc::new(Settings::from_cli(&Cli::try_parse_from(args).unwrap()).unwrap());
+        let settings =
+            Arc::new(Settings::from_cli(&Parsed::try_parse_from(args).unwrap()).unwrap());
         let db = Arc::new(Db::open(&settings.storage_path, DbOptions::default()).unwrap());
         let config = load_config(&settings).unwrap();
         let engine = Arc::new(QueryEngine::new(EngineOptions::default()));

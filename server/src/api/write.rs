@@ -111,7 +111,7 @@ mod tests {
 
     #[tokio::test]
     async fn samples_are_committed_and_queryable() {
-        let h = Harness::new(&[]);
+        let h = Harness::new(&["--web.enable-remote-write-receiver"]);
         let b = body(vec![
             ts(
                 &[("__name__", "rw"), ("job", "a")],
@@ -135,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_bodies_are_bad_requests() {
-        let h = Harness::new(&[]);
+        let h = Harness::new(&["--web.enable-remote-write-receiver"]);
         let (s, text) = post(&h, b"not snappy at all".to_vec()).await;
         assert_eq!(s, 400);
         assert!(text.contains("snappy"), "{text}");
@@ -147,7 +147,7 @@ mod tests {
 
     #[tokio::test]
     async fn refused_samples_are_named_and_the_rest_committed() {
-        let h = Harness::new(&[]);
+        let h = Harness::new(&["--web.enable-remote-write-receiver"]);
         assert_eq!(
             post(&h, body(vec![ts(&[("__name__", "rw")], &[(5_000, 1.0)])]))
                 .await
@@ -176,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn disabled_receiver_answers_like_prometheus() {
-        let h = Harness::new(&["--web.disable-remote-write-receiver"]);
+        let h = Harness::new(&["--no-web.enable-remote-write-receiver"]);
         let (s, text) = post(&h, body(vec![])).await;
         assert_eq!(s, 404);
         assert_eq!(text.trim(), super::DISABLED_MESSAGE);

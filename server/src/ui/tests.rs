@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use clap::Parser;
 use tidemark_engine::{Db, DbOptions};
 use tidemark_ingest::scrape::{ManagerOptions, ScrapeManager};
 use tidemark_query::{EngineOptions, QueryEngine};
 use tower::ServiceExt;
 
 use super::{render, ASSETS, PAGES};
-use crate::cli::Cli;
+use crate::cli::Parsed;
 use crate::settings::Settings;
 use crate::state::{load_config, AppState};
 use crate::web;
@@ -22,7 +21,7 @@ fn app(dir: &std::path::Path, flags: &[&str]) -> axum::Router {
     let mut args = vec!["tidemark".to_owned()];
     args.extend(flags.iter().map(|f| f.to_string()));
     args.push(format!("--storage.tsdb.path={}", dir.display()));
-    let cli = Cli::try_parse_from(&args).expect("flags parse");
+    let cli = Parsed::try_parse_from(&args).expect("flags parse");
     let settings = Arc::new(Settings::from_cli(&cli).expect("flags resolve"));
     let config = load_config(&settings).expect("built-in config loads");
     let db = Arc::new(Db::open(dir, DbOptions::default()).expect("db opens"));
