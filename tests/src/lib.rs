@@ -6,3 +6,4 @@ pub mod model;
 pub mod peers;
 pub mod prom;
 pub mod promql_fuzz;
+pub mod sd_stub;

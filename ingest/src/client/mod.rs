@@ -1,5 +1,11 @@
-//! An HTTP client built from Prometheus's HTTP client configuration: authentication, TLS, proxy
-//! and redirects, used for scrapes.
+//! An HTTP client built from Prometheus's HTTP client configuration: authentication (basic,
+//! authorization, OAuth 2.0 client credentials), TLS, proxy and redirects, used for scrapes and
+//! HTTP service discovery.
+//!
+//! With `oauth2`, a token is fetched from `token_url` (form `grant_type=client_credentials`,
+//! `scope`, `endpoint_params`; client id and secret as HTTP basic authentication, as Go's
+//! `clientcredentials` package sends them first), cached until 10 s before its `expires_in`
+//! runs out, and sent as `Authorization: <token_type> <access_token>`.
 //!
 //! As in Prometheus, secrets in files (`bearer_token_file`, `credentials_file`,
 //! `password_file`) are re-read on every request, and the CA, certificate and key are re-read
@@ -36,6 +42,9 @@ pub enum ClientError {
     /// The proxy URL or a header is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The OAuth 2.0 token could not be fetched.
+    #[error("oauth2: {0}")]
+    OAuth2(String),
 }
 
 /// A request failed; the message is the one Prometheus shows as the target's last error.
@@ -75,6 +84,25 @@ pub struct Fetched {
 pub struct HttpClient {
     cfg: HttpClientConfig,
     built: Mutex<(TlsMaterial, reqwest::Client)>,
+    /// The OAuth 2.0 token, while valid.
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+/// An OAuth 2.0 access token and when to stop using it.
+#[derive(Debug, Clone)]
+struct CachedToken {
+    header: String,
+    valid_until: Option<std::time::Instant>,
+}
+
+/// A token endpoint's answer (RFC 6749 section 5.1).
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
 }
 
 impl HttpClient {
@@ -85,6 +113,115 @@ impl HttpClient {
         Ok(Self {
             cfg: cfg.clone(),
             built: Mutex::new((material, client)),
+            token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The `Authorization` header value for this request: the OAuth 2.0 token (fetched or
+    /// cached) when `oauth2` is configured, else [`HttpClient::authorization`].
+    pub async fn authorization_header(&self) -> Result<Option<String>, ClientError> {
+        let Some(o) = &self.cfg.oauth2 else {
+            return self.authorization();
+        };
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref() {
+            if t.valid_until
+                .is_none_or(|until| std::time::Instant::now() < until)
+            {
+                return Ok(Some(t.header.clone()));
+            }
+        }
+        let token = self.fetch_token(o).await?;
+        let header = token.header.clone();
+        *cached = Some(token);
+        Ok(Some(header))
+    }
+
+    /// Drops the cached OAuth 2.0 token (the next request fetches a new one).
+    pub async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    async fn fetch_token(
+        &self,
+        o: &crate::config::http::OAuth2,
+    ) -> Result<CachedToken, ClientError> {
+        let fail = |m: String| ClientError::OAuth2(m);
+        let secret = match (&o.client_secret, &o.client_secret_file) {
+            (_, Some(path)) if !path.is_empty() => read_secret(path, "client_secret_file")?,
+            (Some(s), _) => s.clone(),
+            _ => String::new(),
+        };
+        let token_client_cfg = HttpClientConfig {
+            tls_config: o.tls_config.clone(),
+            proxy_url: o.proxy_url.clone(),
+            no_proxy: o.no_proxy.clone(),
+            proxy_from_environment: o.proxy_from_environment,
+            proxy_connect_header: o.proxy_connect_header.clone(),
+            ..HttpClientConfig::default()
+        };
+        let material = TlsMaterial::read(&token_client_cfg.tls_config)?;
+        let client = build(&token_client_cfg, &material)?;
+        let mut form: Vec<(String, String)> =
+            vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+        if !o.scopes.is_empty() {
+            form.push(("scope".to_owned(), o.scopes.join(" ")));
+        }
+        for (k, v) in &o.endpoint_params {
+            form.push((k.clone(), v.clone()));
+        }
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let basic = base64_encode(
+            format!("{}:{}", form_encode(&o.client_id), form_encode(&secret)).as_bytes(),
+        );
+        let response = client
+            .post(&o.token_url)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(AUTHORIZATION, format!("Basic {basic}"))
+            .body(body)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| fail(format!("Post {:?}: {}", o.token_url, root_cause(&e))))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| fail(format!("Post {:?}: {}", o.token_url, root_cause(&e))))?;
+        if !status.is_success() {
+            return Err(fail(format!(
+                "cannot fetch token: {}\nResponse: {}",
+                status,
+                String::from_utf8_lossy(&bytes)
+            )));
+        }
+        let token: TokenResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| fail(format!("cannot parse token response: {e}")))?;
+        if token.access_token.is_empty() {
+            return Err(fail("server response missing access_token".to_owned()));
+        }
+        let kind = match token.token_type.as_deref().unwrap_or("") {
+            t if t.is_empty() || t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+            t if t.eq_ignore_ascii_case("mac") => "MAC".to_owned(),
+            t if t.eq_ignore_ascii_case("basic") => "Basic".to_owned(),
+            t => t.to_owned(),
+        };
+        let expires_in = match &token.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => s.parse::<f64>().ok(),
+            _ => None,
+        }
+        .filter(|s| *s > 0.0);
+        // Go's oauth2 treats a token as expired 10 s early.
+        let valid_until = expires_in
+            .map(|s| std::time::Instant::now() + Duration::from_secs_f64((s - 10.0).max(0.0)));
+        Ok(CachedToken {
+            header: format!("{kind} {}", token.access_token),
+            valid_until,
         })
     }
 
@@ -167,7 +304,7 @@ impl HttpClient {
         for (name, value) in self.extra_headers()? {
             request = request.header(name, value);
         }
-        if let Some(auth) = self.authorization()? {
+        if let Some(auth) = self.authorization_header().await? {
             let value = HeaderValue::from_str(&auth)
                 .map_err(|_| ClientError::Invalid("invalid Authorization header value".into()))?;
             request = request.header(AUTHORIZATION, value);
@@ -228,6 +365,32 @@ impl HttpClient {
         }
         Ok(out)
     }
+}
+
+/// The innermost cause of a reqwest error (its top-level message is generic).
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut cause = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    cause
+}
+
+/// `application/x-www-form-urlencoded` encoding of one key or value (Go's `url.QueryEscape`).
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 fn transport(url: &str, e: &reqwest::Error) -> FetchError {
@@ -338,6 +501,11 @@ mod tests {
     use crate::config::http::{Authorization, BasicAuth};
 
     #[test]
+    fn form_encoding_is_go_query_escape() {
+        assert_eq!(form_encode("a b&c=d/é~"), "a+b%26c%3Dd%2F%C3%A9~");
+    }
+
+    #[test]
     fn base64_matches_rfc4648_vectors() {
         for (i, o) in [
             ("", ""),
@@ -372,6 +540,7 @@ mod tests {
             kind: Some("Token".into()),
             credentials: Some("xyz".into()),
             credentials_file: None,
+            credentials_ref: None,
         });
         let c = HttpClient::new(&cfg).unwrap();
         assert_eq!(c.authorization().unwrap().as_deref(), Some("Token xyz"));

@@ -25,6 +25,12 @@ pub struct BasicAuth {
     /// A file holding the password, read on every request (whitespace trimmed).
     #[serde(default)]
     pub password_file: Option<String>,
+    /// A secret-manager reference for the user name (never resolved).
+    #[serde(default)]
+    pub username_ref: Option<String>,
+    /// A secret-manager reference for the password (never resolved).
+    #[serde(default)]
+    pub password_ref: Option<String>,
 }
 
 /// `authorization`: sends `Authorization: <type> <credentials>`.
@@ -40,6 +46,83 @@ pub struct Authorization {
     /// A file holding the credentials, read on every request (whitespace trimmed).
     #[serde(default)]
     pub credentials_file: Option<String>,
+    /// A secret-manager reference for the credentials (never resolved).
+    #[serde(default)]
+    pub credentials_ref: Option<String>,
+}
+
+/// `oauth2`: the OAuth 2.0 client-credentials grant; the token fetched from `token_url` is sent
+/// as `Authorization: Bearer <token>` and reused until it expires.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2 {
+    /// `client_id` (required).
+    #[serde(default)]
+    pub client_id: String,
+    /// `client_secret`.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `client_secret_file`, read whenever a token is fetched.
+    #[serde(default)]
+    pub client_secret_file: Option<String>,
+    /// `client_secret_ref` (a secret-manager reference; never resolved).
+    #[serde(default)]
+    pub client_secret_ref: Option<String>,
+    /// `scopes`, sent space-separated as `scope`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `token_url` (required).
+    #[serde(default)]
+    pub token_url: String,
+    /// `endpoint_params`: extra form parameters of the token request.
+    #[serde(default)]
+    pub endpoint_params: BTreeMap<String, String>,
+    /// `tls_config` of the token request.
+    #[serde(default)]
+    pub tls_config: TlsConfig,
+    /// `proxy_url` of the token request.
+    #[serde(default)]
+    pub proxy_url: Option<String>,
+    /// `no_proxy`.
+    #[serde(default)]
+    pub no_proxy: Option<String>,
+    /// `proxy_from_environment`.
+    #[serde(default)]
+    pub proxy_from_environment: bool,
+    /// `proxy_connect_header`.
+    #[serde(default)]
+    pub proxy_connect_header: BTreeMap<String, Vec<String>>,
+}
+
+impl OAuth2 {
+    /// prometheus/common's checks of an `oauth2` block, with its messages.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.client_id.is_empty() {
+            return Err("oauth2 client_id must be configured".to_owned());
+        }
+        if self.token_url.is_empty() {
+            return Err("oauth2 token_url must be configured".to_owned());
+        }
+        if [
+            &self.client_secret,
+            &self.client_secret_file,
+            &self.client_secret_ref,
+        ]
+        .into_iter()
+        .filter(|s| set(s))
+        .count()
+            > 1
+        {
+            return Err("at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured using grant-type=client_credentials".to_owned());
+        }
+        validate_proxy(
+            &self.proxy_url,
+            &self.no_proxy,
+            self.proxy_from_environment,
+            &self.proxy_connect_header,
+        )?;
+        self.tls_config.validate()
+    }
 }
 
 /// `tls_config`.
@@ -73,6 +156,16 @@ pub struct TlsConfig {
     /// `TLS10` … `TLS13`.
     #[serde(default)]
     pub min_version: Option<String>,
+    /// A secret-manager reference for the CA (accepted as Prometheus does; Prometheus itself
+    /// has no secret manager, so it is never resolved).
+    #[serde(default)]
+    pub ca_ref: Option<String>,
+    /// A secret-manager reference for the client certificate (never resolved).
+    #[serde(default)]
+    pub cert_ref: Option<String>,
+    /// A secret-manager reference for the client key (never resolved).
+    #[serde(default)]
+    pub key_ref: Option<String>,
     /// `TLS10` … `TLS13`.
     #[serde(default)]
     pub max_version: Option<String>,
@@ -88,6 +181,9 @@ pub struct HttpClientConfig {
     /// `authorization`.
     #[serde(default)]
     pub authorization: Option<Authorization>,
+    /// `oauth2`.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2>,
     /// Legacy `bearer_token` (becomes `authorization` with type `Bearer`).
     #[serde(default)]
     pub bearer_token: Option<String>,
@@ -125,6 +221,7 @@ impl Default for HttpClientConfig {
         Self {
             basic_auth: None,
             authorization: None,
+            oauth2: None,
             bearer_token: None,
             bearer_token_file: None,
             tls_config: TlsConfig::default(),
@@ -172,35 +269,26 @@ fn set(s: &Option<String>) -> bool {
 impl TlsConfig {
     /// Checks the combinations prometheus/common (as in Prometheus 2.42) rejects.
     pub fn validate(&self) -> Result<(), String> {
-        if set(&self.ca) && set(&self.ca_file) {
-            return Err("at most one of ca and ca_file must be configured".to_owned());
-        }
-        if set(&self.cert) && set(&self.cert_file) {
-            return Err("at most one of cert and cert_file must be configured".to_owned());
-        }
-        if set(&self.key) && set(&self.key_file) {
-            return Err("at most one of key and key_file must be configured".to_owned());
-        }
-        // 2.42 has only the `_file` fields and words their check its own way; the inline
-        // `cert`/`key` (v3) get v3's messages.
-        if !set(&self.cert) && !set(&self.key) {
-            if let (Some(cert), false) = (&self.cert_file, set(&self.key_file)) {
-                if !cert.is_empty() {
-                    return Err(format!(
-                        "client cert file {cert:?} specified without client key file"
-                    ));
-                }
-            }
-            if let (Some(key), false) = (&self.key_file, set(&self.cert_file)) {
-                if !key.is_empty() {
-                    return Err(format!(
-                        "client key file {key:?} specified without client cert file"
-                    ));
-                }
+        for (what, values) in [
+            (
+                "ca, ca_file & ca_ref",
+                [&self.ca, &self.ca_file, &self.ca_ref],
+            ),
+            (
+                "cert, cert_file & cert_ref",
+                [&self.cert, &self.cert_file, &self.cert_ref],
+            ),
+            (
+                "key, key_file & key_ref",
+                [&self.key, &self.key_file, &self.key_ref],
+            ),
+        ] {
+            if values.into_iter().filter(|s| set(s)).count() > 1 {
+                return Err(format!("at most one of {what} must be configured"));
             }
         }
-        let cert = set(&self.cert) || set(&self.cert_file);
-        let key = set(&self.key) || set(&self.key_file);
+        let cert = set(&self.cert) || set(&self.cert_file) || set(&self.cert_ref);
+        let key = set(&self.key) || set(&self.key_file) || set(&self.key_ref);
         if cert && !key {
             return Err(
                 "exactly one of key or key_file must be configured when a client certificate is configured"
@@ -222,8 +310,38 @@ impl TlsConfig {
     }
 }
 
+/// The proxy checks prometheus/common makes (for the client and for `oauth2`).
+fn validate_proxy(
+    proxy_url: &Option<String>,
+    no_proxy: &Option<String>,
+    from_env: bool,
+    connect_header: &BTreeMap<String, Vec<String>>,
+) -> Result<(), String> {
+    if set(no_proxy) && !set(proxy_url) {
+        return Err("if no_proxy is configured, proxy_url must also be configured".to_owned());
+    }
+    if from_env && set(proxy_url) {
+        return Err(
+            "if proxy_from_environment is configured, proxy_url must not be configured".to_owned(),
+        );
+    }
+    if from_env && set(no_proxy) {
+        return Err(
+            "if proxy_from_environment is configured, no_proxy must not be configured".to_owned(),
+        );
+    }
+    if !(connect_header.is_empty() || set(proxy_url) || from_env) {
+        return Err(
+            "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 impl HttpClientConfig {
-    /// Checks the field combinations prometheus/common rejects, with its messages.
+    /// Checks the field combinations prometheus/common rejects, with its messages, in its
+    /// order.
     pub fn validate(&self) -> Result<(), String> {
         let bearer = set(&self.bearer_token) || set(&self.bearer_token_file);
         if set(&self.bearer_token) && set(&self.bearer_token_file) {
@@ -231,22 +349,32 @@ impl HttpClientConfig {
                 "at most one of bearer_token & bearer_token_file must be configured".to_owned(),
             );
         }
-        if self.basic_auth.is_some() && bearer {
+        if (self.basic_auth.is_some() || self.oauth2.is_some()) && bearer {
             return Err(
                 "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
                     .to_owned(),
             );
         }
         if let Some(b) = &self.basic_auth {
-            if !b.username.is_empty() && set(&b.username_file) {
+            let user = [
+                !b.username.is_empty(),
+                set(&b.username_file),
+                set(&b.username_ref),
+            ];
+            if user.into_iter().filter(|x| *x).count() > 1 {
                 return Err(
-                    "at most one of basic_auth username & username_file must be configured"
+                    "at most one of basic_auth username, username_file & username_ref must be configured"
                         .to_owned(),
                 );
             }
-            if set(&b.password) && set(&b.password_file) {
+            if [&b.password, &b.password_file, &b.password_ref]
+                .into_iter()
+                .filter(|s| set(s))
+                .count()
+                > 1
+            {
                 return Err(
-                    "at most one of basic_auth password & password_file must be configured"
+                    "at most one of basic_auth password, password_file & password_ref must be configured"
                         .to_owned(),
                 );
             }
@@ -258,7 +386,12 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if set(&a.credentials) && set(&a.credentials_file) {
+            if [&a.credentials, &a.credentials_file, &a.credentials_ref]
+                .into_iter()
+                .filter(|s| set(s))
+                .count()
+                > 1
+            {
                 return Err(
                     "at most one of authorization credentials & credentials_file must be configured"
                         .to_owned(),
@@ -275,44 +408,34 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if self.basic_auth.is_some() {
-                return Err(
-                    "at most one of basic_auth, oauth2 & authorization must be configured"
-                        .to_owned(),
-                );
-            }
         }
-        if set(&self.no_proxy) && !set(&self.proxy_url) {
-            return Err("if no_proxy is configured, proxy_url must also be configured".to_owned());
+        if let Some(o) = &self.oauth2 {
+            o.validate()?;
         }
-        if self.proxy_from_environment && set(&self.proxy_url) {
+        validate_proxy(
+            &self.proxy_url,
+            &self.no_proxy,
+            self.proxy_from_environment,
+            &self.proxy_connect_header,
+        )?;
+        let auths = [
+            self.basic_auth.is_some(),
+            self.authorization.is_some(),
+            self.oauth2.is_some(),
+        ];
+        if auths.into_iter().filter(|x| *x).count() > 1 {
             return Err(
-                "if proxy_from_environment is configured, proxy_url must not be configured"
-                    .to_owned(),
+                "at most one of basic_auth, oauth2 & authorization must be configured".to_owned(),
             );
         }
-        if self.proxy_from_environment && set(&self.no_proxy) {
-            return Err(
-                "if proxy_from_environment is configured, no_proxy must not be configured"
-                    .to_owned(),
-            );
-        }
-        if !(self.proxy_connect_header.is_empty()
-            || set(&self.proxy_url)
-            || self.proxy_from_environment)
-        {
-            return Err(
-                "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be configured"
-                    .to_owned(),
-            );
-        }
-        for name in self.http_headers.keys() {
+        for (name, spec) in &self.http_headers {
             if RESERVED_HEADERS
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(name))
             {
                 return Err(format!("setting header {name:?} is not allowed"));
             }
+            check_header_spec(spec)?;
         }
         self.tls_config.validate()
     }
@@ -333,6 +456,7 @@ impl HttpClientConfig {
                 kind: Some("Bearer".to_owned()),
                 credentials: self.bearer_token.take().filter(|s| !s.is_empty()),
                 credentials_file: self.bearer_token_file.take().filter(|s| !s.is_empty()),
+                credentials_ref: None,
             });
         }
         self
@@ -357,7 +481,40 @@ impl HttpClientConfig {
         if let Some(a) = &mut self.authorization {
             resolve_path(&mut a.credentials_file, dir);
         }
+        if let Some(o) = &mut self.oauth2 {
+            resolve_path(&mut o.client_secret_file, dir);
+            resolve_path(&mut o.tls_config.ca_file, dir);
+            resolve_path(&mut o.tls_config.cert_file, dir);
+            resolve_path(&mut o.tls_config.key_file, dir);
+        }
     }
+}
+
+/// An `http_headers` entry is `{values: [..], secrets: [..], files: [..]}` (prometheus/common's
+/// `Header`); anything else is refused as Prometheus's strict YAML decoding does.
+fn check_header_spec(spec: &serde_yaml::Value) -> Result<(), String> {
+    let Some(map) = spec.as_mapping() else {
+        return if spec.is_null() {
+            Ok(())
+        } else {
+            Err("http_headers: a header must be a mapping with values, secrets or files".to_owned())
+        };
+    };
+    for (k, v) in map {
+        let key = k.as_str().unwrap_or("");
+        if !matches!(key, "values" | "secrets" | "files") {
+            return Err(format!("unknown field {key:?} in http_headers"));
+        }
+        let ok = v.is_null()
+            || v.as_sequence().is_some_and(|s| {
+                s.iter()
+                    .all(|x| x.is_string() || x.is_number() || x.is_bool())
+            });
+        if !ok {
+            return Err(format!("http_headers {key} must be a list of strings"));
+        }
+    }
+    Ok(())
 }
 
 /// Joins a relative, non-empty `path` to `dir`.
@@ -382,16 +539,21 @@ mod tests {
         for (yaml, err) in [
             ("bearer_token: a\nbearer_token_file: b", "at most one of bearer_token & bearer_token_file must be configured"),
             ("bearer_token: a\nbasic_auth: {username: u}", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"),
-            ("basic_auth: {username: u, password: p, password_file: f}", "at most one of basic_auth password & password_file must be configured"),
+            ("basic_auth: {username: u, password: p, password_file: f}", "at most one of basic_auth password, password_file & password_ref must be configured"),
             ("authorization: {credentials: c}\nbearer_token: a", "authorization is not compatible with bearer_token & bearer_token_file"),
             ("authorization: {credentials: c, credentials_file: f}", "at most one of authorization credentials & credentials_file must be configured"),
             ("authorization: {type: Basic, credentials: c}", r#"authorization type cannot be set to "basic", use "basic_auth" instead"#),
             ("authorization: {credentials: c}\nbasic_auth: {username: u}", "at most one of basic_auth, oauth2 & authorization must be configured"),
-            ("tls_config: {ca: x, ca_file: y}", "at most one of ca and ca_file must be configured"),
+            ("tls_config: {ca: x, ca_file: y}", "at most one of ca, ca_file & ca_ref must be configured"),
             ("tls_config: {cert: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
             ("tls_config: {key: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
-            ("tls_config: {cert_file: x}", r#"client cert file "x" specified without client key file"#),
-            ("tls_config: {key_file: x}", r#"client key file "x" specified without client cert file"#),
+            ("tls_config: {cert_file: x}", "exactly one of key or key_file must be configured when a client certificate is configured"),
+            ("tls_config: {key_file: x}", "exactly one of cert or cert_file must be configured when a client key is configured"),
+            ("oauth2: {client_id: a}", "oauth2 token_url must be configured"),
+            ("oauth2: {token_url: a}", "oauth2 client_id must be configured"),
+            ("oauth2: {client_id: a, token_url: u, client_secret: s, client_secret_file: f}", "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be configured using grant-type=client_credentials"),
+            ("oauth2: {client_id: a, token_url: u}\nbearer_token: b", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"),
+            ("oauth2: {client_id: a, token_url: u}\nauthorization: {credentials: c}", "at most one of basic_auth, oauth2 & authorization must be configured"),
             ("tls_config: {min_version: TLS14}", "unknown TLS version: TLS14"),
             ("no_proxy: x", "if no_proxy is configured, proxy_url must also be configured"),
             ("proxy_from_environment: true\nproxy_url: http://p", "if proxy_from_environment is configured, proxy_url must not be configured"),
@@ -418,7 +580,8 @@ mod tests {
             Some(Authorization {
                 kind: Some("Bearer".to_owned()),
                 credentials: None,
-                credentials_file: Some("/t".to_owned())
+                credentials_file: Some("/t".to_owned()),
+                credentials_ref: None,
             })
         );
         assert_eq!(c.bearer_token_file, None);

@@ -1,5 +1,5 @@
 //! Prometheus's configuration file, `prometheus.yml`, parsed strictly and validated as
-//! Prometheus 2.42 does before anything starts.
+//! Prometheus 3.5 does before anything starts.
 //!
 //! [`Config::load`] / [`Config::parse`] give a fully resolved [`Config`]: every scrape job's
 //! interval, timeout and limits already carry the global defaults, relabel rules are compiled,
@@ -7,14 +7,16 @@
 //! duration, a bad regex or an invalid combination is a [`ConfigError`] that names the line,
 //! the job and the field.
 //!
-//! Where Prometheus v3 added fields (global scrape limits, `scrape_protocols`,
-//! `keep_dropped_targets`, `enable_compression`, …) they are accepted as well; 2.42 would
-//! reject them as unknown. `rule_files`, `alerting`, `remote_write`, `remote_read`, `storage`
-//! and `tracing` are parsed and validated but not acted upon; [`Config::inactive_sections`]
-//! lists the ones a file uses.
+//! Every field of Prometheus 3.5's file is known (Debian's build: the cloud discovery
+//! mechanisms it omits are unknown fields here too). `rule_files`, `alerting`, `remote_write`,
+//! `remote_read`, `storage`, `tracing`, `otlp` and `runtime` are parsed and validated but not
+//! acted upon; [`Config::inactive_sections`] lists the ones a file uses. Discovery mechanisms
+//! Tidemark does not run are validated and listed per job ([`ScrapeConfig::unimplemented_sd`]);
+//! [`Config::warnings`] words both for logs and `tidemark check config`.
 
 mod duration;
 pub mod http;
+pub mod sd;
 mod size;
 
 use std::collections::{BTreeMap, HashSet};
@@ -23,15 +25,85 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::discovery::dns::DnsSdConfig;
+use crate::discovery::http::HttpSdConfig;
 use crate::discovery::kubernetes::KubernetesSdConfig;
 use crate::discovery::{LabelSet, TargetGroup};
-use crate::relabel::{is_valid_label_name, RelabelConfig};
+use crate::relabel::RelabelConfig;
 
 pub use duration::{Duration, DurationError};
 pub use http::HttpClientConfig;
+pub use sd::UnimplementedSd;
+pub use sections::{
+    AlertingConfig, AlertmanagerConfig, ExemplarsConfig, MetadataConfig, OtlpConfig, QueueConfig,
+    RemoteReadConfig, RemoteWriteConfig, RuntimeConfig, SigV4Config, StorageConfig, TracingConfig,
+    TsdbConfig,
+};
 pub use size::{ByteSize, SizeError};
 
-use http::{default_true, resolve_path, Authorization, BasicAuth, TlsConfig};
+use http::{default_true, resolve_path};
+
+/// Declares a YAML struct whose HTTP client fields are written inline (Prometheus's
+/// `yaml:",inline"`), after its own fields, with `http_client()` gathering them: serde's
+/// `flatten` cannot be combined with `deny_unknown_fields`.
+macro_rules! http_inline_struct {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$fmeta])* $field: $ty,)*
+            #[serde(default)]
+            basic_auth: Option<$crate::config::http::BasicAuth>,
+            #[serde(default)]
+            authorization: Option<$crate::config::http::Authorization>,
+            #[serde(default)]
+            oauth2: Option<$crate::config::http::OAuth2>,
+            #[serde(default)]
+            bearer_token: Option<String>,
+            #[serde(default)]
+            bearer_token_file: Option<String>,
+            #[serde(default, deserialize_with = "crate::config::null_default")]
+            tls_config: $crate::config::http::TlsConfig,
+            #[serde(default)]
+            proxy_url: Option<String>,
+            #[serde(default)]
+            no_proxy: Option<String>,
+            #[serde(default)]
+            proxy_from_environment: bool,
+            #[serde(default, deserialize_with = "crate::config::null_default")]
+            proxy_connect_header: std::collections::BTreeMap<String, Vec<String>>,
+            #[serde(default = "crate::config::http::default_true")]
+            follow_redirects: bool,
+            #[serde(default = "crate::config::http::default_true")]
+            enable_http2: bool,
+            #[serde(default, deserialize_with = "crate::config::null_default")]
+            http_headers: std::collections::BTreeMap<String, serde_yaml::Value>,
+        }
+
+        impl $name {
+            /// The inline HTTP client fields as one configuration.
+            #[allow(dead_code)]
+            fn http_client(&self) -> $crate::config::http::HttpClientConfig {
+                $crate::config::http::HttpClientConfig {
+                    basic_auth: self.basic_auth.clone(),
+                    authorization: self.authorization.clone(),
+                    oauth2: self.oauth2.clone(),
+                    bearer_token: self.bearer_token.clone(),
+                    bearer_token_file: self.bearer_token_file.clone(),
+                    tls_config: self.tls_config.clone(),
+                    proxy_url: self.proxy_url.clone(),
+                    no_proxy: self.no_proxy.clone(),
+                    proxy_from_environment: self.proxy_from_environment,
+                    proxy_connect_header: self.proxy_connect_header.clone(),
+                    follow_redirects: self.follow_redirects,
+                    enable_http2: self.enable_http2,
+                    http_headers: self.http_headers.clone(),
+                }
+            }
+        }
+    };
+}
+// Declared after the macro so that it is in scope there.
+mod sections;
 
 /// Prometheus's default `scrape_interval`.
 pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(60);
@@ -142,7 +214,82 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `tracing` (parsed, not active).
     pub tracing: TracingConfig,
+    /// `otlp` (parsed, not active).
+    pub otlp: OtlpConfig,
+    /// `runtime` (parsed; Tidemark has no Go runtime to tune).
+    pub runtime: RuntimeConfig,
+    /// `scrape_config_files` (parsed; the files are not read yet).
+    pub scrape_config_files: Vec<String>,
 }
+
+/// Something a valid configuration uses that Tidemark does not act upon: logged at every load
+/// and printed by `tidemark check config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigWarning {
+    /// A section that is parsed and validated but not active.
+    InactiveSection(&'static str),
+    /// A job (or an Alertmanager entry) uses a discovery mechanism Tidemark does not run: it
+    /// discovers no targets.
+    UnimplementedDiscovery {
+        /// The scrape job (`alerting.alertmanagers[i]` for an Alertmanager entry).
+        job: String,
+        /// The mechanism, e.g. `ec2`.
+        mechanism: String,
+        /// How many entries of that mechanism the job has.
+        entries: usize,
+    },
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigWarning::InactiveSection(s) => {
+                write!(f, "{s} is accepted but not active in Tidemark yet")
+            }
+            ConfigWarning::UnimplementedDiscovery {
+                job,
+                mechanism,
+                entries,
+            } => write!(
+                f,
+                "scrape config {job:?}: {mechanism}_sd_configs ({entries} entr{}) is accepted but \
+                 {mechanism} service discovery is not implemented in Tidemark: it discovers no targets",
+                if *entries == 1 { "y" } else { "ies" }
+            ),
+        }
+    }
+}
+
+/// The metric and label name validation scheme (`metric_name_validation_scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValidationScheme {
+    /// Any non-empty UTF-8 name (3.x's default).
+    #[default]
+    Utf8,
+    /// `[a-zA-Z_:][a-zA-Z0-9_:]*` (labels without `:`).
+    Legacy,
+}
+
+impl ValidationScheme {
+    /// The name as written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationScheme::Utf8 => "utf8",
+            ValidationScheme::Legacy => "legacy",
+        }
+    }
+}
+
+/// The escaping schemes of `metric_name_escaping_scheme`.
+pub const ESCAPING_SCHEMES: [&str; 4] = ["allow-utf-8", "underscores", "dots", "values"];
+
+/// The scrape protocols Prometheus 3.5 proposes by default, in order.
+pub const DEFAULT_SCRAPE_PROTOCOLS: [&str; 4] = [
+    "OpenMetricsText1.0.0",
+    "OpenMetricsText0.0.1",
+    "PrometheusText1.0.0",
+    "PrometheusText0.0.4",
+];
 
 /// `global`, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,12 +300,27 @@ pub struct GlobalConfig {
     pub scrape_timeout: Duration,
     /// `evaluation_interval` (default 1m).
     pub evaluation_interval: Duration,
-    /// `external_labels`. 2.42 does not expand `$VAR` in them (only behind a feature flag),
-    /// so they are kept verbatim.
+    /// `external_labels`, with `$VAR` / `${VAR}` expanded from the environment as 3.x does
+    /// (`$$` is a `$`); labels whose value ends up empty are left out.
     pub external_labels: LabelSet,
     /// `query_log_file`.
     pub query_log_file: Option<String>,
-    /// Global scrape limits (a v3 feature; each job inherits a value where its own is 0).
+    /// `scrape_failure_log_file`.
+    pub scrape_failure_log_file: Option<String>,
+    /// `rule_query_offset` (default 0).
+    pub rule_query_offset: Duration,
+    /// `scrape_protocols`, when set globally.
+    pub scrape_protocols: Option<Vec<String>>,
+    /// `metric_name_validation_scheme` (default `utf8`; an unknown value is the default, as in
+    /// 3.5).
+    pub metric_name_validation_scheme: ValidationScheme,
+    /// `metric_name_escaping_scheme` as written (empty: from the validation scheme).
+    pub metric_name_escaping_scheme: String,
+    /// `always_scrape_classic_histograms`.
+    pub always_scrape_classic_histograms: bool,
+    /// `convert_classic_histograms_to_nhcb`.
+    pub convert_classic_histograms_to_nhcb: bool,
+    /// Global scrape limits (each job inherits a value where its own is 0).
     pub limits: ScrapeLimits,
 }
 
@@ -170,6 +332,13 @@ impl Default for GlobalConfig {
             evaluation_interval: DEFAULT_EVALUATION_INTERVAL,
             external_labels: LabelSet::new(),
             query_log_file: None,
+            scrape_failure_log_file: None,
+            rule_query_offset: Duration::ZERO,
+            scrape_protocols: None,
+            metric_name_validation_scheme: ValidationScheme::Utf8,
+            metric_name_escaping_scheme: String::new(),
+            always_scrape_classic_histograms: false,
+            convert_classic_histograms_to_nhcb: false,
             limits: ScrapeLimits::default(),
         }
     }
@@ -266,18 +435,41 @@ pub struct ScrapeConfig {
     pub honor_timestamps: bool,
     /// `track_timestamps_staleness` (v3, default false).
     pub track_timestamps_staleness: bool,
-    /// `enable_compression` (v3, default true): ask for gzip.
+    /// `enable_compression` (default true): ask for gzip.
     pub enable_compression: bool,
-    /// `scrape_protocols` (v3); empty means the default list.
+    /// `scrape_protocols`, resolved: the job's, else the global one, else
+    /// [`DEFAULT_SCRAPE_PROTOCOLS`].
     pub scrape_protocols: Vec<String>,
-    /// `fallback_scrape_protocol` (v3).
+    /// `fallback_scrape_protocol`: the format of a body whose `Content-Type` is missing or
+    /// unknown.
     pub fallback_scrape_protocol: Option<String>,
+    /// `metric_name_validation_scheme`, resolved from the global one when unset.
+    pub metric_name_validation_scheme: ValidationScheme,
+    /// `metric_name_escaping_scheme`, resolved (one of [`ESCAPING_SCHEMES`]).
+    pub metric_name_escaping_scheme: String,
+    /// `scrape_failure_log_file` (default: global).
+    pub scrape_failure_log_file: Option<String>,
+    /// `always_scrape_classic_histograms` (default: global).
+    pub always_scrape_classic_histograms: bool,
+    /// `convert_classic_histograms_to_nhcb` (default: global).
+    pub convert_classic_histograms_to_nhcb: bool,
+    /// `native_histogram_bucket_limit` (0: none).
+    pub native_histogram_bucket_limit: u64,
+    /// `native_histogram_min_bucket_factor` (0: none).
+    pub native_histogram_min_bucket_factor: f64,
     /// `static_configs`.
     pub static_configs: Vec<StaticConfig>,
     /// `file_sd_configs`.
     pub file_sd_configs: Vec<FileSdConfig>,
     /// `kubernetes_sd_configs`.
     pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+    /// `http_sd_configs`.
+    pub http_sd_configs: Vec<HttpSdConfig>,
+    /// `dns_sd_configs`.
+    pub dns_sd_configs: Vec<DnsSdConfig>,
+    /// Entries of discovery mechanisms Tidemark validates but does not run (`ec2_sd_configs`,
+    /// `docker_sd_configs`, ...), in file order by mechanism.
+    pub unimplemented_sd: Vec<UnimplementedSd>,
     /// `relabel_configs`: target relabeling.
     pub relabel_configs: Vec<RelabelConfig>,
     /// `metric_relabel_configs`: per-sample relabeling.
@@ -290,6 +482,19 @@ pub struct ScrapeConfig {
 }
 
 impl ScrapeConfig {
+    /// The discovery mechanisms of this job that Tidemark does not run, each once, with the
+    /// number of entries: `[("ec2", 2)]`.
+    pub fn unimplemented_mechanisms(&self) -> Vec<(&str, usize)> {
+        let mut out: Vec<(&str, usize)> = Vec::new();
+        for u in &self.unimplemented_sd {
+            match out.iter_mut().find(|(m, _)| *m == u.mechanism) {
+                Some((_, n)) => *n += 1,
+                None => out.push((u.mechanism.as_str(), 1)),
+            }
+        }
+        out
+    }
+
     /// The `static_configs` as target groups, with sources `0`, `1`, … as Prometheus names
     /// them.
     pub fn static_target_groups(&self) -> Vec<TargetGroup> {
@@ -309,115 +514,8 @@ impl ScrapeConfig {
     }
 }
 
-/// `alerting` (parsed, not active).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertingConfig {
-    /// `alert_relabel_configs` (validated like any relabel rule).
-    #[serde(default, deserialize_with = "null_default")]
-    pub alert_relabel_configs: Vec<RelabelConfig>,
-    /// `alertmanagers`, kept as YAML.
-    #[serde(default, deserialize_with = "null_default")]
-    pub alertmanagers: Vec<serde_yaml::Mapping>,
-}
-
-/// One `remote_write` entry (parsed, not active).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RemoteWriteConfig {
-    /// `url` (required).
-    pub url: String,
-    /// `name`: unique among remote write entries when set.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// `remote_timeout`.
-    #[serde(default)]
-    pub remote_timeout: Option<Duration>,
-    /// `write_relabel_configs` (validated).
-    #[serde(default, deserialize_with = "null_default")]
-    pub write_relabel_configs: Vec<RelabelConfig>,
-    /// Every other field, kept as YAML.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, serde_yaml::Value>,
-}
-
-/// One `remote_read` entry (parsed, not active).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RemoteReadConfig {
-    /// `url` (required).
-    pub url: String,
-    /// `name`.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// `remote_timeout`.
-    #[serde(default)]
-    pub remote_timeout: Option<Duration>,
-    /// Every other field, kept as YAML.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, serde_yaml::Value>,
-}
-
-/// `storage` (parsed, not active).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StorageConfig {
-    /// `tsdb`.
-    #[serde(default)]
-    pub tsdb: Option<TsdbConfig>,
-    /// `exemplars`.
-    #[serde(default)]
-    pub exemplars: Option<ExemplarsConfig>,
-}
-
-/// `storage.tsdb`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TsdbConfig {
-    /// `out_of_order_time_window`.
-    #[serde(default)]
-    pub out_of_order_time_window: Option<Duration>,
-}
-
-/// `storage.exemplars`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExemplarsConfig {
-    /// `max_exemplars`.
-    #[serde(default)]
-    pub max_exemplars: Option<i64>,
-}
-
-/// `tracing` (parsed, not active).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TracingConfig {
-    /// `endpoint`.
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// `client_type` (`grpc` or `http`).
-    #[serde(default)]
-    pub client_type: Option<String>,
-    /// `sampling_fraction`.
-    #[serde(default)]
-    pub sampling_fraction: Option<f64>,
-    /// `insecure`.
-    #[serde(default)]
-    pub insecure: bool,
-    /// `headers`.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// `compression`.
-    #[serde(default)]
-    pub compression: Option<String>,
-    /// `timeout`.
-    #[serde(default)]
-    pub timeout: Option<Duration>,
-    /// `tls_config`.
-    #[serde(default)]
-    pub tls_config: Option<TlsConfig>,
-}
-
 /// A null YAML value is the type's default, as Go's decoder gives zero values.
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de> + Default,
@@ -435,15 +533,21 @@ struct ConfigYaml {
     #[serde(default, deserialize_with = "null_default")]
     rule_files: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
-    alerting: AlertingConfig,
+    scrape_config_files: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
-    remote_write: Vec<RemoteWriteConfig>,
+    alerting: sections::AlertingYaml,
     #[serde(default, deserialize_with = "null_default")]
-    remote_read: Vec<RemoteReadConfig>,
+    remote_write: Vec<Option<sections::RemoteWriteYaml>>,
+    #[serde(default, deserialize_with = "null_default")]
+    remote_read: Vec<Option<sections::RemoteReadYaml>>,
     #[serde(default, deserialize_with = "null_default")]
     storage: StorageConfig,
+    #[serde(default)]
+    tracing: Option<TracingConfig>,
     #[serde(default, deserialize_with = "null_default")]
-    tracing: TracingConfig,
+    otlp: OtlpConfig,
+    #[serde(default, deserialize_with = "null_default")]
+    runtime: RuntimeConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -459,7 +563,21 @@ struct GlobalYaml {
     external_labels: BTreeMap<String, String>,
     #[serde(default)]
     query_log_file: Option<String>,
-    // The v3 global limits, listed here because `flatten` and `deny_unknown_fields` do not
+    #[serde(default)]
+    scrape_failure_log_file: Option<String>,
+    #[serde(default)]
+    rule_query_offset: Option<Duration>,
+    #[serde(default)]
+    scrape_protocols: Option<Vec<String>>,
+    #[serde(default)]
+    metric_name_validation_scheme: Option<String>,
+    #[serde(default)]
+    metric_name_escaping_scheme: Option<String>,
+    #[serde(default)]
+    always_scrape_classic_histograms: bool,
+    #[serde(default)]
+    convert_classic_histograms_to_nhcb: bool,
+    // The global limits, listed here because `flatten` and `deny_unknown_fields` do not
     // combine.
     #[serde(default)]
     sample_limit: u64,
@@ -491,87 +609,165 @@ impl GlobalYaml {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScrapeConfigYaml {
-    #[serde(default, deserialize_with = "null_default")]
-    job_name: String,
-    #[serde(default)]
-    scrape_interval: Option<Duration>,
-    #[serde(default)]
-    scrape_timeout: Option<Duration>,
-    #[serde(default)]
-    metrics_path: Option<String>,
-    #[serde(default)]
-    scheme: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    params: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    honor_labels: bool,
-    #[serde(default = "default_true")]
-    honor_timestamps: bool,
-    #[serde(default)]
-    track_timestamps_staleness: bool,
-    #[serde(default = "default_true")]
-    enable_compression: bool,
-    #[serde(default)]
-    scrape_protocols: Option<Vec<String>>,
-    #[serde(default)]
-    fallback_scrape_protocol: Option<String>,
-    #[serde(default)]
-    metric_name_validation_scheme: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    static_configs: Vec<StaticConfig>,
-    #[serde(default, deserialize_with = "null_default")]
-    file_sd_configs: Vec<FileSdConfig>,
-    #[serde(default, deserialize_with = "null_default")]
-    kubernetes_sd_configs: Vec<KubernetesSdConfig>,
-    #[serde(default, deserialize_with = "null_default")]
-    relabel_configs: Vec<Option<RelabelConfig>>,
-    #[serde(default, deserialize_with = "null_default")]
-    metric_relabel_configs: Vec<Option<RelabelConfig>>,
-    #[serde(default)]
-    sample_limit: u64,
-    #[serde(default)]
-    label_limit: u64,
-    #[serde(default)]
-    label_name_length_limit: u64,
-    #[serde(default)]
-    label_value_length_limit: u64,
-    #[serde(default)]
-    target_limit: u64,
-    #[serde(default)]
-    body_size_limit: ByteSize,
-    #[serde(default)]
-    keep_dropped_targets: u64,
+http_inline_struct! {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(crate) struct ScrapeConfigYaml {
+        #[serde(default, deserialize_with = "null_default")]
+        job_name: String,
+        #[serde(default)]
+        scrape_interval: Option<Duration>,
+        #[serde(default)]
+        scrape_timeout: Option<Duration>,
+        #[serde(default)]
+        metrics_path: Option<String>,
+        #[serde(default)]
+        scheme: Option<String>,
+        #[serde(default, deserialize_with = "null_default")]
+        params: BTreeMap<String, Vec<String>>,
+        #[serde(default)]
+        honor_labels: bool,
+        #[serde(default = "default_true")]
+        honor_timestamps: bool,
+        #[serde(default)]
+        track_timestamps_staleness: bool,
+        #[serde(default = "default_true")]
+        enable_compression: bool,
+        #[serde(default)]
+        scrape_protocols: Option<Vec<String>>,
+        #[serde(default)]
+        fallback_scrape_protocol: Option<String>,
+        #[serde(default)]
+        metric_name_validation_scheme: Option<String>,
+        #[serde(default)]
+        metric_name_escaping_scheme: Option<String>,
+        #[serde(default)]
+        scrape_failure_log_file: Option<String>,
+        #[serde(default)]
+        always_scrape_classic_histograms: Option<bool>,
+        #[serde(default)]
+        convert_classic_histograms_to_nhcb: Option<bool>,
+        #[serde(default)]
+        native_histogram_bucket_limit: u64,
+        #[serde(default)]
+        native_histogram_min_bucket_factor: f64,
+        #[serde(default, deserialize_with = "null_default")]
+        static_configs: Vec<StaticConfig>,
+        #[serde(default, deserialize_with = "null_default")]
+        file_sd_configs: Vec<FileSdConfig>,
+        #[serde(default, deserialize_with = "null_default")]
+        kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+        #[serde(default, deserialize_with = "null_default")]
+        http_sd_configs: Vec<HttpSdConfigYaml>,
+        #[serde(default, deserialize_with = "null_default")]
+        dns_sd_configs: Vec<DnsSdConfig>,
+        #[serde(default, deserialize_with = "null_default")]
+        digitalocean_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        docker_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        dockerswarm_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        ec2_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        eureka_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        gce_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        hetzner_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        ionos_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        lightsail_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        linode_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        marathon_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        nerve_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        ovhcloud_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        puppetdb_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        scaleway_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        serverset_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        triton_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        uyuni_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        vultr_sd_configs: Vec<serde_yaml::Value>,
+        #[serde(default, deserialize_with = "null_default")]
+        relabel_configs: Vec<Option<RelabelConfig>>,
+        #[serde(default, deserialize_with = "null_default")]
+        metric_relabel_configs: Vec<Option<RelabelConfig>>,
+        #[serde(default)]
+        sample_limit: u64,
+        #[serde(default)]
+        label_limit: u64,
+        #[serde(default)]
+        label_name_length_limit: u64,
+        #[serde(default)]
+        label_value_length_limit: u64,
+        #[serde(default)]
+        target_limit: u64,
+        #[serde(default)]
+        body_size_limit: ByteSize,
+        #[serde(default)]
+        keep_dropped_targets: u64,
+    }
+}
 
-    // The HTTP client fields, inline as in Prometheus.
-    #[serde(default)]
-    basic_auth: Option<BasicAuth>,
-    #[serde(default)]
-    authorization: Option<Authorization>,
-    #[serde(default)]
-    oauth2: Option<serde_yaml::Value>,
-    #[serde(default)]
-    bearer_token: Option<String>,
-    #[serde(default)]
-    bearer_token_file: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    tls_config: TlsConfig,
-    #[serde(default)]
-    proxy_url: Option<String>,
-    #[serde(default)]
-    no_proxy: Option<String>,
-    #[serde(default)]
-    proxy_from_environment: bool,
-    #[serde(default, deserialize_with = "null_default")]
-    proxy_connect_header: BTreeMap<String, Vec<String>>,
-    #[serde(default = "default_true")]
-    follow_redirects: bool,
-    #[serde(default = "default_true")]
-    enable_http2: bool,
-    #[serde(default, deserialize_with = "null_default")]
-    http_headers: BTreeMap<String, serde_yaml::Value>,
+http_inline_struct! {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(crate) struct HttpSdConfigYaml {
+        #[serde(default)]
+        url: String,
+        #[serde(default)]
+        refresh_interval: Option<Duration>,
+    }
+}
+
+impl HttpSdConfigYaml {
+    fn resolve(&self) -> HttpSdConfig {
+        HttpSdConfig {
+            url: self.url.clone(),
+            refresh_interval: self
+                .refresh_interval
+                .unwrap_or(crate::discovery::http::DEFAULT_REFRESH_INTERVAL),
+            http_client_config: self.http_client(),
+        }
+    }
+}
+
+impl ScrapeConfigYaml {
+    /// The unimplemented discovery lists, by mechanism.
+    fn unimplemented_lists(&self) -> Vec<(&'static str, &Vec<serde_yaml::Value>)> {
+        vec![
+            ("digitalocean", &self.digitalocean_sd_configs),
+            ("docker", &self.docker_sd_configs),
+            ("dockerswarm", &self.dockerswarm_sd_configs),
+            ("ec2", &self.ec2_sd_configs),
+            ("eureka", &self.eureka_sd_configs),
+            ("gce", &self.gce_sd_configs),
+            ("hetzner", &self.hetzner_sd_configs),
+            ("ionos", &self.ionos_sd_configs),
+            ("lightsail", &self.lightsail_sd_configs),
+            ("linode", &self.linode_sd_configs),
+            ("marathon", &self.marathon_sd_configs),
+            ("nerve", &self.nerve_sd_configs),
+            ("ovhcloud", &self.ovhcloud_sd_configs),
+            ("puppetdb", &self.puppetdb_sd_configs),
+            ("scaleway", &self.scaleway_sd_configs),
+            ("serverset", &self.serverset_sd_configs),
+            ("triton", &self.triton_sd_configs),
+            ("uyuni", &self.uyuni_sd_configs),
+            ("vultr", &self.vultr_sd_configs),
+        ]
+    }
 }
 
 /// The scrape protocols Prometheus knows (case-sensitive).
@@ -733,7 +929,6 @@ impl Config {
 
         // Per-job checks first, in file order, as Prometheus unmarshals each job before the
         // cross-job checks.
-        let mut jobs = Vec::with_capacity(yaml.scrape_configs.len());
         let mut raw_jobs = Vec::with_capacity(yaml.scrape_configs.len());
         for (i, sc) in yaml.scrape_configs.into_iter().enumerate() {
             let Some(sc) = sc else {
@@ -743,6 +938,61 @@ impl Config {
             let sc = raw_jobs.last().expect("just pushed");
             check_job(sc).map_err(|(m, f)| ctx.error(m, Some((i, &sc.job_name)), f))?;
         }
+
+        // Sections whose own unmarshalling validates them.
+        let mut remote_write = Vec::with_capacity(yaml.remote_write.len());
+        for (i, rw) in yaml.remote_write.into_iter().enumerate() {
+            let field = format!("remote_write[{i}]");
+            let rw = rw.ok_or_else(|| {
+                ctx.error(
+                    "empty or null remote write config section",
+                    None,
+                    Some(&field),
+                )
+            })?;
+            remote_write.push(rw.resolve().map_err(|m| ctx.error(m, None, Some(&field)))?);
+        }
+        let mut remote_read = Vec::with_capacity(yaml.remote_read.len());
+        for (i, rr) in yaml.remote_read.into_iter().enumerate() {
+            let field = format!("remote_read[{i}]");
+            let rr = rr.ok_or_else(|| {
+                ctx.error(
+                    "empty or null remote read config section",
+                    None,
+                    Some(&field),
+                )
+            })?;
+            remote_read.push(rr.resolve().map_err(|m| ctx.error(m, None, Some(&field)))?);
+        }
+        let tracing = match yaml.tracing {
+            Some(t) => {
+                t.validate()
+                    .map_err(|m| ctx.error(m, None, Some("tracing")))?;
+                t
+            }
+            None => TracingConfig::default(),
+        };
+        let utf8 = global.metric_name_validation_scheme == ValidationScheme::Utf8;
+
+        for rf in &yaml.rule_files {
+            if !is_valid_rule_path(rf) {
+                return Err(ctx.error(
+                    format!("invalid rule file path {rf:?}"),
+                    None,
+                    Some("rule_files"),
+                ));
+            }
+        }
+        for sf in &yaml.scrape_config_files {
+            if !is_valid_rule_path(sf) {
+                return Err(ctx.error(
+                    format!("invalid scrape config file path {sf:?}"),
+                    None,
+                    Some("scrape_config_files"),
+                ));
+            }
+        }
+        let mut jobs = Vec::with_capacity(raw_jobs.len());
         let mut names = HashSet::new();
         for (i, sc) in raw_jobs.into_iter().enumerate() {
             let name = sc.job_name.clone();
@@ -757,18 +1007,12 @@ impl Config {
             }
             jobs.push(job);
         }
-
-        for rf in &yaml.rule_files {
-            if !is_valid_rule_path(rf) {
-                return Err(ctx.error(
-                    format!("invalid rule file path {rf:?}"),
-                    None,
-                    Some("rule_files"),
-                ));
-            }
-        }
+        let alerting = yaml
+            .alerting
+            .resolve(&global)
+            .map_err(|(m, f)| ctx.error(m, None, Some(&f)))?;
         let mut rw_names = HashSet::new();
-        for rw in &yaml.remote_write {
+        for rw in &remote_write {
             if let Some(name) = rw.name.as_deref().filter(|n| !n.is_empty()) {
                 if !rw_names.insert(name.to_owned()) {
                     return Err(ctx.error(
@@ -778,26 +1022,73 @@ impl Config {
                     ));
                 }
             }
-            if rw.url.is_empty() {
-                return Err(ctx.error("url for remote_write is empty", None, Some("remote_write")));
+        }
+        let mut rr_names = HashSet::new();
+        for rr in &remote_read {
+            if let Some(name) = rr.name.as_deref().filter(|n| !n.is_empty()) {
+                if !rr_names.insert(name.to_owned()) {
+                    return Err(ctx.error(
+                        format!("found multiple remote read configs with job name {name:?}"),
+                        None,
+                        Some("remote_read"),
+                    ));
+                }
             }
         }
-        for rr in &yaml.remote_read {
-            if rr.url.is_empty() {
-                return Err(ctx.error("url for remote_read is empty", None, Some("remote_read")));
-            }
-        }
+        yaml.otlp
+            .validate(utf8)
+            .map_err(|m| ctx.error(m, None, Some("otlp")))?;
 
         Ok(Config {
             global,
             scrape_configs: jobs,
             rule_files: yaml.rule_files,
-            alerting: yaml.alerting,
-            remote_write: yaml.remote_write,
-            remote_read: yaml.remote_read,
+            alerting,
+            remote_write,
+            remote_read,
             storage: yaml.storage,
-            tracing: yaml.tracing,
+            tracing,
+            otlp: yaml.otlp,
+            runtime: yaml.runtime,
+            scrape_config_files: yaml.scrape_config_files,
         })
+    }
+
+    /// Reads and checks `path` as `promtool check config --syntax-only` does: the same
+    /// validation as [`Config::load`], without opening the files the configuration refers to
+    /// (rule files, secrets, certificates), which Tidemark never does at load time anyway.
+    pub fn check_syntax(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load(path)
+    }
+
+    /// What a valid configuration uses that Tidemark does not act upon: inactive sections and
+    /// every job's unimplemented discovery mechanisms. The server logs these at every load and
+    /// `tidemark check config` prints them.
+    pub fn warnings(&self) -> Vec<ConfigWarning> {
+        let mut out: Vec<ConfigWarning> = self
+            .inactive_sections()
+            .into_iter()
+            .map(ConfigWarning::InactiveSection)
+            .collect();
+        for job in &self.scrape_configs {
+            for (mechanism, entries) in job.unimplemented_mechanisms() {
+                out.push(ConfigWarning::UnimplementedDiscovery {
+                    job: job.job_name.clone(),
+                    mechanism: mechanism.to_owned(),
+                    entries,
+                });
+            }
+        }
+        for (i, am) in self.alerting.alertmanagers.iter().enumerate() {
+            for (mechanism, entries) in am.discovery.unimplemented_mechanisms() {
+                out.push(ConfigWarning::UnimplementedDiscovery {
+                    job: format!("alerting.alertmanagers[{i}]"),
+                    mechanism: mechanism.to_owned(),
+                    entries,
+                });
+            }
+        }
+        out
     }
 
     /// The sections present in the file that Tidemark parses but does not act upon, for a
@@ -822,6 +1113,15 @@ impl Config {
         if self.tracing != TracingConfig::default() {
             out.push("tracing");
         }
+        if self.otlp != OtlpConfig::default() {
+            out.push("otlp");
+        }
+        if self.runtime != RuntimeConfig::default() {
+            out.push("runtime");
+        }
+        if !self.scrape_config_files.is_empty() {
+            out.push("scrape_config_files");
+        }
         out
     }
 
@@ -831,8 +1131,18 @@ impl Config {
     }
 
     fn resolve_paths(&mut self, dir: &Path) {
-        for job in &mut self.scrape_configs {
+        let jobs = self.scrape_configs.iter_mut().chain(
+            self.alerting
+                .alertmanagers
+                .iter_mut()
+                .map(|a| &mut *a.discovery),
+        );
+        for job in jobs {
             job.http_client_config.resolve_paths(dir);
+            for h in &mut job.http_sd_configs {
+                h.http_client_config.resolve_paths(dir);
+            }
+            resolve_path(&mut job.scrape_failure_log_file, dir);
             for fsd in &mut job.file_sd_configs {
                 for f in &mut fsd.files {
                     let mut p = Some(std::mem::take(f));
@@ -855,20 +1165,100 @@ impl Config {
                 }
             }
         }
-        for rf in &mut self.rule_files {
+        for rf in self
+            .rule_files
+            .iter_mut()
+            .chain(&mut self.scrape_config_files)
+        {
             let mut p = Some(std::mem::take(rf));
             resolve_path(&mut p, dir);
             *rf = p.unwrap_or_default();
         }
+        for am in &mut self.alerting.alertmanagers {
+            am.http_client_config.resolve_paths(dir);
+        }
+        for rw in &mut self.remote_write {
+            rw.http_client_config.resolve_paths(dir);
+        }
+        for rr in &mut self.remote_read {
+            rr.http_client_config.resolve_paths(dir);
+        }
+        resolve_path(&mut self.global.query_log_file, dir);
+        resolve_path(&mut self.global.scrape_failure_log_file, dir);
     }
 }
 
 type Problem = (String, Option<&'static str>);
 
+/// Expands `$VAR` and `${VAR}` from the environment as Go's `os.Expand` does for external
+/// labels (`$$` is a `$`; an unset variable is empty).
+fn expand_env(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        let (name, after) = if let Some(braced) = rest.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], &braced[end + 1..]),
+                // Go's os.Expand: a bad `${` syntax eats the `${`.
+                None => ("", braced),
+            }
+        } else if let Some(after) = rest.strip_prefix('$') {
+            ("$", after)
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if end == 0 {
+                // A lone `$` followed by something else: Go drops the `$`.
+                ("", rest)
+            } else {
+                (&rest[..end], &rest[end..])
+            }
+        };
+        if name == "$" {
+            out.push('$');
+        } else if !name.is_empty() {
+            out.push_str(&std::env::var(name).unwrap_or_default());
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn check_scrape_protocols(protocols: &[String]) -> Result<(), String> {
+    if protocols.is_empty() {
+        return Err("scrape_protocols cannot be empty".to_owned());
+    }
+    let mut seen = HashSet::new();
+    for p in protocols {
+        if !seen.insert(p.to_lowercase()) {
+            return Err(format!(
+                "duplicated protocol in scrape_protocols, got [{}]",
+                protocols.join(" ")
+            ));
+        }
+        if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
+            return Err(format!(
+                "scrape_protocols: unknown scrape protocol {p}, supported: [{}]",
+                SCRAPE_PROTOCOLS.join(" ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn resolve_global(g: GlobalYaml) -> Result<GlobalConfig, (String, &'static str)> {
     let limits = g.limits();
+    // 3.5 takes an unknown global validation scheme as the default (utf8).
+    let metric_name_validation_scheme = match g.metric_name_validation_scheme.as_deref() {
+        Some("legacy") => ValidationScheme::Legacy,
+        _ => ValidationScheme::Utf8,
+    };
     for name in g.external_labels.keys() {
-        if !is_valid_label_name(name) {
+        if name.is_empty() {
             return Err((
                 format!("{name:?} is not a valid label name"),
                 "global.external_labels",
@@ -891,6 +1281,10 @@ fn resolve_global(g: GlobalYaml) -> Result<GlobalConfig, (String, &'static str)>
     } else {
         timeout
     };
+    if let Some(p) = &g.scrape_protocols {
+        check_scrape_protocols(p)
+            .map_err(|m| (format!("{m} for global config"), "global.scrape_protocols"))?;
+    }
     Ok(GlobalConfig {
         scrape_interval,
         scrape_timeout,
@@ -901,27 +1295,26 @@ fn resolve_global(g: GlobalYaml) -> Result<GlobalConfig, (String, &'static str)>
         external_labels: g
             .external_labels
             .into_iter()
+            .map(|(k, v)| (k, expand_env(&v)))
             .filter(|(_, v)| !v.is_empty())
             .collect(),
-        query_log_file: g.query_log_file,
+        query_log_file: g.query_log_file.filter(|f| !f.is_empty()),
+        scrape_failure_log_file: g.scrape_failure_log_file.filter(|f| !f.is_empty()),
+        rule_query_offset: g.rule_query_offset.unwrap_or_default(),
+        scrape_protocols: g.scrape_protocols,
+        metric_name_validation_scheme,
+        metric_name_escaping_scheme: g.metric_name_escaping_scheme.unwrap_or_default(),
+        always_scrape_classic_histograms: g.always_scrape_classic_histograms,
+        convert_classic_histograms_to_nhcb: g.convert_classic_histograms_to_nhcb,
         limits,
     })
 }
 
-/// The checks Prometheus's `ScrapeConfig.UnmarshalYAML` makes, in its order.
-fn check_job(sc: &ScrapeConfigYaml) -> Result<(), Problem> {
-    if sc.job_name.is_empty() {
-        return Err(("job_name is empty".to_owned(), Some("job_name")));
-    }
-    if sc.oauth2.is_some() {
-        return Err((
-            "oauth2 is not supported by Tidemark".to_owned(),
-            Some("oauth2"),
-        ));
-    }
-    http_client_of(sc)
-        .validate()
-        .map_err(|m| (m, Some("http client config")))?;
+/// The checks Prometheus's `ScrapeConfig.UnmarshalYAML` (and the discovery configs' own
+/// unmarshalling) make, in their order.
+pub(crate) fn check_job(sc: &ScrapeConfigYaml) -> Result<(), Problem> {
+    // Discovery configs are unmarshalled (and checked) while the job is decoded, before the
+    // job's own checks.
     for fsd in &sc.file_sd_configs {
         if fsd.files.is_empty() {
             return Err((
@@ -938,16 +1331,29 @@ fn check_job(sc: &ScrapeConfigYaml) -> Result<(), Problem> {
             }
         }
     }
+    for h in &sc.http_sd_configs {
+        h.resolve()
+            .validate()
+            .map_err(|m| (m, Some("http_sd_configs")))?;
+    }
+    for (mechanism, entries) in sc.unimplemented_lists() {
+        sd::check_unimplemented(mechanism, entries)
+            .map_err(|(m, _)| (m, Some(sd_field_name(mechanism))))?;
+    }
     for sc_static in &sc.static_configs {
-        for l in sc_static.labels.keys() {
-            if !is_valid_label_name(l) {
-                return Err((
-                    format!("{l:?} is not a valid label name"),
-                    Some("static_configs"),
-                ));
-            }
+        if sc_static.labels.keys().any(String::is_empty) {
+            return Err((
+                "\"\" is not a valid label name".to_owned(),
+                Some("static_configs"),
+            ));
         }
     }
+    if sc.job_name.is_empty() {
+        return Err(("job_name is empty".to_owned(), Some("job_name")));
+    }
+    http_client_of(sc)
+        .validate()
+        .map_err(|m| (m, Some("http client config")))?;
     // Catch URLs written as targets, unless relabeling may rewrite `__address__`.
     if sc.relabel_configs.is_empty() {
         for t in sc.static_configs.iter().flat_map(|s| &s.targets) {
@@ -971,77 +1377,52 @@ fn check_job(sc: &ScrapeConfigYaml) -> Result<(), Problem> {
             Some("metric_relabel_configs"),
         ));
     }
-    if let Some(protocols) = &sc.scrape_protocols {
-        if protocols.is_empty() {
-            return Err((
-                "scrape_protocols cannot be empty".to_owned(),
-                Some("scrape_protocols"),
-            ));
-        }
-        let mut seen = HashSet::new();
-        for p in protocols {
-            if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
-                return Err((
-                    format!("unknown scrape protocol {p}, supported: {SCRAPE_PROTOCOLS:?}"),
-                    Some("scrape_protocols"),
-                ));
-            }
-            if !seen.insert(p.to_lowercase()) {
-                return Err((
-                    format!("duplicated protocol in scrape_protocols, got {protocols:?}"),
-                    Some("scrape_protocols"),
-                ));
-            }
-        }
-    }
-    if let Some(p) = &sc.fallback_scrape_protocol {
-        if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
-            return Err((
-                format!(
-                    "invalid fallback_scrape_protocol for scrape config with job name {:?}: unknown scrape protocol {p}, supported: {SCRAPE_PROTOCOLS:?}",
-                    sc.job_name
-                ),
-                Some("fallback_scrape_protocol"),
-            ));
-        }
-    }
-    match sc.metric_name_validation_scheme.as_deref() {
-        None | Some("") | Some("legacy") => {}
-        Some("utf8") => {
-            return Err((
-                "metric_name_validation_scheme utf8 is not supported: Tidemark validates names as Prometheus 2.42 does (legacy)".to_owned(),
-                Some("metric_name_validation_scheme"),
-            ))
-        }
-        Some(other) => {
-            return Err((
-                format!("unknown scrape config name validation method specified, must be either '', 'legacy' or 'utf8', got {other}"),
-                Some("metric_name_validation_scheme"),
-            ))
-        }
-    }
     Ok(())
 }
 
-fn http_client_of(sc: &ScrapeConfigYaml) -> HttpClientConfig {
-    HttpClientConfig {
-        basic_auth: sc.basic_auth.clone(),
-        authorization: sc.authorization.clone(),
-        bearer_token: sc.bearer_token.clone(),
-        bearer_token_file: sc.bearer_token_file.clone(),
-        tls_config: sc.tls_config.clone(),
-        proxy_url: sc.proxy_url.clone(),
-        no_proxy: sc.no_proxy.clone(),
-        proxy_from_environment: sc.proxy_from_environment,
-        proxy_connect_header: sc.proxy_connect_header.clone(),
-        follow_redirects: sc.follow_redirects,
-        enable_http2: sc.enable_http2,
-        http_headers: sc.http_headers.clone(),
-    }
+/// `<mechanism>_sd_configs` as a static string (for error fields).
+fn sd_field_name(mechanism: &str) -> &'static str {
+    const FIELDS: [&str; 23] = [
+        "digitalocean_sd_configs",
+        "dns_sd_configs",
+        "docker_sd_configs",
+        "dockerswarm_sd_configs",
+        "ec2_sd_configs",
+        "eureka_sd_configs",
+        "file_sd_configs",
+        "gce_sd_configs",
+        "hetzner_sd_configs",
+        "http_sd_configs",
+        "ionos_sd_configs",
+        "kubernetes_sd_configs",
+        "lightsail_sd_configs",
+        "linode_sd_configs",
+        "marathon_sd_configs",
+        "nerve_sd_configs",
+        "ovhcloud_sd_configs",
+        "puppetdb_sd_configs",
+        "scaleway_sd_configs",
+        "serverset_sd_configs",
+        "triton_sd_configs",
+        "uyuni_sd_configs",
+        "vultr_sd_configs",
+    ];
+    FIELDS
+        .iter()
+        .find(|f| f.strip_suffix("_sd_configs") == Some(mechanism))
+        .copied()
+        .unwrap_or("service discovery")
 }
 
-/// Defaults from `global`, then the interval/timeout check (Prometheus's `Config` unmarshal).
-fn resolve_job(sc: ScrapeConfigYaml, global: &GlobalConfig) -> Result<ScrapeConfig, Problem> {
+fn http_client_of(sc: &ScrapeConfigYaml) -> HttpClientConfig {
+    sc.http_client()
+}
+
+/// Defaults from `global`, then the checks of Prometheus's `ScrapeConfig.Validate`.
+pub(crate) fn resolve_job(
+    sc: ScrapeConfigYaml,
+    global: &GlobalConfig,
+) -> Result<ScrapeConfig, Problem> {
     let scrape_interval = sc
         .scrape_interval
         .filter(|d| !d.is_zero())
@@ -1061,6 +1442,82 @@ fn resolve_job(sc: ScrapeConfigYaml, global: &GlobalConfig) -> Result<ScrapeConf
     } else {
         timeout
     };
+    let scrape_protocols = sc
+        .scrape_protocols
+        .clone()
+        .or_else(|| global.scrape_protocols.clone())
+        .unwrap_or_else(|| DEFAULT_SCRAPE_PROTOCOLS.map(str::to_owned).to_vec());
+    check_scrape_protocols(&scrape_protocols).map_err(|m| {
+        (
+            format!("{m} for scrape config with job name {:?}", sc.job_name),
+            Some("scrape_protocols"),
+        )
+    })?;
+    if let Some(p) = sc
+        .fallback_scrape_protocol
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        if !SCRAPE_PROTOCOLS.contains(&p) {
+            return Err((
+                format!(
+                    "invalid fallback_scrape_protocol for scrape config with job name {:?}: unknown scrape protocol {p}, supported: [{}]",
+                    sc.job_name,
+                    SCRAPE_PROTOCOLS.join(" ")
+                ),
+                Some("fallback_scrape_protocol"),
+            ));
+        }
+    }
+    // Validation and escaping schemes, as 3.5 resolves them.
+    let (validation, local_unset) = match sc.metric_name_validation_scheme.as_deref() {
+        None | Some("") => (global.metric_name_validation_scheme, true),
+        Some("legacy") => (ValidationScheme::Legacy, false),
+        Some("utf8") => (ValidationScheme::Utf8, false),
+        Some(other) => {
+            return Err((
+                format!("unknown scrape config name validation method specified, must be either 'legacy' or 'utf8', got {other}"),
+                Some("metric_name_validation_scheme"),
+            ))
+        }
+    };
+    let global_escaping = match global.metric_name_escaping_scheme.as_str() {
+        "" => match global.metric_name_validation_scheme {
+            ValidationScheme::Legacy => "underscores",
+            ValidationScheme::Utf8 => "allow-utf-8",
+        },
+        e if ESCAPING_SCHEMES.contains(&e) => e,
+        _ => {
+            // 3.5 names the validation scheme where it means the escaping value.
+            return Err((
+                format!(
+                    "unknown global name escaping method specified, must be one of 'allow-utf-8', 'underscores', 'dots', or 'values', got {}",
+                    global.metric_name_validation_scheme.as_str()
+                ),
+                Some("metric_name_escaping_scheme"),
+            ));
+        }
+    };
+    let escaping = match sc.metric_name_escaping_scheme.as_deref() {
+        None | Some("") => global_escaping,
+        Some(e) if ESCAPING_SCHEMES.contains(&e) => e,
+        Some(_) => {
+            return Err((
+                format!(
+                    "unknown scrape config name escaping method specified, must be one of 'allow-utf-8', 'underscores', 'dots', or 'values', got {}",
+                    validation.as_str()
+                ),
+                Some("metric_name_escaping_scheme"),
+            ));
+        }
+    };
+    let _ = local_unset;
+    if escaping == "allow-utf-8" && validation != ValidationScheme::Utf8 {
+        return Err((
+            "utf8 metric names requested but validation scheme is not set to UTF8".to_owned(),
+            Some("metric_name_escaping_scheme"),
+        ));
+    }
     let http_client_config = http_client_of(&sc).normalized();
     let limits = ScrapeLimits {
         sample_limit: sc.sample_limit,
@@ -1072,6 +1529,21 @@ fn resolve_job(sc: ScrapeConfigYaml, global: &GlobalConfig) -> Result<ScrapeConf
         keep_dropped_targets: sc.keep_dropped_targets,
     }
     .inherit(&global.limits);
+    let mut unimplemented_sd = Vec::new();
+    for (mechanism, entries) in sc.unimplemented_lists() {
+        let found = sd::check_unimplemented(mechanism, entries)
+            .map_err(|(m, _)| (m, Some(sd_field_name(mechanism))))?;
+        unimplemented_sd.extend(found);
+    }
+    let http_sd_configs = sc
+        .http_sd_configs
+        .iter()
+        .map(|h| {
+            let mut h = h.resolve();
+            h.http_client_config = h.http_client_config.normalized();
+            h
+        })
+        .collect();
     Ok(ScrapeConfig {
         job_name: sc.job_name,
         scrape_interval,
@@ -1083,11 +1555,28 @@ fn resolve_job(sc: ScrapeConfigYaml, global: &GlobalConfig) -> Result<ScrapeConf
         honor_timestamps: sc.honor_timestamps,
         track_timestamps_staleness: sc.track_timestamps_staleness,
         enable_compression: sc.enable_compression,
-        scrape_protocols: sc.scrape_protocols.unwrap_or_default(),
-        fallback_scrape_protocol: sc.fallback_scrape_protocol,
+        scrape_protocols,
+        fallback_scrape_protocol: sc.fallback_scrape_protocol.filter(|p| !p.is_empty()),
+        metric_name_validation_scheme: validation,
+        metric_name_escaping_scheme: escaping.to_owned(),
+        scrape_failure_log_file: sc
+            .scrape_failure_log_file
+            .filter(|f| !f.is_empty())
+            .or_else(|| global.scrape_failure_log_file.clone()),
+        always_scrape_classic_histograms: sc
+            .always_scrape_classic_histograms
+            .unwrap_or(global.always_scrape_classic_histograms),
+        convert_classic_histograms_to_nhcb: sc
+            .convert_classic_histograms_to_nhcb
+            .unwrap_or(global.convert_classic_histograms_to_nhcb),
+        native_histogram_bucket_limit: sc.native_histogram_bucket_limit,
+        native_histogram_min_bucket_factor: sc.native_histogram_min_bucket_factor,
         static_configs: sc.static_configs,
         file_sd_configs: sc.file_sd_configs,
         kubernetes_sd_configs: sc.kubernetes_sd_configs,
+        http_sd_configs,
+        dns_sd_configs: sc.dns_sd_configs,
+        unimplemented_sd,
         relabel_configs: sc.relabel_configs.into_iter().flatten().collect(),
         metric_relabel_configs: sc.metric_relabel_configs.into_iter().flatten().collect(),
         limits,

@@ -35,8 +35,87 @@ fn static_configs_become_target_groups() {
 }
 
 #[test]
-fn oauth2_is_rejected_clearly() {
+fn oauth2_is_parsed_and_validated() {
     let e = Config::parse("scrape_configs:\n  - job_name: a\n    oauth2: {client_id: x}\n")
         .unwrap_err();
-    assert!(e.to_string().contains("oauth2 is not supported"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("oauth2 token_url must be configured"),
+        "{e}"
+    );
+    let c = Config::parse(
+        "scrape_configs:\n  - job_name: a\n    oauth2: {client_id: x, client_secret: s, token_url: 'http://t/token', scopes: [a, b]}\n",
+    )
+    .unwrap();
+    let o = c.scrape_configs[0]
+        .http_client_config
+        .oauth2
+        .as_ref()
+        .unwrap();
+    assert_eq!(o.scopes, ["a", "b"]);
+}
+
+#[test]
+fn unimplemented_discovery_loads_with_a_warning() {
+    let c = Config::parse(
+        "scrape_configs:\n  - job_name: cloud\n    ec2_sd_configs: [{region: eu-west-1}, {region: us-east-1}]\n    docker_sd_configs: [{host: 'unix:///var/run/docker.sock'}]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.scrape_configs[0].unimplemented_mechanisms(),
+        vec![("docker", 1), ("ec2", 2)]
+    );
+    let w: Vec<String> = c.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[1].contains("\"cloud\"")
+            && w[1].contains("ec2_sd_configs (2 entries)")
+            && w[1].contains("not implemented"),
+        "{w:?}"
+    );
+    let e = Config::parse("scrape_configs:\n  - job_name: a\n    consul_sd_configs: [{}]\n")
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("unknown field \"consul_sd_configs\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn global_fields_of_3_5_resolve_into_jobs() {
+    std::env::set_var("TIDEMARK_TEST_REGION", "eu");
+    let c = Config::parse(
+        "global:\n  scrape_protocols: [PrometheusText0.0.4]\n  rule_query_offset: 1m\n  always_scrape_classic_histograms: true\n  metric_name_validation_scheme: legacy\n  external_labels: {region: '${TIDEMARK_TEST_REGION}', cost: '$$5', gone: '$TIDEMARK_TEST_UNSET'}\nruntime: {gogc: 50}\notlp: {translation_strategy: UnderscoreEscapingWithoutSuffixes}\nstorage: {tsdb: {out_of_order_time_window: 30m}, exemplars: {max_exemplars: 10}}\nscrape_configs:\n  - job_name: a\n    fallback_scrape_protocol: PrometheusText1.0.0\n",
+    )
+    .unwrap();
+    let j = &c.scrape_configs[0];
+    assert_eq!(j.scrape_protocols, ["PrometheusText0.0.4"]);
+    assert_eq!(
+        j.fallback_scrape_protocol.as_deref(),
+        Some("PrometheusText1.0.0")
+    );
+    assert!(j.always_scrape_classic_histograms);
+    assert_eq!(j.metric_name_validation_scheme, ValidationScheme::Legacy);
+    assert_eq!(j.metric_name_escaping_scheme, "underscores");
+    assert_eq!(c.global.rule_query_offset, Duration::from_secs(60));
+    assert_eq!(
+        c.global.external_labels.get("region").map(String::as_str),
+        Some("eu")
+    );
+    assert_eq!(
+        c.global.external_labels.get("cost").map(String::as_str),
+        Some("$5")
+    );
+    assert!(!c.global.external_labels.contains_key("gone"));
+    assert_eq!(c.runtime.gogc, Some(50));
+    let default = Config::parse("scrape_configs:\n  - job_name: a\n").unwrap();
+    assert_eq!(
+        default.scrape_configs[0].scrape_protocols,
+        DEFAULT_SCRAPE_PROTOCOLS
+    );
+    assert_eq!(
+        default.scrape_configs[0].metric_name_escaping_scheme,
+        "allow-utf-8"
+    );
 }

@@ -78,10 +78,9 @@ pub fn parse_file(path: &Path, content: &[u8]) -> Result<Vec<TargetGroup>, FileS
     Ok(out)
 }
 
+/// 3.x validates label names as UTF-8: any non-empty name.
 fn is_valid_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    !name.is_empty()
 }
 
 /// Files matching `patterns` (a pattern may use `*`, `?`, `[...]`).

@@ -1,10 +1,13 @@
-//! Service discovery: turns configuration and cluster state into target groups.
+//! Service discovery: turns configuration and cluster state into target groups (static,
+//! file, Kubernetes, HTTP and DNS discovery).
 //!
 //! Every discoverer speaks the same protocol as Prometheus's: it sends batches of
 //! [`TargetGroup`]s on a channel. A group is identified by its `source`; a later group with the
 //! same source replaces the earlier one, and a group with no targets removes them all.
 
+pub mod dns;
 pub mod file;
+pub mod http;
 pub mod kubernetes;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Relabeling: `relabel_configs`, `metric_relabel_configs` (and `alert_relabel_configs`,
-//! `write_relabel_configs`), with the semantics of Prometheus 2.42's `model/relabel`.
+//! `write_relabel_configs`), with the semantics of Prometheus 3.5's `model/relabel`.
 //!
 //! A [`RelabelConfig`] is validated and its regex compiled while the configuration is
 //! deserialized, so a loaded configuration never holds an invalid rule. [`process`] applies a
@@ -7,8 +7,9 @@
 //! or a sorted `Vec<(String, String)>` ([`SortedLabels`]) for the per-sample path, which avoids
 //! tree nodes per label.
 //!
-//! Label names follow 2.42's legacy rule `[a-zA-Z_][a-zA-Z0-9_]*` (Prometheus v3 accepts any
-//! UTF-8 name by default). Regexes follow Go RE2 as 2.42 compiles them (`.` does not match
+//! Rules are validated as Prometheus 3.5 does: label names (source labels, target labels,
+//! `labelmap` replacements) may be any non-empty UTF-8 string, as under 3.x's default `utf8`
+//! validation scheme. Regexes follow Go RE2 as 3.x compiles them (`^(?s:...)$`: `.` matches
 //! `\n`); see [`regex`].
 //!
 //! [`populate_labels`] turns a discovered target into its final labels, as Prometheus's
@@ -98,7 +99,8 @@ impl fmt::Display for Action {
     }
 }
 
-/// Whether `name` is a valid label name under 2.42's legacy rule `[a-zA-Z_][a-zA-Z0-9_]*`.
+/// Whether `name` is a valid label name under the legacy rule `[a-zA-Z_][a-zA-Z0-9_]*`
+/// (`metric_name_validation_scheme: legacy`); under 3.x's default any non-empty name is.
 pub fn is_valid_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     match bytes.next() {
@@ -106,20 +108,6 @@ pub fn is_valid_label_name(name: &str) -> bool {
         _ => return false,
     }
     bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// Prometheus's check for a templated `target_label` (replace) or `replacement` (labelmap):
-/// `^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$` with ASCII `\w`.
-fn is_valid_label_template(s: &str) -> bool {
-    static TEMPLATE: std::sync::OnceLock<::regex::Regex> = std::sync::OnceLock::new();
-    TEMPLATE
-        .get_or_init(|| {
-            ::regex::Regex::new(
-                r"^(?:(?:[a-zA-Z_]|\$(?:\{[0-9A-Za-z_]+\}|[0-9A-Za-z_]+))+[0-9A-Za-z_]*)+$",
-            )
-            .expect("the template check compiles")
-        })
-        .is_match(s)
 }
 
 /// One relabeling rule. Fields mirror Prometheus's YAML; defaults are Prometheus's.
@@ -207,7 +195,7 @@ impl RelabelConfig {
             c.source_labels_given = v.is_some();
             c.source_labels = v.unwrap_or_default();
             for name in &c.source_labels {
-                if !is_valid_label_name(name) {
+                if name.is_empty() {
                     return Err(format!("{name:?} is not a valid label name"));
                 }
             }
@@ -236,7 +224,7 @@ impl RelabelConfig {
         Ok(c)
     }
 
-    /// Prometheus 2.42's `Config.Validate`, with its error messages.
+    /// Prometheus 3.5's `Config.Validate`, with its error messages.
     pub fn validate(&self) -> Result<(), String> {
         use Action::*;
         let a = self.action;
@@ -253,34 +241,16 @@ impl RelabelConfig {
                 "relabel configuration for {a} action requires 'target_label' value"
             ));
         }
-        let invalid_target = || format!("{t:?} is invalid 'target_label' for {a} action");
-        if a == Replace {
-            let ok = if t.contains('$') {
-                is_valid_label_template(t)
-            } else {
-                is_valid_label_name(t)
-            };
-            if !ok {
-                return Err(invalid_target());
-            }
-        }
-        // 2.42 checks these against the template pattern, so `$1` passes (and is then used
-        // literally); v3 requires a plain name.
-        if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && !is_valid_label_template(t)
-        {
-            return Err(invalid_target());
-        }
+        // Under 3.x's UTF-8 validation every non-empty target label (templated or not) and
+        // every non-empty `labelmap` replacement is a valid name.
         if matches!(a, Lowercase | Uppercase | KeepEqual | DropEqual) && self.replacement != "$1" {
             return Err(format!("'replacement' can not be set for {a} action"));
         }
-        if a == LabelMap && !is_valid_label_template(&self.replacement) {
+        if a == LabelMap && self.replacement.is_empty() {
             return Err(format!(
                 "{:?} is invalid 'replacement' for {a} action",
                 self.replacement
             ));
-        }
-        if a == HashMod && !is_valid_label_name(t) {
-            return Err(invalid_target());
         }
         if matches!(a, KeepEqual | DropEqual)
             && (!self.regex.is_default()
@@ -438,7 +408,8 @@ fn apply<L: LabelStore + ?Sized>(rule: &RelabelConfig, labels: &mut L) -> bool {
             else {
                 return true;
             };
-            if is_valid_label_name(&target) {
+            // 3.x: any non-empty UTF-8 name is valid.
+            if !target.is_empty() {
                 labels.set(&target, &res);
             }
             true

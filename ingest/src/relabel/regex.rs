@@ -1,7 +1,7 @@
 //! Relabel regular expressions with Go RE2 semantics on top of the `regex` crate.
 //!
-//! Prometheus compiles `regex` as `^(?:<regex>)$` with Go's `regexp` (2.42: `.` does not match
-//! `\n`; v3 adds `(?s:)`). The two syntaxes agree on what relabel rules use, except:
+//! Prometheus 3.x compiles `regex` as `^(?s:<regex>)$` with Go's `regexp`: `.` matches `\n`
+//! too (2.x used `^(?:<regex>)$`). The two syntaxes agree on what relabel rules use, except:
 //! - Go's `\d \w \s \b` (and negations) are ASCII-only; Rust's are Unicode. They are rewritten
 //!   to explicit ASCII classes.
 //! - Go supports `\Q…\E` literals; they are rewritten to escaped text.
@@ -24,7 +24,8 @@ pub struct Regex {
     /// path (Prometheus compares against its default regex by identity).
     is_default: bool,
     compiled: regex::Regex,
-    /// The source is exactly `(.*)`: it matches any value without `\n`, capturing all of it.
+    /// The source is exactly `(.*)`: it matches any value (newlines included), capturing all
+    /// of it.
     dot_star: bool,
 }
 
@@ -36,14 +37,14 @@ impl Regex {
         r
     }
 
-    /// Compiles `source` anchored as `^(?:source)$` with Go semantics. The error text is
-    /// `error parsing regexp: <reason>: `^(?:source)$``, as Prometheus words it (the reason
+    /// Compiles `source` anchored as `^(?s:source)$` with Go semantics. The error text is
+    /// `error parsing regexp: <reason>: `^(?s:source)$``, as Prometheus words it (the reason
     /// comes from the Rust parser, so it differs from Go's).
     pub fn new(source: &str) -> Result<Self, String> {
-        let anchored = format!("^(?:{source})$");
+        let anchored = format!("^(?s:{source})$");
         let translated = translate(source)
             .map_err(|reason| format!("error parsing regexp: {reason}: `{anchored}`"))?;
-        let compiled = regex::RegexBuilder::new(&format!("^(?:{translated})$"))
+        let compiled = regex::RegexBuilder::new(&format!("^(?s:{translated})$"))
             .size_limit(1 << 24)
             .build()
             .map_err(|e| {
@@ -79,7 +80,7 @@ impl Regex {
     /// Whether the whole of `value` matches.
     pub fn is_match(&self, value: &str) -> bool {
         if self.dot_star {
-            return !value.contains('\n');
+            return true;
         }
         self.compiled.is_match(value)
     }
@@ -97,9 +98,6 @@ impl Regex {
         templates: [&str; N],
     ) -> Option<[String; N]> {
         if self.dot_star {
-            if value.contains('\n') {
-                return None;
-            }
             return Some(templates.map(|t| {
                 let mut out = String::new();
                 expand_with(t, &mut out, |group| match group {
@@ -360,13 +358,17 @@ mod tests {
     }
 
     #[test]
-    fn anchored_and_dot_excludes_newline() {
+    fn anchored_and_dot_matches_newline_as_in_3_x() {
         assert!(re("f|o").is_match("f"));
         assert!(!re("f|o").is_match("foo"));
-        assert!(!re("foo.*").is_match("foo\nbar"));
-        assert!(!re("(.*)").is_match("a\nb"));
+        assert!(re("foo.*").is_match("foo\nbar"));
+        assert!(re("(.*)").is_match("a\nb"));
         assert!(re("(.*)").is_match(""));
-        assert!(re("(?s:foo.*)").is_match("foo\nbar"));
+        assert!(!re("(?-s:foo.*)").is_match("foo\nbar"));
+        assert_eq!(
+            re("(.*)").match_expand("a\nb", "x$1").as_deref(),
+            Some("xa\nb")
+        );
     }
 
     #[test]
@@ -401,7 +403,7 @@ mod tests {
     fn compile_errors_name_the_anchored_regex() {
         let e = Regex::new("(abc").unwrap_err();
         assert!(e.starts_with("error parsing regexp: "), "{e}");
-        assert!(e.ends_with(": `^(?:(abc)$`"), "{e}");
+        assert!(e.ends_with(": `^(?s:(abc)$`"), "{e}");
         assert!(Regex::new("\\").is_err());
         assert!(Regex::new("*").is_err());
     }
@@ -442,6 +444,6 @@ mod tests {
         assert_eq!(expand("(a)|(b)", "a", "[$2]").unwrap(), "[]");
         assert_eq!(expand("(a)", "a", "$99999999999").unwrap(), "");
         assert!(expand("f", "boo", "x").is_none());
-        assert!(expand("(.*)", "a\nb", "$1").is_none());
+        assert_eq!(expand("(.*)", "a\nb", "$1").as_deref(), Some("a\nb"));
     }
 }

@@ -70,7 +70,7 @@ fn table() {
             &[("a", "foo")],
             Some(&[]),
         ),
-        // Templated target label; an invalid expanded name is skipped.
+        // Templated target label; under 3.x's UTF-8 names only an empty expansion is skipped.
         (
             "[{source_labels: [a], regex: '(.*)', target_label: 'l_$1', replacement: 'v'}]",
             &[("a", "x")],
@@ -78,6 +78,11 @@ fn table() {
         ),
         (
             "[{source_labels: [a], regex: '(.*)', target_label: '${1}', replacement: 'v'}]",
+            &[("a", "1x")],
+            Some(&[("1x", "v"), ("a", "1x")]),
+        ),
+        (
+            "[{source_labels: [b], regex: '(.*)', target_label: '${1}', replacement: 'v'}]",
             &[("a", "1x")],
             Some(&[("a", "1x")]),
         ),
@@ -87,11 +92,11 @@ fn table() {
             &[("a", "v"), ("b", "old")],
             Some(&[("a", "v")]),
         ),
-        // `.` does not match a newline in 2.42.
+        // `.` matches a newline in 3.x.
         (
             "[{source_labels: [a], target_label: b}]",
             &[("a", "x\ny")],
-            Some(&[("a", "x\ny")]),
+            Some(&[("a", "x\ny"), ("b", "x\ny")]),
         ),
         // The seed's address rewrite.
         (
@@ -107,7 +112,8 @@ fn table() {
         // keep / drop
         ("[{source_labels: [a], regex: 'f|o', action: drop}]", &[("a", "foo")], Some(&[("a", "foo")])),
         ("[{source_labels: [a], regex: 'f.*', action: drop}]", &[("a", "foo")], None),
-        ("[{source_labels: [a], regex: 'foo.*', action: keep}]", &[("a", "foo\nbar")], None),
+        ("[{source_labels: [a], regex: 'foo.*', action: keep}]", &[("a", "foo\nbar")], Some(&[("a", "foo\nbar")])),
+        ("[{source_labels: [a], regex: '(?-s:foo.*)', action: keep}]", &[("a", "foo\nbar")], None),
         ("[{source_labels: [a], regex: true, action: keep}]", &[("a", "true")], Some(&[("a", "true")])),
         ("[{source_labels: [a], regex: true, action: keep}]", &[], None),
         // A drop stops processing.

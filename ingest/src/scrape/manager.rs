@@ -192,6 +192,20 @@ impl ScrapeManager {
                 tokio::spawn(discovery::file::run(files, refresh, tx))
             }));
         }
+        for hsd in &cfg.http_sd_configs {
+            let hsd = hsd.clone();
+            let job = cfg.job_name.clone();
+            spawn(Box::new(move |tx| {
+                tokio::spawn(discovery::http::run(hsd, job, tx))
+            }));
+        }
+        for dsd in &cfg.dns_sd_configs {
+            let dsd = dsd.clone();
+            let job = cfg.job_name.clone();
+            spawn(Box::new(move |tx| {
+                tokio::spawn(discovery::dns::run(dsd, job, tx))
+            }));
+        }
         for ksd in &cfg.kubernetes_sd_configs {
             let ksd = ksd.clone();
             let job = cfg.job_name.clone();

@@ -368,6 +368,7 @@ impl KubernetesSdConfig {
         HttpClientConfig {
             basic_auth: self.basic_auth.clone(),
             authorization: self.authorization.clone(),
+            oauth2: None,
             bearer_token: self.bearer_token.clone(),
             bearer_token_file: self.bearer_token_file.clone(),
             tls_config: self.tls_config.clone(),
