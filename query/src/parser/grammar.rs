@@ -39,7 +39,9 @@ use promql_parser::parser::{
 use tidemark_engine::{MatchType, Matcher};
 
 use super::lexer::{Kw, Lexer, Token, T};
-use super::text::{go_fixed, go_quote, parse_duration_ns, parse_number, unquote, NANOS_PER_SEC};
+use super::text::{
+    go_fixed, go_quote, go_regex_error, parse_duration_ns, parse_number, unquote, NANOS_PER_SEC,
+};
 use crate::functions::{function_def, ArgType, FunctionDef};
 
 /// A first error: byte position and message.
@@ -662,19 +664,35 @@ impl Parser<'_> {
                 }
                 None => ("__name__".to_string(), MatchType::Equal, name),
             };
-            match Matcher::new(kind, name.clone(), value.clone()) {
-                Ok(m) => out.push(LabelMatch {
-                    name,
-                    kind,
-                    value,
-                    matches_empty: m.matches_empty(),
-                }),
-                Err(e) => {
-                    let msg = match e {
-                        tidemark_engine::Error::InvalidArgument(m) => m,
-                        other => other.to_string(),
-                    };
-                    self.semantic(name_tok.pos, msg);
+            let go_error = if kind.is_regex() {
+                go_regex_error(&value)
+            } else {
+                None
+            };
+            // Go's RE2 refuses a repeated repetition (`a**`, `a{2}{3}`), which Rust's regex
+            // syntax accepts.
+            if let Some(msg) = go_error
+                .as_ref()
+                .filter(|m| m.contains("invalid nested repetition operator"))
+            {
+                self.semantic(name_tok.pos, msg.clone());
+            } else {
+                match Matcher::new(kind, name.clone(), value.clone()) {
+                    Ok(m) => out.push(LabelMatch {
+                        name,
+                        kind,
+                        value,
+                        matches_empty: m.matches_empty(),
+                    }),
+                    Err(e) => {
+                        // Prometheus's message is Go's regexp error; give it where we can tell.
+                        let msg = match (go_error, e) {
+                            (Some(go), _) => go,
+                            (None, tidemark_engine::Error::InvalidArgument(m)) => m,
+                            (None, other) => other.to_string(),
+                        };
+                        self.semantic(name_tok.pos, msg);
+                    }
                 }
             }
             match self.tok.typ {
@@ -764,6 +782,10 @@ impl Parser<'_> {
             if let T::Kw(k @ (Kw::By | Kw::Without)) = self.tok.typ {
                 self.advance();
                 grouping = Some((k == Kw::By, self.parse_grouping_labels()?));
+            } else if self.tok.typ == T::Error {
+                // yacc reads the token after `op(...)` (a modifier may follow) before it
+                // reduces the aggregation, so a lexer error there comes first.
+                self.errors.push((self.tok.pos, self.tok.val.clone()));
             }
         }
         let placeholder = self.node(Kind::Num(0.0), start);

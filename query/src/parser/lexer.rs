@@ -199,8 +199,10 @@ impl Token {
             | T::Gte
             | T::Gtr
             | T::EqlRegex
-            | T::NeqRegex
-            | T::At => format!("<op:{}>", self.val),
+            | T::NeqRegex => format!("<op:{}>", self.val),
+            // Prometheus 3.5's token table has no text for `@`, so its description is the
+            // token number followed by the operator form.
+            T::At => format!("\"<Item 57400>\" <op:{}>", self.val),
             _ => quoted(),
         }
     }

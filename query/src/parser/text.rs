@@ -373,3 +373,243 @@ mod tests {
         assert_eq!(unquote(r"'\''"), "'");
     }
 }
+
+/// The message Go's `regexp/syntax` gives for the first error in `re`, for the common
+/// mistakes (used only for patterns the engine already refused, so that the text is
+/// Prometheus's): unbalanced parentheses and brackets, bad repetitions, reversed class
+/// ranges and a trailing backslash. `None` when none of these is found.
+pub(crate) fn go_regex_error(re: &str) -> Option<String> {
+    let err = |code: &str, expr: &str| Some(format!("error parsing regexp: {code}: `{expr}`"));
+    let b: Vec<char> = re.chars().collect();
+    let mut depth = 0usize;
+    // Whether the previous item can take a repetition operator, and whether it already is one.
+    let mut atom = false;
+    let mut repeated = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            '\\' => {
+                if i + 1 >= b.len() {
+                    return err("trailing backslash at end of expression", "");
+                }
+                i += 2;
+                atom = true;
+                repeated = false;
+                continue;
+            }
+            '(' => {
+                depth += 1;
+                atom = false;
+                repeated = false;
+                // Skip a group flag or name prefix (`?:`, `?i:`, `?P<name>`).
+                if b.get(i + 1) == Some(&'?') {
+                    let mut j = i + 2;
+                    while j < b.len() && b[j] != ':' && b[j] != ')' && b[j] != '>' {
+                        j += 1;
+                    }
+                    if j < b.len() && b[j] == ')' {
+                        // A flags-only group like `(?i)`.
+                        depth -= 1;
+                    }
+                    i = j + 1;
+                    continue;
+                }
+            }
+            ')' => {
+                if depth == 0 {
+                    return err("unexpected )", re);
+                }
+                depth -= 1;
+                atom = true;
+                repeated = false;
+            }
+            '|' => {
+                atom = false;
+                repeated = false;
+            }
+            '[' => {
+                let start = i;
+                let mut j = i + 1;
+                if b.get(j) == Some(&'^') {
+                    j += 1;
+                }
+                let mut first = true;
+                let mut prev: Option<char> = None;
+                loop {
+                    let Some(&d) = b.get(j) else {
+                        let rest: String = b[start..].iter().collect();
+                        return err("missing closing ]", &rest);
+                    };
+                    if d == ']' && !first {
+                        break;
+                    }
+                    first = false;
+                    if d == '[' && b.get(j + 1) == Some(&':') {
+                        if let Some(k) = (j + 2..b.len().saturating_sub(1))
+                            .find(|&k| b[k] == ':' && b[k + 1] == ']')
+                        {
+                            j = k + 2;
+                            prev = None;
+                            continue;
+                        }
+                    }
+                    let (lo, next) = if d == '\\' {
+                        match b.get(j + 1) {
+                            Some(&e) => (Some(e), j + 2),
+                            None => return err("trailing backslash at end of expression", ""),
+                        }
+                    } else {
+                        (Some(d), j + 1)
+                    };
+                    if d == '-' && prev.is_some() && b.get(j + 1).is_some_and(|&h| h != ']') {
+                        let lo = prev.unwrap_or_default();
+                        let hi = b[j + 1];
+                        let hi_end = if hi == '\\' { j + 3 } else { j + 2 };
+                        let hi_char = if hi == '\\' {
+                            b.get(j + 2).copied().unwrap_or_default()
+                        } else {
+                            hi
+                        };
+                        if hi_char < lo {
+                            let from = if j >= 2 && b[j - 2] == '\\' {
+                                j - 2
+                            } else {
+                                j - 1
+                            };
+                            let text: String = b[from..hi_end.min(b.len())].iter().collect();
+                            return err("invalid character class range", &text);
+                        }
+                        j = hi_end;
+                        prev = None;
+                        continue;
+                    }
+                    prev = lo;
+                    j = next;
+                }
+                i = j + 1;
+                atom = true;
+                repeated = false;
+                continue;
+            }
+            '*' | '+' | '?' | '{' => {
+                let (op_end, count) = if c == '{' {
+                    match parse_repeat(&b, i) {
+                        Some((end, lo, hi)) => (end, Some((lo, hi))),
+                        // Not a repetition: a literal `{`.
+                        None => {
+                            i += 1;
+                            atom = true;
+                            repeated = false;
+                            continue;
+                        }
+                    }
+                } else {
+                    (i + 1, None)
+                };
+                // A lazy marker belongs to the operator.
+                let op_end = if b.get(op_end) == Some(&'?') {
+                    op_end + 1
+                } else {
+                    op_end
+                };
+                let op: String = b[i..op_end].iter().collect();
+                if repeated {
+                    // Go names the previous operator and this one.
+                    let mut k = i;
+                    while k > 0 && matches!(b[k - 1], '*' | '+' | '?' | '}') {
+                        k -= 1;
+                        if b[k] == '}' {
+                            while k > 0 && b[k] != '{' {
+                                k -= 1;
+                            }
+                        }
+                    }
+                    let text: String = b[k..op_end].iter().collect();
+                    return err("invalid nested repetition operator", &text);
+                }
+                if !atom {
+                    return err("missing argument to repetition operator", &op);
+                }
+                if let Some((lo, hi)) = count {
+                    if lo > 1000 || hi.is_some_and(|h| h > 1000 || h < lo) {
+                        return err("invalid repeat count", &op);
+                    }
+                }
+                i = op_end;
+                repeated = true;
+                continue;
+            }
+            _ => {
+                atom = true;
+                repeated = false;
+            }
+        }
+        i += 1;
+    }
+    if depth > 0 {
+        return err("missing closing )", re);
+    }
+    None
+}
+
+/// `{n}`, `{n,}` or `{n,m}` at `i`: the end and the counts.
+fn parse_repeat(b: &[char], i: usize) -> Option<(usize, u64, Option<u64>)> {
+    let mut j = i + 1;
+    let num = |j: &mut usize| -> Option<u64> {
+        let s = *j;
+        while *j < b.len() && b[*j].is_ascii_digit() {
+            *j += 1;
+        }
+        (s < *j).then(|| {
+            b[s..*j]
+                .iter()
+                .collect::<String>()
+                .parse()
+                .unwrap_or(u64::MAX)
+        })
+    };
+    let lo = num(&mut j)?;
+    let hi = if b.get(j) == Some(&',') {
+        j += 1;
+        if b.get(j) == Some(&'}') {
+            None
+        } else {
+            Some(num(&mut j)?)
+        }
+    } else {
+        Some(lo)
+    };
+    (b.get(j) == Some(&'}')).then_some((j + 1, lo, hi))
+}
+
+#[cfg(test)]
+mod regex_tests {
+    use super::go_regex_error;
+
+    #[test]
+    fn go_regex_messages() {
+        let e = |s: &str| go_regex_error(s).unwrap_or_default();
+        assert_eq!(e("("), "error parsing regexp: missing closing ): `(`");
+        assert_eq!(e("a)"), "error parsing regexp: unexpected ): `a)`");
+        assert_eq!(
+            e("a{2,1}"),
+            "error parsing regexp: invalid repeat count: `{2,1}`"
+        );
+        assert_eq!(
+            e("*"),
+            "error parsing regexp: missing argument to repetition operator: `*`"
+        );
+        assert_eq!(
+            e("[z-a]"),
+            "error parsing regexp: invalid character class range: `z-a`"
+        );
+        assert_eq!(e("a[bc"), "error parsing regexp: missing closing ]: `[bc`");
+        assert_eq!(
+            e("\\"),
+            "error parsing regexp: trailing backslash at end of expression: ``"
+        );
+        assert_eq!(go_regex_error("a(b|c)*[x-y]{1,3}"), None);
+        assert_eq!(go_regex_error("(?i)a(?:b)(?P<n>c)"), None);
+    }
+}
