@@ -331,13 +331,9 @@ fn instant_value(val: Val, ast: &promql_parser::parser::Expr, t: i64) -> Result<
                 Some("sort_desc") => out.sort_by(|a, b| cmp_value(-a.v, -b.v)),
                 Some(f @ ("sort_by_label" | "sort_by_label_desc")) => {
                     let names = sort_label_names(ast);
-                    out.sort_by(|a, b| {
-                        let o = cmp_by_labels(&a.labels, &b.labels, &names);
-                        if f == "sort_by_label_desc" {
-                            o.reverse()
-                        } else {
-                            o
-                        }
+                    let desc = f == "sort_by_label_desc";
+                    go_sort(&mut out, |a, b| {
+                        cmp_by_labels(&a.labels, &b.labels, &names, desc)
                     });
                 }
                 _ => {}
@@ -363,50 +359,98 @@ fn sort_label_names(e: &promql_parser::parser::Expr) -> Vec<String> {
     }
 }
 
-/// `sort_by_label`'s order: the named labels' values in natural order (digit runs compare
-/// as numbers), then the whole label sets.
+/// `sort_by_label`'s comparison, as Prometheus 3.5 writes it: the first named label whose
+/// values differ decides by natural order (`-1` when [`natural_less`], else `+1`, reversed for
+/// `_desc`), then the whole label sets.
 fn cmp_by_labels(
     a: &tidemark_engine::Labels,
     b: &tidemark_engine::Labels,
     names: &[String],
+    desc: bool,
 ) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
     for n in names {
         let (x, y) = (a.get(n).unwrap_or(""), b.get(n).unwrap_or(""));
-        if x != y {
-            return natural_cmp(x, y);
+        if x == y {
+            continue;
         }
+        let less = if desc {
+            natural_less(y, x)
+        } else {
+            natural_less(x, y)
+        };
+        return if less {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
     }
-    a.cmp(b)
+    if desc {
+        b.cmp(a)
+    } else {
+        a.cmp(b)
+    }
 }
 
-/// Natural string order: runs of ASCII digits compare by numeric value, the rest bytewise.
-fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    fn chunks(s: &str) -> Vec<(bool, &str)> {
-        let mut out = Vec::new();
+/// The natural order Prometheus uses (`facette/natsort`'s `Compare`): the strings are cut into
+/// runs of ASCII digits and of other characters; two numeric runs compare as integers, others
+/// as strings; when all of one string's runs equal the other's, the shorter is less. Not a
+/// strict order ("0.05" and "0.5" are each less than the other), which is why sorting follows
+/// Go's algorithm ([`go_sort`]).
+fn natural_less(a: &str, b: &str) -> bool {
+    fn chunks(s: &str) -> Vec<&str> {
         let bytes = s.as_bytes();
+        let mut out = Vec::new();
         let mut start = 0;
         for i in 1..=bytes.len() {
             if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
-                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                out.push(&s[start..i]);
                 start = i;
             }
         }
         out
     }
+    // Go's strconv.Atoi: optional sign, decimal digits, fits in i64.
+    fn atoi(s: &str) -> Option<i64> {
+        s.parse::<i64>().ok()
+    }
     let (ca, cb) = (chunks(a), chunks(b));
-    for (x, y) in ca.iter().zip(&cb) {
-        let o = if x.0 && y.0 {
-            let (tx, ty) = (x.1.trim_start_matches('0'), y.1.trim_start_matches('0'));
-            tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty))
-        } else {
-            x.1.cmp(y.1)
+    for (i, x) in ca.iter().enumerate() {
+        let Some(y) = cb.get(i) else {
+            return false;
         };
-        if o != Ordering::Equal {
-            return o;
+        let equal = match (atoi(x), atoi(y)) {
+            (Some(p), Some(q)) if p != q => return p < q,
+            (Some(_), Some(_)) => true,
+            _ if x == y => true,
+            _ => return x < y,
+        };
+        if equal {
+            if i == ca.len() - 1 {
+                return true;
+            } else if i == cb.len() - 1 {
+                return false;
+            }
         }
     }
-    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+    false
+}
+
+/// Sorts as Go's `slices.SortFunc` does for the sizes where that is an insertion sort (12
+/// elements or fewer), so an order that is not strict gives the same result; larger inputs
+/// use a stable sort (the same result whenever the order is strict).
+fn go_sort<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    if v.len() > 12 {
+        v.sort_by(cmp);
+        return;
+    }
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && cmp(&v[j], &v[j - 1]) == std::cmp::Ordering::Less {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
 }
 
 /// Orders values with NaN last (as Prometheus's sort and sort_desc do).

@@ -348,7 +348,9 @@ impl Evaluator<'_> {
     ) -> Result<()> {
         let matchers = to_matchers(vs)?;
         let sub = self.querier_for(mint, maxt);
-        let selected = sub.select(&matchers)?;
+        // Prometheus's engine selects unsorted: from the head alone, series come in creation
+        // order, which is what ties in `topk`/`bottomk` (and float sums' order) follow.
+        let selected = sub.select_unsorted(&matchers)?;
         let mut points = Vec::new();
         for s in &selected {
             self.check_deadline()?;

@@ -1,7 +1,8 @@
 //! End-to-end tests of the reference-Prometheus harness (`tidemark_tests::prom`) against Debian's
-//! real Prometheus 2.42: data goes in by remote write, comes back through the HTTP API, and is
-//! checked with the harness's own `compare` against values worked out by hand below. If
-//! `/usr/bin/prometheus` is missing the tests fail with the install hint.
+//! real Prometheus 3.5: data goes in by remote write, comes back through the HTTP API, and is
+//! checked with the harness's own `compare` against values worked out by hand below. The
+//! binary comes from `scripts/reference-peers.sh` (found through `tidemark_tests::peers`); if
+//! it is missing the tests fail with the install hint.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -334,24 +335,26 @@ fn scalar_string_and_errors() {
     assert!(compare(&bad_data, &got.result, TOL).is_err());
 }
 
-/// Prometheus 2.42's lookback and range windows include their left edge (`[t-5m, t]`);
-/// Prometheus 3 made them left-open. Tidemark's comparisons must use the same rule.
+/// Prometheus 3.5's lookback and range windows are left-open, `(t-5m, t]` (2.x included the
+/// left edge). Tidemark's comparisons rely on the same rule.
 #[test]
-fn windows_include_the_left_edge_in_2_42() {
+fn windows_are_left_open_in_3_5() {
     let prom = loaded_server();
-    // The last sample of temperature a before the gap is at 120 s = 420 s - 5m.
+    // The last sample of temperature a before the gap is at 120 s = 420 s - 5m: exactly on
+    // the left edge at 420 s, so not seen; one second earlier it is.
+    check(&prom, "temperature{instance=\"a\"}", 420 * S, vector(&[]));
     check(
         &prom,
         "temperature{instance=\"a\"}",
-        420 * S,
-        vector(&[(T_A, 420 * S, 22.0)]),
+        419 * S,
+        vector(&[(T_A, 419 * S, 22.0)]),
     );
-    // [5m] at 600 s holds the samples at 300..600 s: six of them.
+    // [5m] at 600 s holds the samples at 360..600 s (300 s is the open edge): five of them.
     check(
         &prom,
         "count_over_time(http_requests_total{instance=\"b\"}[5m])",
         600 * S,
-        vector(&[(&[("instance", "b"), ("job", "api")], 600 * S, 6.0)]),
+        vector(&[(&[("instance", "b"), ("job", "api")], 600 * S, 5.0)]),
     );
 }
 
@@ -363,13 +366,14 @@ fn lookback_delta_is_configurable() {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     prom.remote_write().write(&data_set()).unwrap();
-    // With a 1m lookback the gauge a is gone 61 s after its sample at 120 s.
-    check(&prom, "temperature{instance=\"a\"}", 181 * S, vector(&[]));
+    // With a 1m lookback the gauge a is gone 60 s after its sample at 120 s (the window
+    // `(t - 1m, t]` is left-open).
+    check(&prom, "temperature{instance=\"a\"}", 180 * S, vector(&[]));
     check(
         &prom,
         "temperature{instance=\"a\"}",
-        180 * S,
-        vector(&[(T_A, 180 * S, 22.0)]),
+        179 * S,
+        vector(&[(T_A, 179 * S, 22.0)]),
     );
 }
 
@@ -408,14 +412,14 @@ fn remote_write_accepts_samples_within_one_hour_of_the_head_max() {
 }
 
 #[test]
-fn missing_binary_gives_the_install_hint() {
+fn missing_binary_names_the_peer_script() {
     let err = PromServer::start_with(&PromOptions {
         binary: Some("/nonexistent/prometheus".into()),
         ..PromOptions::default()
     })
     .err()
     .expect("must fail");
-    assert!(err.contains("apt-get install -y prometheus"), "{err}");
+    assert!(err.contains("scripts/reference-peers.sh"), "{err}");
 }
 
 #[test]
@@ -526,10 +530,11 @@ fn long_history_survives_head_compaction() {
         .unwrap_or_else(|e| panic!("{e}\nlog:\n{}", prom.log()));
     let end = (N - 1) * STEP;
     let got = prom.api().query("count_over_time(long[10h])", end).unwrap();
+    // `(end - 10h, end]` is left-open: the sample at 0 is out.
     let expected = vector(&[
-        (&[("instance", "i0")], end, N as f64),
-        (&[("instance", "i1")], end, N as f64),
-        (&[("instance", "i2")], end, N as f64),
+        (&[("instance", "i0")], end, (N - 1) as f64),
+        (&[("instance", "i1")], end, (N - 1) as f64),
+        (&[("instance", "i2")], end, (N - 1) as f64),
     ]);
     compare(&expected, &got.result, TOL).unwrap_or_else(|e| panic!("{e}"));
     // The head compacts in the background once it spans more than 3h; wait (bounded) for the

@@ -1,27 +1,30 @@
-//! Differential PromQL test: the same data is written to Debian's Prometheus 2.42 (by remote
-//! write) and to a Tidemark database, then every query below runs as instant queries at
-//! several times and as range queries at two steps on both; results must agree (same series,
-//! same labels, values within relative error 1e-6, same error types). Differences that are
-//! understood and accepted are listed, with the reason, in `KNOWN_DIFFERENCES`.
+//! Differential PromQL test: the same data is written to Debian's Prometheus 3.5 (by remote
+//! write, default feature flags) and to a Tidemark database, then every query below runs as
+//! instant queries at several times and as range queries at two steps on both; results must
+//! agree (same series, same labels, values within relative error 1e-6, same error types).
+//! Differences that are understood and accepted are listed, with the reason, in
+//! `KNOWN_DIFFERENCES`; an entry that no longer differs fails the test.
+//!
+//! Samples are 15 s apart from 0, and most evaluation times are multiples of 15 s, so samples
+//! sit exactly on the left edge of lookback and range windows all the time: Prometheus 3's
+//! windows are left-open, `(t - d, t]`, and the queries below exercise that edge on purpose
+//! (`count_over_time(x[15s])` sees one sample, not two; an instant selector at exactly 5m
+//! after the last sample before a gap sees nothing).
 
 use std::collections::BTreeMap;
 
 use tidemark_engine::{Db, DbOptions, Labels};
-use tidemark_query::{QueryEngine, QueryError, Value};
+use tidemark_query::{EngineOptions, Features, QueryEngine, QueryError, Value};
 use tidemark_tests::prom::{
-    compare, compare_ordered, InputSeries, InstantSample, Point, PromResult, PromServer,
-    RangeSeries,
+    compare, compare_ordered, InputSeries, InstantSample, Point, PromOptions, PromResult,
+    PromServer, RangeSeries,
 };
 
 const STEP: i64 = 15_000;
 const POINTS: i64 = 240; // one hour
 
-/// Queries whose results are known to differ, with the reason.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "range topk(2, rate(http_requests_total[5m]))",
-    "ties: two series have exactly equal rates at some steps; Prometheus breaks topk ties by \
-     the order its head returns series (creation order, unsorted), Tidemark by label order",
-)];
+/// Queries whose results are known to differ, with the reason (none today).
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
     let mut s = seed;
@@ -213,10 +216,16 @@ const QUERIES: &[&str] = &[
     "histogram_quantile(0.99, sum by (le) (rate(req_duration_seconds_bucket[5m])))",
     "histogram_quantile(0.5, sum by (job, le) (rate(req_duration_seconds_bucket[5m])))",
     "histogram_quantile(0.9, req_duration_seconds_bucket)",
-    // 2.42's native-histogram functions skip float samples: empty on this data.
+    // The native-histogram functions skip float samples: empty on this data, except
+    // histogram_fraction, which 3.5 also computes from classic buckets.
     "histogram_count(req_duration_seconds_bucket)",
     "histogram_sum(rate(req_duration_seconds_bucket[5m]))",
+    "histogram_avg(req_duration_seconds_bucket)",
+    "histogram_stddev(req_duration_seconds_bucket)",
     "histogram_fraction(0, 0.5, req_duration_seconds_bucket)",
+    "histogram_fraction(0.1, 0.7, rate(req_duration_seconds_bucket[5m]))",
+    "histogram_fraction(0.3, +Inf, sum by (le) (req_duration_seconds_bucket))",
+    "histogram_quantile(0.9, {__name__=~\"req_duration_seconds_bucket|rpc_seconds\"})",
     "rate(req_duration_seconds_sum[5m]) / rate(req_duration_seconds_count[5m])",
     "rpc_seconds{quantile=\"0.99\"}",
     "max(rpc_seconds) by (quantile)",
@@ -296,6 +305,26 @@ const QUERIES: &[&str] = &[
     "day_of_year()",
     "sort(node_temp_celsius)",
     "sort_desc(node_temp_celsius)",
+    // Window edges (samples every 15 s; most evaluation times are multiples of 15 s).
+    "count_over_time(node_temp_celsius[15s])",
+    "count_over_time(node_temp_celsius[1m])",
+    "last_over_time(node_temp_celsius[15s] offset 15s)",
+    "sum_over_time(http_requests_total[30s] @ 1500)",
+    "http_requests_total{instance=\"10.0.0.2:80\", method=\"POST\"}",
+    "timestamp(http_requests_total{instance=\"10.0.0.2:80\"})",
+    "node_temp_celsius @ 1500 offset 5m",
+    "count_over_time(node_temp_celsius[1m:15s])",
+    "count_over_time(node_temp_celsius[5m:1m] @ 1500)",
+    // 3.x regexes: `.` matches a newline too.
+    "http_requests_total{job=~\"(?s).*\", method=~\"G.T\"}",
+    "label_replace(node_temp_celsius, \"x\", \"$1\", \"job\", \"(.)\")",
+    // Functions 3.5 only knows with promql-experimental-functions (off here): errors.
+    "sort_by_label(node_temp_celsius, \"job\")",
+    "limitk(1, node_temp_celsius)",
+    "mad_over_time(node_temp_celsius[5m])",
+    "double_exponential_smoothing(node_temp_celsius[10m], 0.5, 0.5)",
+    "atan2(1, 2)",
+    "node_temp_celsius atan2 node_temp_celsius",
     // Subqueries.
     "max_over_time(rate(http_requests_total[1m])[10m:1m])",
     "avg_over_time(node_temp_celsius[10m:])",
@@ -361,9 +390,6 @@ fn generated_queries() -> Vec<String> {
         q.push(format!(
             "histogram_quantile({p}, sum by (le) (rate(req_duration_seconds_bucket[5m])))"
         ));
-    }
-    for (sf, tf) in [("0.1", "0.9"), ("0.9", "0.1"), ("0.5", "0.5")] {
-        q.push(format!("holt_winters(node_temp_celsius[15m], {sf}, {tf})"));
     }
     for d in ["60", "600", "-300"] {
         q.push(format!("predict_linear(node_temp_celsius[10m], {d})"));
@@ -537,30 +563,54 @@ fn load_tidemark(dir: &std::path::Path, input: &[InputSeries]) -> Db {
     db
 }
 
-#[test]
-fn promql_agrees_with_prometheus() {
-    let prom = PromServer::start().unwrap_or_else(|e| panic!("{e}"));
-    let input = data();
-    prom.remote_write()
-        .write(&input)
-        .expect("remote write to Prometheus");
-    let dir = tempfile::tempdir().unwrap();
-    let db = load_tidemark(dir.path(), &input);
-    let engine = QueryEngine::new(Default::default());
+/// Queries of the experimental functions, compared with a Prometheus started with
+/// `--enable-feature=promql-experimental-functions` (and Tidemark with the same feature).
+const EXPERIMENTAL_QUERIES: &[&str] = &[
+    "double_exponential_smoothing(node_temp_celsius[15m], 0.1, 0.9)",
+    "double_exponential_smoothing(node_temp_celsius[15m], 0.9, 0.1)",
+    "double_exponential_smoothing(node_temp_celsius[10m], 0.5, 0.5)",
+    "double_exponential_smoothing(node_temp_celsius[10m], 1.5, 0.5)",
+    "double_exponential_smoothing(rate(http_requests_total[1m])[10m:1m], 0.3, 0.3)",
+    "sort_by_label(node_temp_celsius, \"instance\")",
+    "sort_by_label_desc(node_temp_celsius, \"job\", \"instance\")",
+    "sort_by_label(http_requests_total, \"method\", \"instance\")",
+    "sort_by_label(req_duration_seconds_bucket, \"le\")",
+    "mad_over_time(node_temp_celsius[5m])",
+    "mad_over_time(node_temp_celsius[1m])",
+    "ts_of_max_over_time(node_temp_celsius[10m])",
+    "ts_of_min_over_time(node_temp_celsius[10m])",
+    "ts_of_last_over_time(http_requests_total[5m])",
+    "limitk(1, node_temp_celsius)",
+    "limitk by (job) (1, http_requests_total)",
+    "count(limitk(2, http_requests_total))",
+    "limitk(0, node_temp_celsius)",
+    "limit_ratio(1, node_temp_celsius)",
+    "limit_ratio(-1, node_temp_celsius)",
+    "limit_ratio(0, node_temp_celsius)",
+    "holt_winters(node_temp_celsius[10m], 0.5, 0.5)",
+];
+
+/// Runs `queries` on both (instant at seven times, range at two steps); returns how many
+/// evaluations were compared and the differences.
+fn differences(
+    prom: &PromServer,
+    db: &Db,
+    engine: &QueryEngine,
+    queries: &[String],
+) -> (usize, Vec<String>) {
     let api = prom.api();
     let mut failures = Vec::new();
     let mut compared = 0;
     let end = (POINTS - 1) * STEP;
-    let mut queries: Vec<String> = QUERIES.iter().map(|s| s.to_string()).collect();
-    queries.extend(generated_queries());
-    assert!(queries.len() >= 500, "only {} queries", queries.len());
-    for q in &queries {
+    for q in queries {
         let q = q.as_str();
         let ordered = q.starts_with("sort") || q.starts_with("topk") || q.starts_with("bottomk");
+        // 1_785_000 is exactly 5m after the last sample before the POST gap of 10.0.0.2.
         for t in [
             0,
             7 * STEP + 3_000,
             1_500_000,
+            1_785_000,
             2_700_000,
             end,
             end + 200_000,
@@ -569,7 +619,7 @@ fn promql_agrees_with_prometheus() {
                 .query(q, t)
                 .unwrap_or_else(|e| panic!("{q}: {e}"))
                 .result;
-            let got = to_prom(engine.instant(&db, q, t));
+            let got = to_prom(engine.instant(db, q, t));
             let res = if ordered {
                 compare_ordered(&want, &got, 1e-6)
             } else {
@@ -585,30 +635,92 @@ fn promql_agrees_with_prometheus() {
                 .query_range(q, start, stop, step)
                 .unwrap_or_else(|e| panic!("{q}: {e}"))
                 .result;
-            let got = to_prom(engine.range(&db, q, start, stop, step));
+            let got = to_prom(engine.range(db, q, start, stop, step));
             compared += 1;
             if let Err(e) = compare(&want, &got, 1e-6) {
                 failures.push(format!("range {q} [{start}, {stop}] step {step}: {e}"));
             }
         }
     }
+    (compared, failures)
+}
+
+/// Fails on differences not in `KNOWN_DIFFERENCES` and on entries there that no longer
+/// differ; prints the counts.
+fn judge(what: &str, queries: usize, compared: usize, failures: &[String]) {
     let unexpected: Vec<&String> = failures
         .iter()
         .filter(|f| !KNOWN_DIFFERENCES.iter().any(|(q, _)| f.contains(q)))
         .collect();
+    let excused = failures.len() - unexpected.len();
     eprintln!(
-        "compared {compared} query evaluations over {} queries; {} differ",
-        queries.len(),
+        "{what}: compared {compared} query evaluations over {queries} queries; {} differ ({excused} excused by KNOWN_DIFFERENCES)",
         failures.len()
     );
     assert!(
         unexpected.is_empty(),
-        "{} of {compared} results differ from Prometheus 2.42:\n{}",
+        "{} of {compared} results differ from Prometheus 3.5:\n{}",
         unexpected.len(),
         unexpected
             .iter()
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join("\n")
+    );
+}
+
+#[test]
+fn promql_agrees_with_prometheus() {
+    let prom = PromServer::start().unwrap_or_else(|e| panic!("{e}"));
+    let input = data();
+    prom.remote_write()
+        .write(&input)
+        .expect("remote write to Prometheus");
+    let dir = tempfile::tempdir().unwrap();
+    let db = load_tidemark(dir.path(), &input);
+    let engine = QueryEngine::new(Default::default());
+    let mut queries: Vec<String> = QUERIES.iter().map(|s| s.to_string()).collect();
+    queries.extend(generated_queries());
+    assert!(queries.len() >= 500, "only {} queries", queries.len());
+    let (compared, failures) = differences(&prom, &db, &engine, &queries);
+    let stale: Vec<&str> = KNOWN_DIFFERENCES
+        .iter()
+        .filter(|(q, _)| !failures.iter().any(|f| f.contains(q)))
+        .map(|(q, _)| *q)
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "listed in KNOWN_DIFFERENCES but no longer different: {stale:?}"
+    );
+    judge("default features", queries.len(), compared, &failures);
+}
+
+#[test]
+fn experimental_functions_agree_with_prometheus() {
+    let prom = PromServer::start_with(&PromOptions {
+        extra_args: vec!["--enable-feature=promql-experimental-functions".into()],
+        ..PromOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let input = data();
+    prom.remote_write()
+        .write(&input)
+        .expect("remote write to Prometheus");
+    let dir = tempfile::tempdir().unwrap();
+    let db = load_tidemark(dir.path(), &input);
+    let engine = QueryEngine::new(EngineOptions {
+        features: Features {
+            experimental_functions: true,
+            ..Features::default()
+        },
+        ..EngineOptions::default()
+    });
+    let queries: Vec<String> = EXPERIMENTAL_QUERIES.iter().map(|s| s.to_string()).collect();
+    let (compared, failures) = differences(&prom, &db, &engine, &queries);
+    judge(
+        "promql-experimental-functions",
+        queries.len(),
+        compared,
+        &failures,
     );
 }

@@ -87,8 +87,8 @@ fn coalesce(buckets: &mut Vec<(f64, f64)>) {
 
 /// `histogram_fraction(lower, upper, ...)` over classic buckets `(upper bound, cumulative
 /// count)`: the estimated share of observations in `(lower, upper]`, interpolating linearly
-/// inside a bucket (the first bucket starts at 0 when its upper bound is positive, as for
-/// quantiles). NaN without a `+Inf` bucket, without observations, or for a NaN bound; 0 when
+/// inside a bucket (the first bucket starts at -Inf: a bound inside it gives NaN, as in
+/// Prometheus 3.5). NaN without a `+Inf` bucket, without observations, or for a NaN bound; 0 when
 /// `lower >= upper`. `buckets` is sorted in place.
 pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) -> f64 {
     buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
@@ -105,13 +105,13 @@ pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) ->
     if lower >= upper {
         return 0.0;
     }
+    // Interpolation as Prometheus writes it: the first bucket starts at -Inf, so a bound
+    // inside it gives NaN, and one inside the +Inf bucket counts none of that bucket.
     let rank = |v: f64| -> f64 {
         let mut prev = 0.0;
         for (i, &(hi, c)) in buckets.iter().enumerate() {
             let lo = if i > 0 {
                 buckets[i - 1].0
-            } else if hi > 0.0 {
-                0.0
             } else {
                 f64::NEG_INFINITY
             };
@@ -119,9 +119,6 @@ pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) ->
                 return prev;
             }
             if v < hi {
-                if lo.is_infinite() || hi.is_infinite() {
-                    return prev;
-                }
                 return prev + (c - prev) * (v - lo) / (hi - lo);
             }
             prev = c;

@@ -1,26 +1,24 @@
 //! `label_replace` and `label_join` on one label set, label-name validation, and the argument
-//! checks (with Prometheus 2.42's error strings) the evaluator runs before applying them.
+//! checks (with Prometheus 3.5's error strings) the evaluator runs before applying them.
 //!
-//! The regular expression is Rust's `regex`, anchored as Prometheus anchors Go's
-//! (`^(?:re)$`); `$1`, `$name` and `${name}` expand as in Go's `Regexp.Expand`.
+//! The regular expression is Rust's `regex`, anchored as Prometheus 3.5 anchors Go's
+//! (`^(?s:re)$`: `.` matches a newline); `$1`, `$name` and `${name}` expand as in Go's `Regexp.Expand`.
 
 use regex::Regex;
 use tidemark_engine::Labels;
 
-/// Whether `name` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+/// Whether `name` is a valid label name under Prometheus 3.5's UTF-8 validation.
 pub fn is_valid_label_name(name: &str) -> bool {
-    let mut chars = name.bytes();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == b'_' => {}
-        _ => return false,
-    }
-    chars.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    // Prometheus 3.5 validates label names as UTF-8 (any non-empty valid UTF-8 string). Our
+    // strings are always UTF-8: the parser turns invalid bytes from escapes such as `\xff`
+    // into U+FFFD, so that character stands for invalid UTF-8 here.
+    !name.is_empty() && !name.contains('\u{fffd}')
 }
 
 /// Compiles `label_replace`'s regex anchored at both ends. Error: Prometheus's
 /// `invalid regular expression in label_replace(): <re>`.
 pub fn compile_label_replace_regex(re: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{re})$"))
+    Regex::new(&format!("^(?s:{re})$"))
         .map_err(|_| format!("invalid regular expression in label_replace(): {re}"))
 }
 
@@ -101,9 +99,10 @@ mod tests {
         assert!(is_valid_label_name("_a1"));
         assert!(is_valid_label_name("__name__"));
         assert!(!is_valid_label_name(""));
-        assert!(!is_valid_label_name("1a"));
-        assert!(!is_valid_label_name("a-b"));
-        assert!(!is_valid_label_name("ä"));
+        assert!(is_valid_label_name("1a"));
+        assert!(is_valid_label_name("a-b"));
+        assert!(is_valid_label_name("ä"));
+        assert!(!is_valid_label_name("a\u{fffd}z"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A reference Prometheus for differential testing.
 //!
-//! Runs Debian's real Prometheus 2.42 (`/usr/bin/prometheus`, from `apt-get install -y
-//! prometheus`) on loopback with a temporary TSDB, writes samples to it with remote write, queries
+//! Runs Debian's real Prometheus 3.5 (unpacked by `scripts/reference-peers.sh`, found through
+//! [`crate::peers`]) on loopback with a temporary TSDB, writes samples to it with remote write, queries
 //! it over the HTTP API, and compares query results. The same client and comparison code work
 //! against any server that speaks the Prometheus API (Tidemark included), so one data set can be
 //! written to both and every query's answer compared.
@@ -16,7 +16,7 @@
 //! compare(&got.result, &got.result, 1e-6).expect("equal to itself");
 //! ```
 //!
-//! # Which timestamps Prometheus 2.42 accepts
+//! # Which timestamps Prometheus 3.5 accepts
 //!
 //! Remote-written samples are appended to the TSDB head, which (with no out-of-order window
 //! configured, the default) accepts a sample only if
@@ -37,14 +37,13 @@
 //! writes too, so write each data set in one go, in timestamp order, into a fresh server.
 //! `tests/tests/prometheus_reference.rs` checks the 1h bound and the compaction.
 //!
-//! # Prometheus 2.42 windows include their left edge
+//! # Prometheus 3.5 windows are left-open
 //!
-//! In 2.42 an instant selector at `t` sees samples in `[t − lookback, t]` and a range selector
-//! `[d]` sees `[t − d, t]`, both ends included (checked by the tests: a sample exactly 5m old is
-//! still returned, `count_over_time(x[5m])` over 60 s samples counts 6). Prometheus 3 made both
-//! left-open, `(t − 5m, t]`, which is what `shared/reference/http-api-and-promql.md` describes;
-//! differential tests against this reference follow 2.42, so avoid samples exactly on a window's
-//! left edge unless the edge itself is what is being tested.
+//! An instant selector at `t` sees samples in `(t − lookback, t]` and a range selector `[d]`
+//! sees `(t − d, t]`: a sample exactly 5m old is no longer returned, and
+//! `count_over_time(x[5m])` over 60 s samples at an aligned `t` counts 5 (Prometheus 2.x
+//! included the left edge; `tests/tests/prometheus_reference.rs` checks the 3.5 rule). The
+//! edges are well defined, so differential tests may put samples exactly on them.
 
 mod api;
 mod compare;
