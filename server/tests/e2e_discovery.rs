@@ -1,0 +1,408 @@
+//! HTTP and DNS service discovery and OAuth 2.0 client credentials, end to end through the real
+//! `tidemark` binary, against loopback stand-ins from `tidemark_tests::sd_stub`: an HTTP SD
+//! endpoint whose answer the test changes, an OAuth 2.0 token endpoint, `/metrics` pages and a
+//! small DNS server (Tidemark's DNS SD is pointed at it with `TIDEMARK_DNS_SD_NAMESERVER`).
+//!
+//! Prometheus 3.5 runs against the same HTTP SD endpoint and token endpoint, and both must show
+//! the same discovered and final labels and be up. DNS SD cannot be compared: Prometheus reads
+//! its nameservers from `/etc/resolv.conf`, which a test on a shared machine must not change.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{wait_for, Tidemark};
+use serde_json::Value;
+use tidemark_tests::prom::{PromOptions, PromServer};
+use tidemark_tests::sd_stub::{
+    DnsRecord, DnsServer, HttpStub, StubResponse, Zone, TYPE_A, TYPE_AAAA, TYPE_MX, TYPE_NS,
+    TYPE_SRV,
+};
+
+const METRICS: &str = "# TYPE demo_up gauge\ndemo_up 1\n";
+const TEXT: &str = "text/plain; version=0.0.4";
+
+/// `(scrapePool, discoveredLabels, labels, health)` of every active target, sorted.
+type TargetView = Vec<(
+    String,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+    String,
+)>;
+
+fn label_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                // Prometheus drops empty labels; compare without them on both sides.
+                .filter(|(_, v)| !v.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn view(targets: &Value) -> TargetView {
+    let mut out: TargetView = targets["data"]["activeTargets"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            (
+                t["scrapePool"].as_str().unwrap_or_default().to_owned(),
+                label_map(&t["discoveredLabels"]),
+                label_map(&t["labels"]),
+                t["health"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn prom_targets(prom: &PromServer) -> Value {
+    let url = format!("{}/api/v1/targets", prom.url());
+    ureq_get_json(&url)
+}
+
+fn ureq_get_json(url: &str) -> Value {
+    let (host_port, path) = url
+        .trim_start_matches("http://")
+        .split_once('/')
+        .expect("url with a path");
+    let (host, port) = host_port.split_once(':').expect("host:port");
+    let (_, body) = common::http_get_host(host, port.parse().unwrap(), &format!("/{path}"))
+        .expect("GET answered");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+fn sd_body(groups: &[(&[String], &[(&str, &str)])]) -> String {
+    let groups: Vec<Value> = groups
+        .iter()
+        .map(|(targets, labels)| {
+            serde_json::json!({
+                "targets": targets,
+                "labels": labels.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    Value::from(groups).to_string()
+}
+
+#[test]
+fn http_sd_targets_follow_the_endpoint_and_match_prometheus() {
+    let stub = HttpStub::start();
+    stub.route("/metrics", |_| StubResponse::ok(TEXT, METRICS));
+    let port = stub.port();
+    let body = Arc::new(Mutex::new(sd_body(&[(
+        &[format!("127.0.0.1:{port}")],
+        &[("env", "prod"), ("__meta_custom", "x")],
+    )])));
+    // 0: JSON; 1: HTTP 500; 2: wrong content type.
+    let mode = Arc::new(AtomicUsize::new(0));
+    {
+        let (body, mode) = (body.clone(), mode.clone());
+        stub.route("/sd", move |_| match mode.load(Ordering::SeqCst) {
+            0 => StubResponse::ok("application/json", body.lock().unwrap().clone()),
+            1 => StubResponse::status(500),
+            _ => StubResponse::ok("text/plain", "[]"),
+        });
+    }
+    let sd_url = stub.url("/sd");
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: http-sd\n    http_sd_configs:\n      - url: '{sd_url}'\n        refresh_interval: 1s\n    relabel_configs:\n      - {{source_labels: [__meta_custom], target_label: custom}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tidemark = Tidemark::start(dir.path(), &config, &[]);
+    wait_for(
+        "the HTTP SD target to be up",
+        Duration::from_secs(30),
+        || {
+            view(&tidemark.targets())
+                .iter()
+                .any(|(_, _, _, h)| h == "up")
+        },
+    );
+    let ours = view(&tidemark.targets());
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    let (pool, discovered, labels, _) = &ours[0];
+    assert_eq!(pool, "http-sd");
+    assert_eq!(discovered["__meta_url"], sd_url);
+    assert_eq!(discovered["env"], "prod");
+    assert_eq!(labels["custom"], "x");
+    assert_eq!(labels["env"], "prod");
+    wait_for("demo_up scraped", Duration::from_secs(20), || {
+        !tidemark.query("demo_up{job=\"http-sd\"}").is_empty()
+    });
+    // The discoverer sends Prometheus's headers.
+    let asked = stub.requests_to("/sd");
+    let first = asked.first().expect("an SD request");
+    assert_eq!(first.header("accept"), Some("application/json"));
+    assert_eq!(
+        first.header("x-prometheus-refresh-interval-seconds"),
+        Some("1")
+    );
+
+    // Prometheus 3.5 against the same endpoint: same labels.
+    match PromServer::start_with(&PromOptions {
+        config_yaml: Some(config.clone()),
+        ..PromOptions::default()
+    }) {
+        Ok(prom) => {
+            wait_for(
+                "Prometheus's HTTP SD target",
+                Duration::from_secs(60),
+                || {
+                    view(&prom_targets(&prom))
+                        .iter()
+                        .any(|(_, _, _, h)| h == "up")
+                },
+            );
+            let theirs = view(&prom_targets(&prom));
+            assert_eq!(ours, theirs, "Tidemark vs Prometheus 3.5 HTTP SD targets");
+            println!(
+                "HTTP SD: Tidemark and Prometheus 3.5 agree on {} target(s)",
+                theirs.len()
+            );
+        }
+        Err(e) => panic!("Prometheus 3.5 did not start: {e}"),
+    }
+
+    // A second group appears.
+    *body.lock().unwrap() = sd_body(&[
+        (&[format!("127.0.0.1:{port}")], &[("env", "prod")]),
+        (&[format!("localhost:{port}")], &[("env", "dev")]),
+    ]);
+    wait_for("two HTTP SD targets", Duration::from_secs(20), || {
+        view(&tidemark.targets()).len() == 2
+    });
+    // Failing refreshes keep the last good targets (Prometheus logs and keeps them).
+    mode.store(1, Ordering::SeqCst);
+    let failing_from = stub.requests_to("/sd").len();
+    wait_for("two failed refreshes", Duration::from_secs(20), || {
+        stub.requests_to("/sd").len() >= failing_from + 2
+    });
+    assert_eq!(
+        view(&tidemark.targets()).len(),
+        2,
+        "targets kept after HTTP 500"
+    );
+    mode.store(2, Ordering::SeqCst);
+    let failing_from = stub.requests_to("/sd").len();
+    wait_for(
+        "two refreshes with the wrong content type",
+        Duration::from_secs(20),
+        || stub.requests_to("/sd").len() >= failing_from + 2,
+    );
+    assert_eq!(
+        view(&tidemark.targets()).len(),
+        2,
+        "targets kept after text/plain"
+    );
+    let log = std::fs::read_to_string(dir.path().join("tidemark.log")).unwrap_or_default();
+    assert!(
+        log.contains("unsupported content type"),
+        "the refresh error is logged"
+    );
+    // An empty list removes every target.
+    *body.lock().unwrap() = "[]".to_owned();
+    mode.store(0, Ordering::SeqCst);
+    wait_for("no HTTP SD targets", Duration::from_secs(20), || {
+        view(&tidemark.targets()).is_empty()
+    });
+}
+
+#[test]
+fn oauth2_client_credentials_for_scrapes_and_http_sd() {
+    let stub = HttpStub::start();
+    let port = stub.port();
+    let issued = Arc::new(AtomicUsize::new(0));
+    {
+        let issued = issued.clone();
+        stub.route("/token", move |r| {
+            // client_id "metrics reader" and secret "s3cret/+" URL-encoded, then basic auth.
+            let want = "Basic bWV0cmljcytyZWFkZXI6czNjcmV0JTJGJTJC";
+            let form_ok = r.body.contains("grant_type=client_credentials")
+                && r.body.contains("scope=read+write")
+                && r.body.contains("audience=tidemark");
+            if r.method != "POST" || r.header("authorization") != Some(want) || !form_ok {
+                return StubResponse::status(401);
+            }
+            let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+            StubResponse::ok(
+                "application/json",
+                format!(r#"{{"access_token":"tok-{n}","token_type":"bearer","expires_in":3600}}"#),
+            )
+        });
+    }
+    let authorized = |r: &tidemark_tests::sd_stub::StubRequest| {
+        r.header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer tok-"))
+    };
+    stub.route("/metrics", move |r| {
+        if authorized(r) {
+            StubResponse::ok(TEXT, METRICS)
+        } else {
+            StubResponse::status(401)
+        }
+    });
+    let target = format!("127.0.0.1:{port}");
+    stub.route("/sd", move |r| {
+        if authorized(r) {
+            StubResponse::ok(
+                "application/json",
+                format!(r#"[{{"targets": ["{target}"], "labels": {{"via": "sd"}}}}]"#),
+            )
+        } else {
+            StubResponse::status(401)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "s3cret/+\n").unwrap();
+    let oauth = format!(
+        "{{client_id: 'metrics reader', client_secret_file: '{}', token_url: '{}', scopes: [read, write], endpoint_params: {{audience: tidemark}}}}",
+        dir.path().join("secret").display(),
+        stub.url("/token")
+    );
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: oauth\n    oauth2: {oauth}\n    http_sd_configs:\n      - url: '{}'\n        refresh_interval: 1s\n        oauth2: {oauth}\n",
+        stub.url("/sd")
+    );
+    let tidemark = Tidemark::start(dir.path(), &config, &[]);
+    wait_for(
+        "the OAuth 2.0 target to be up",
+        Duration::from_secs(30),
+        || {
+            view(&tidemark.targets())
+                .iter()
+                .any(|(_, d, _, h)| h == "up" && d.get("via").is_some_and(|v| v == "sd"))
+        },
+    );
+    let scrapes_before = stub.requests_to("/metrics").len();
+    wait_for("three more scrapes", Duration::from_secs(20), || {
+        stub.requests_to("/metrics").len() >= scrapes_before + 3
+    });
+    // One token for the scrape client, one for the SD client; cached since (expires in 1h).
+    let tokens = issued.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&tokens),
+        "{tokens} tokens fetched: the token must be cached"
+    );
+    assert!(!tidemark.query("demo_up{job=\"oauth\"}").is_empty());
+    drop(tidemark);
+
+    // Prometheus 3.5 gets in with the same configuration against the same endpoints.
+    let prom = PromServer::start_with(&PromOptions {
+        config_yaml: Some(config),
+        ..PromOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("Prometheus 3.5 did not start: {e}"));
+    wait_for(
+        "Prometheus's OAuth 2.0 target",
+        Duration::from_secs(60),
+        || {
+            view(&prom_targets(&prom))
+                .iter()
+                .any(|(_, _, _, h)| h == "up")
+        },
+    );
+}
+
+#[test]
+fn dns_sd_records_become_targets() {
+    let stub = HttpStub::start();
+    stub.route("/metrics", |_| StubResponse::ok(TEXT, METRICS));
+    let port = stub.port();
+    let mut zone = Zone::new();
+    zone.insert(
+        ("_metrics._tcp.tidemark.test.".into(), TYPE_SRV),
+        vec![DnsRecord::Srv {
+            port,
+            target: "127.0.0.1.".into(),
+        }],
+    );
+    zone.insert(
+        ("a.tidemark.test.".into(), TYPE_A),
+        vec![
+            DnsRecord::Cname("alias.tidemark.test.".into()),
+            DnsRecord::A(Ipv4Addr::LOCALHOST),
+        ],
+    );
+    zone.insert(
+        ("v6.tidemark.test.".into(), TYPE_AAAA),
+        vec![DnsRecord::Aaaa(Ipv6Addr::LOCALHOST)],
+    );
+    zone.insert(
+        ("tidemark.test.".into(), TYPE_MX),
+        vec![DnsRecord::Mx("127.0.0.1.".into())],
+    );
+    zone.insert(
+        ("tidemark.test.".into(), TYPE_NS),
+        vec![DnsRecord::Ns("ns1.tidemark.test.".into())],
+    );
+    let dns = DnsServer::start(zone);
+    let jobs = [
+        "  - job_name: dns-srv\n    dns_sd_configs: [{names: ['_metrics._tcp.tidemark.test'], refresh_interval: 1s}]".to_owned(),
+        format!("  - job_name: dns-a\n    dns_sd_configs: [{{names: ['a.tidemark.test', 'gone.tidemark.test'], type: A, port: {port}, refresh_interval: 1s}}]"),
+        format!("  - job_name: dns-aaaa\n    dns_sd_configs: [{{names: ['v6.tidemark.test'], type: AAAA, port: {port}, refresh_interval: 1s}}]"),
+        format!("  - job_name: dns-mx\n    dns_sd_configs: [{{names: ['tidemark.test'], type: MX, port: {port}, refresh_interval: 1s}}]"),
+        "  - job_name: dns-ns\n    dns_sd_configs: [{names: ['tidemark.test'], type: NS, port: 9, refresh_interval: 1s}]".to_owned(),
+    ];
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{}\n",
+        jobs.join("\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tidemark = Tidemark::start(
+        dir.path(),
+        &config,
+        &[("TIDEMARK_DNS_SD_NAMESERVER", dns.addr().to_string())],
+    );
+    wait_for("five DNS SD targets", Duration::from_secs(30), || {
+        view(&tidemark.targets()).len() == 5
+    });
+    let by_job = |job: &str| -> (BTreeMap<String, String>, String) {
+        let v = view(&tidemark.targets());
+        let (_, d, _, h) = v
+            .into_iter()
+            .find(|(p, ..)| p == job)
+            .unwrap_or_else(|| panic!("no target for {job}"));
+        (d, h)
+    };
+    let (srv, _) = by_job("dns-srv");
+    assert_eq!(srv["__address__"], format!("127.0.0.1:{port}"));
+    assert_eq!(srv["__meta_dns_name"], "_metrics._tcp.tidemark.test");
+    assert_eq!(srv["__meta_dns_srv_record_target"], "127.0.0.1.");
+    assert_eq!(srv["__meta_dns_srv_record_port"], port.to_string());
+    let (a, _) = by_job("dns-a");
+    assert_eq!(a["__address__"], format!("127.0.0.1:{port}"));
+    assert_eq!(a["__meta_dns_name"], "a.tidemark.test");
+    assert!(!a.contains_key("__meta_dns_srv_record_target"), "{a:?}");
+    let (v6, _) = by_job("dns-aaaa");
+    assert_eq!(v6["__address__"], format!("[::1]:{port}"));
+    let (mx, _) = by_job("dns-mx");
+    assert_eq!(mx["__address__"], format!("127.0.0.1:{port}"));
+    assert_eq!(mx["__meta_dns_mx_record_target"], "127.0.0.1.");
+    let (ns, _) = by_job("dns-ns");
+    assert_eq!(ns["__address__"], "ns1.tidemark.test:9");
+    assert_eq!(ns["__meta_dns_ns_record_target"], "ns1.tidemark.test.");
+    for job in ["dns-srv", "dns-a", "dns-mx"] {
+        wait_for(&format!("{job} up"), Duration::from_secs(20), || {
+            by_job(job).1 == "up"
+        });
+    }
+    assert!(dns
+        .queries()
+        .contains(&("gone.tidemark.test.".to_owned(), TYPE_A)));
+
+    // The A record goes away (NXDOMAIN): its target goes too.
+    dns.set("a.tidemark.test.", TYPE_A, Vec::new());
+    wait_for("the dns-a target to go", Duration::from_secs(20), || {
+        !view(&tidemark.targets()).iter().any(|(p, ..)| p == "dns-a")
+    });
+}
