@@ -37,9 +37,6 @@ pub enum PopulateError {
     /// `__address__` is empty after relabeling.
     #[error("no address")]
     NoAddress,
-    /// A port-less address with a scheme other than http/https.
-    #[error("invalid scheme: {0:?}")]
-    InvalidScheme(String),
     /// `__address__` contains `/`.
     #[error("{0:?} is not a valid hostname")]
     InvalidHostname(String),
@@ -82,8 +79,8 @@ pub fn public_labels(labels: &LabelSet) -> LabelSet {
 ///    added when absent; `__param_<k>` is set to the first value of each `params` key, over a
 ///    discovered one (2.42; v3 only fills it in when absent).
 /// 3. `relabel_configs`; a drop returns `labels: None`.
-/// 4. `__address__` must be non-empty; 2.42 appends `:80`/`:443` (by `__scheme__`) to an
-///    address without a port, and rejects a `/` in it.
+/// 4. `__address__` must be non-empty and without a `/`; as in Prometheus 3, an address
+///    without a port keeps none (2.x appended `:80`/`:443`).
 /// 5. A changed `__scrape_interval__`/`__scrape_timeout__` must parse and be non-zero, and the
 ///    timeout must not exceed the interval.
 /// 6. `__meta_*` labels are removed; `instance` defaults to `__address__`.
@@ -129,18 +126,10 @@ pub fn populate_labels(
             discovered,
         });
     }
-    let mut addr = lset.value("__address__").to_owned();
+    // Prometheus 3 appends no default port to an address without one.
+    let addr = lset.value("__address__").to_owned();
     if addr.is_empty() {
         return Err(PopulateError::NoAddress);
-    }
-    if split_host_port(&addr).is_none() && split_host_port(&format!("{addr}:1234")).is_some() {
-        // 2.42 infers the port from the scheme (v3 no longer does).
-        match lset.value("__scheme__") {
-            "http" | "" => addr.push_str(":80"),
-            "https" => addr.push_str(":443"),
-            _ => return Err(PopulateError::InvalidScheme(cfg.scheme.clone())),
-        }
-        lset.set("__address__", &addr);
     }
     if addr.contains('/') {
         return Err(PopulateError::InvalidHostname(addr));
@@ -174,45 +163,4 @@ pub fn populate_labels(
         labels: Some(lset),
         discovered,
     })
-}
-
-/// Go's `net.SplitHostPort`: `host:port` or `[host]:port`; `None` when it is not of that
-/// form (no port, too many colons, stray brackets).
-pub(crate) fn split_host_port(s: &str) -> Option<(&str, &str)> {
-    let colon = s.rfind(':')?;
-    let (host, j, k) = if s.starts_with('[') {
-        let end = s.find(']')?;
-        if end + 1 != colon {
-            return None;
-        }
-        (&s[1..end], 1, end + 1)
-    } else {
-        let host = &s[..colon];
-        if host.contains(':') {
-            return None;
-        }
-        (host, 0, 0)
-    };
-    if s[j..].contains('[') || s[k..].contains(']') {
-        return None;
-    }
-    Some((host, &s[colon + 1..]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_host_port_like_go() {
-        assert_eq!(split_host_port("a:80"), Some(("a", "80")));
-        assert_eq!(split_host_port("a:"), Some(("a", "")));
-        assert_eq!(split_host_port("[::1]:80"), Some(("::1", "80")));
-        assert_eq!(split_host_port("a"), None);
-        assert_eq!(split_host_port("::1"), None);
-        assert_eq!(split_host_port("[::1]"), None);
-        assert_eq!(split_host_port("[::1]x:80"), None);
-        assert_eq!(split_host_port("a]:80"), None);
-        assert_eq!(split_host_port("a[:80"), None);
-    }
 }

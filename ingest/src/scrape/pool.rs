@@ -127,9 +127,16 @@ impl ScrapePool {
                         );
                         let target =
                             Target::new(labels, p.discovered, &self.cfg.params, interval, timeout);
-                        wanted
-                            .entry(target.hash)
-                            .or_insert_with(|| Arc::new(target));
+                        // Equal identities are one target; as in Prometheus 3.5 the last
+                        // one's discovered labels are the ones shown.
+                        match wanted.entry(target.hash) {
+                            std::collections::hash_map::Entry::Occupied(e) => {
+                                e.get().set_discovered(target.discovered())
+                            }
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(Arc::new(target));
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(target: "scrape", job = %self.cfg.job_name, error = %e, "creating target failed");
@@ -172,7 +179,10 @@ impl ScrapePool {
         }
         self.limits_only.clear();
         for (h, target) in wanted {
-            if self.loops.contains_key(&h) {
+            if let Some((running, _)) = self.loops.get(&h) {
+                // The same target keeps its loop; only what it was discovered from may
+                // have changed (e.g. an annotation no relabeling rule reads).
+                running.set_discovered(target.discovered());
                 continue;
             }
             let handle = LoopHandle::start(LoopContext {

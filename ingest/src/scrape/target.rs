@@ -16,8 +16,10 @@ pub struct Target {
     /// The full label set, including `__address__`, `__scheme__`, `__metrics_path__`,
     /// `__param_*` and the scrape interval/timeout labels.
     pub labels: LabelSet,
-    /// The labels before relabeling (the API's `discoveredLabels`).
-    pub discovered: LabelSet,
+    /// The labels before relabeling (the API's `discoveredLabels`). Replaced when a later
+    /// sync (or a later duplicate in the same sync) brings a target with the same identity
+    /// but other discovered labels, as Prometheus 3.5's `SetScrapeConfig` does.
+    pub discovered: Mutex<Arc<LabelSet>>,
     /// The labels attached to every sample: those not starting with `__`.
     pub public: Labels,
     /// The scrape URL.
@@ -59,6 +61,16 @@ impl TargetHealth {
 }
 
 impl Target {
+    /// The labels before relabeling, as the API shows them now.
+    pub fn discovered(&self) -> Arc<LabelSet> {
+        self.discovered.lock().clone()
+    }
+
+    /// Shows `discovered` from now on (the target's identity is unchanged).
+    pub fn set_discovered(&self, discovered: Arc<LabelSet>) {
+        *self.discovered.lock() = discovered;
+    }
+
     /// Builds a target from relabeled labels. `params` are the job's `params`; a `__param_<k>`
     /// label replaces the first value of `k`.
     pub fn new(
@@ -87,7 +99,7 @@ impl Target {
         let hash = xxhash_rust::xxh3::xxh3_64(&identity);
         Self {
             labels,
-            discovered,
+            discovered: Mutex::new(Arc::new(discovered)),
             public,
             url,
             interval,

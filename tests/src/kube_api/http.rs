@@ -127,6 +127,9 @@ async fn route(
     query: &str,
 ) -> Response<Body> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Some(resp) = discovery(segs.as_slice()) {
+        return resp;
+    }
     let (api_version, rest) = match segs.as_slice() {
         ["api", "v1", rest @ ..] => ("v1".to_owned(), rest),
         ["apis", g, v, rest @ ..] => (format!("{g}/{v}"), rest),
@@ -213,6 +216,62 @@ async fn route(
     }
 }
 
+/// The kube-apiserver version the test server reports on `/version`.
+pub(crate) const VERSION: (&str, &str) = ("1", "33");
+
+/// The discovery documents client-go reads (`/version`, `/api`, `/apis`, and one resource
+/// list per group version); `None` for every other path.
+fn discovery(segs: &[&str]) -> Option<Response<Body>> {
+    let resources = |api_version: &str| -> Vec<Value> {
+        Kind::all()
+            .into_iter()
+            .filter(|k| k.api_version() == api_version)
+            .map(|k| {
+                json!({"name": k.resource(), "singularName": k.name().to_lowercase(),
+                       "namespaced": k.namespaced(), "kind": k.name(),
+                       "verbs": ["get", "list", "watch"]})
+            })
+            .collect()
+    };
+    let body = match segs {
+        ["version"] => json!({
+            "major": VERSION.0, "minor": VERSION.1,
+            "gitVersion": format!("v{}.{}.0", VERSION.0, VERSION.1),
+            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+            "buildDate": "2025-04-23T00:00:00Z", "goVersion": "go1.24.2", "compiler": "gc",
+            "platform": "linux/amd64"}),
+        ["api"] => json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
+                                            "serverAddress": "127.0.0.1:443"}]}),
+        ["apis"] => {
+            let groups: Vec<Value> = ["discovery.k8s.io", "networking.k8s.io"]
+                .iter()
+                .map(|g| {
+                    let gv = json!({"groupVersion": format!("{g}/v1"), "version": "v1"});
+                    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+                })
+                .collect();
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        }
+        ["api", "v1"] => json!({"kind": "APIResourceList", "groupVersion": "v1",
+                                "resources": resources("v1")}),
+        ["apis", g, v] => {
+            let gv = format!("{g}/{v}");
+            let list = resources(&gv);
+            if list.is_empty() {
+                return Some(status(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    &format!("the server could not find the requested resource {gv}"),
+                ));
+            }
+            json!({"kind": "APIResourceList", "groupVersion": gv, "resources": list})
+        }
+        _ => return None,
+    };
+    Some(json_response(StatusCode::OK, &body))
+}
+
 struct Filter {
     kind: Kind,
     namespace: Option<String>,
@@ -283,14 +342,53 @@ fn gone_line(message: &str) -> Bytes {
     )
 }
 
+/// A 422 `Invalid` status for a bad watch option, worded as the apiserver words it.
+fn invalid_options(detail: &str) -> Response<Body> {
+    status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid",
+        &format!("ListOptions.meta.k8s.io \"\" is invalid: {detail}"),
+    )
+}
+
 fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
     let timeout = query_param(query, "timeoutSeconds")
         .and_then(|t| t.parse().ok())
         .unwrap_or(1800u64);
     let bookmarks = query_param(query, "allowWatchBookmarks").as_deref() == Some("true");
-    let from: Option<u64> = query_param(query, "resourceVersion")
-        .filter(|v| !v.is_empty() && v != "0")
-        .map(|v| v.parse().unwrap_or(0));
+    let send_initial = query_param(query, "sendInitialEvents").as_deref() == Some("true");
+    let rv_param = query_param(query, "resourceVersion").unwrap_or_default();
+    // A streaming list (`sendInitialEvents=true`): the current objects as ADDED events, then
+    // a bookmark annotated `k8s.io/initial-events-end`, then the changes after it. Validated
+    // as the apiserver validates it; a server without the feature refuses it with 422, which
+    // makes client-go fall back to LIST + WATCH.
+    if query_param(query, "sendInitialEvents").is_some() {
+        if !shared
+            .streaming_lists
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return invalid_options(
+                "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+            );
+        }
+        if send_initial && !bookmarks {
+            return invalid_options(
+                "allowWatchBookmarks: Forbidden: allowWatchBookmarks must be set to true when sendInitialEvents is true",
+            );
+        }
+        if query_param(query, "resourceVersionMatch").as_deref() != Some("NotOlderThan") {
+            return invalid_options(
+                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            );
+        }
+    }
+    let from: Option<u64> = if send_initial {
+        None
+    } else {
+        Some(rv_param.as_str())
+            .filter(|v| !v.is_empty() && *v != "0")
+            .map(|v| v.parse().unwrap_or(0))
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1024);
     // Subscribe before reading the history so no event falls in between.
     let mut events = shared.events.subscribe();
@@ -344,8 +442,11 @@ fn watch(shared: &Arc<Shared>, filter: Filter, query: &str) -> Response<Body> {
             return; // 410 sent; the stream ends.
         }
         if bookmarks {
-            let bm = json!({"kind": kind.name(), "apiVersion": kind.api_version(),
+            let mut bm = json!({"kind": kind.name(), "apiVersion": kind.api_version(),
                             "metadata": {"resourceVersion": current_rv.to_string()}});
+            if send_initial {
+                bm["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+            }
             if tx.send(event_line("BOOKMARK", &bm)).await.is_err() {
                 return;
             }

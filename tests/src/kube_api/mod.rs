@@ -1,8 +1,11 @@
 //! A Kubernetes API server for tests: HTTPS on 127.0.0.1 with a CA and server certificate
 //! generated at start, bearer-token authentication, objects held as JSON in memory, and the
-//! requests the discovery makes: LIST (cluster-wide and per namespace, label/field selectors
-//! with equality, `limit`/`continue`), WATCH (newline-delimited JSON events from a
-//! resourceVersion, `ERROR` 410 for a compacted one) and the pod proxy.
+//! requests the discovery makes: the discovery documents client-go reads (`/version`, `/api`,
+//! `/apis`, `/api/v1`, `/apis/<group>/<version>`), LIST (cluster-wide and per namespace,
+//! label selectors with equality and set operators, field selectors with equality,
+//! `limit`/`continue`), WATCH (newline-delimited JSON events from a resourceVersion, bookmarks,
+//! `ERROR` 410 for a compacted one, and streaming lists: `sendInitialEvents=true` with the
+//! `k8s.io/initial-events-end` bookmark, which can be turned off) and the pod proxy.
 //!
 //! ```no_run
 //! # async fn f() {
@@ -49,6 +52,8 @@ pub(crate) struct Shared {
     pub(crate) events: tokio::sync::broadcast::Sender<store::Broadcast>,
     pub(crate) token: Mutex<String>,
     pub(crate) requests: Mutex<Vec<String>>,
+    /// Whether watches accept `sendInitialEvents=true` (streaming lists).
+    pub(crate) streaming_lists: std::sync::atomic::AtomicBool,
 }
 
 impl KubeApiServer {
@@ -64,6 +69,7 @@ impl KubeApiServer {
             events,
             token: Mutex::new(token.to_owned()),
             requests: Mutex::new(Vec::new()),
+            streaming_lists: std::sync::atomic::AtomicBool::new(true),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -147,6 +153,17 @@ impl KubeApiServer {
         let mut store = self.shared.store.lock();
         let event = store.expire();
         let _ = self.shared.events.send(event);
+    }
+
+    /// Whether watches serve streaming lists (`sendInitialEvents=true`, the initial objects
+    /// as ADDED events ending with a bookmark annotated `k8s.io/initial-events-end`), as
+    /// apiservers with the WatchList feature do (the default). Turned off, such a watch is
+    /// refused with 422 as by an apiserver without the feature, and clients fall back to
+    /// LIST then WATCH.
+    pub fn set_streaming_lists(&self, on: bool) {
+        self.shared
+            .streaming_lists
+            .store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The current resourceVersion.

@@ -75,6 +75,11 @@ impl Kind {
         !matches!(self, Kind::Node | Kind::Namespace)
     }
 
+    /// Every kind the server holds.
+    pub fn all() -> [Kind; 7] {
+        ALL
+    }
+
     pub(crate) fn from_name(kind: &str) -> Option<Kind> {
         ALL.into_iter().find(|k| k.name() == kind)
     }
@@ -230,12 +235,44 @@ impl Store {
     }
 }
 
-/// A label selector with the equality-based operators (`k=v`, `k==v`, `k!=v`, `k`, `!k`).
+/// Splits a selector at the commas outside parentheses.
+fn selector_terms(selector: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&selector[start..]);
+    terms
+        .into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// A label selector: `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`.
 pub(crate) fn matches_labels(obj: &Value, selector: &str) -> Result<bool, String> {
     let labels = &obj["metadata"]["labels"];
-    for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let get = |k: &str| labels.get(k.trim()).and_then(Value::as_str);
-        let ok = if let Some((k, v)) = term.split_once("!=") {
+    let get = |k: &str| labels.get(k.trim()).and_then(Value::as_str);
+    for term in selector_terms(selector) {
+        let set_op = |op: &str| -> Option<(&str, Vec<&str>)> {
+            let (k, rest) = term.split_once(op)?;
+            let values = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+            Some((k.trim(), values.split(',').map(str::trim).collect()))
+        };
+        let ok = if let Some((k, values)) = set_op(" notin ") {
+            get(k).is_none_or(|v| !values.contains(&v))
+        } else if let Some((k, values)) = set_op(" in ") {
+            get(k).is_some_and(|v| values.contains(&v))
+        } else if let Some((k, v)) = term.split_once("!=") {
             get(k) != Some(v.trim())
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
             get(k) == Some(v.trim())

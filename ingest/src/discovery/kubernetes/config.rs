@@ -153,16 +153,14 @@ pub struct Selector {
     pub field: Option<String>,
 }
 
-/// `attach_metadata`.
+/// `attach_metadata`. Prometheus 3.5 knows only `node` (`namespace` came in 3.6 and is
+/// refused as an unknown field, as 3.5 refuses it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachMetadata {
     /// Attach the node's metadata to pod, endpoints and endpointslice targets.
     #[serde(default)]
     pub node: bool,
-    /// Attach the namespace's metadata.
-    #[serde(default)]
-    pub namespace: bool,
 }
 
 /// One `kubernetes_sd_configs` entry. The HTTP client fields are inline, as in Prometheus;

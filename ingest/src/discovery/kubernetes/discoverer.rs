@@ -47,9 +47,6 @@ impl KubernetesDiscoverer {
     /// Validates the configuration and builds the client (no request is made yet).
     pub async fn new(cfg: KubernetesSdConfig) -> Result<Self, ClientError> {
         cfg.validate()?;
-        if cfg.attach_metadata.namespace {
-            return Err(ClientError::Unsupported("attach_metadata.namespace"));
-        }
         let conn = connect(&cfg).await?;
         let mut namespaces = cfg.namespaces.names.clone();
         if let Some(own) = conn.own_namespace {

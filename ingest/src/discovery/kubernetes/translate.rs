@@ -1,5 +1,6 @@
 //! From Kubernetes objects to target groups: pure functions, one per role, with Prometheus's
-//! `__meta_kubernetes_*` labels (discovery/kubernetes/*.go, 2.x behaviour).
+//! `__meta_kubernetes_*` labels (discovery/kubernetes/*.go as of Prometheus 3.5, checked
+//! against the 3.5.3 binary by `server/tests/e2e_kubernetes_differential.rs`).
 //!
 //! What must stay true:
 //! - one group per object, `source` = `<kind>/<namespace>/<name>` (`node/<name>` for nodes);
@@ -177,20 +178,7 @@ pub fn node_group(node: &Node) -> Option<TargetGroup> {
             .unwrap_or(""),
     );
     add_object_meta(&mut labels, &node.metadata, "node");
-    for c in status
-        .and_then(|st| st.conditions.as_ref())
-        .into_iter()
-        .flatten()
-    {
-        set(
-            &mut labels,
-            format!(
-                "{META}node_condition_{}",
-                sanitize_label_name(&c.type_.to_lowercase())
-            ),
-            c.status.to_lowercase(),
-        );
-    }
+    // No `__meta_kubernetes_node_condition_*`: Prometheus 3.5 has none (they came in 3.12).
     let mut target = LabelSet::new();
     set(&mut target, ADDRESS, join_host_port(addr, port));
     set(&mut target, "instance", name);
@@ -993,8 +981,6 @@ mod tests {
                     "__meta_kubernetes_node_annotationpresent_test_annotation",
                     "true"
                 ),
-                ("__meta_kubernetes_node_condition_ready", "true"),
-                ("__meta_kubernetes_node_condition_diskpressure", "false"),
             ])
         );
         let bare: Node = obj(
