@@ -398,6 +398,14 @@ impl Parser<'_> {
         Stop
     }
 
+    /// At a reduction for which yacc reads the next token first: a lexer error there is
+    /// recorded before the reduction's own errors (Prometheus records it when reading).
+    fn lookahead_read(&mut self) {
+        if self.tok.typ == T::Error {
+            self.errors.push((self.tok.pos, self.tok.val.clone()));
+        }
+    }
+
     /// A syntax error in an expression: recovered by the innermost aggregation, if any.
     fn unexpected_in_expr(&mut self) -> Stop {
         if self.agg_depth > 0 {
@@ -720,16 +728,21 @@ impl Parser<'_> {
                     // `args ,` is reduced as a trailing comma (an error that does not stop
                     // parsing) before `)` or another `,`.
                     let mut comma = self.advance();
-                    while matches!(self.tok.typ, T::RParen | T::Comma) {
+                    // yacc reduces `args ,` as a trailing comma before any token that cannot
+                    // start an expression (a lexer error is read, and recorded, first).
+                    while !can_start_expr(self.tok.typ) && self.tok.typ != T::Error {
                         self.semantic(
                             comma.pos,
                             "trailing commas not allowed in function call args",
                         );
-                        if self.tok.typ == T::RParen {
-                            self.advance();
-                            return Ok(args);
+                        match self.tok.typ {
+                            T::RParen => {
+                                self.advance();
+                                return Ok(args);
+                            }
+                            T::Comma => comma = self.advance(),
+                            _ => return Err(self.unexpected_in_expr()),
                         }
-                        comma = self.advance();
                     }
                 }
                 T::RParen => {
@@ -782,10 +795,10 @@ impl Parser<'_> {
             if let T::Kw(k @ (Kw::By | Kw::Without)) = self.tok.typ {
                 self.advance();
                 grouping = Some((k == Kw::By, self.parse_grouping_labels()?));
-            } else if self.tok.typ == T::Error {
+            } else {
                 // yacc reads the token after `op(...)` (a modifier may follow) before it
                 // reduces the aggregation, so a lexer error there comes first.
-                self.errors.push((self.tok.pos, self.tok.val.clone()));
+                self.lookahead_read();
             }
         }
         let placeholder = self.node(Kind::Num(0.0), start);
@@ -870,7 +883,12 @@ impl Parser<'_> {
     }
 
     /// `unary_op duration_expr`: a sign on a literal is folded into it.
-    fn dur_unary_apply(&mut self, op: &Token, e: DurE) -> DurE {
+    /// `lookahead`: whether yacc reads the next token before this reduction (not for
+    /// `offset -1m`, whose literal rule is always taken).
+    fn dur_unary_apply(&mut self, op: &Token, e: DurE, lookahead: bool) -> DurE {
+        if lookahead {
+            self.lookahead_read();
+        }
         match e {
             DurE::Lit { secs, ms, end, .. } => {
                 let (secs, ms) = if op.typ == T::Sub {
@@ -927,6 +945,7 @@ impl Parser<'_> {
             }
             let op = self.advance();
             let rhs = self.dur_expr(ctx, if right { prec } else { prec + 1 })?;
+            self.lookahead_read();
             self.dur_gate(&lhs);
             if matches!(op.typ, T::Div | T::Mod)
                 && matches!(rhs, DurE::Lit { secs, .. } if secs == 0.0)
@@ -953,7 +972,7 @@ impl Parser<'_> {
             T::Add | T::Sub => {
                 let op = self.advance();
                 let operand = self.dur_expr(ctx, 6)?;
-                Ok(self.dur_unary_apply(&op, operand))
+                Ok(self.dur_unary_apply(&op, operand, true))
             }
             T::Number | T::Duration => Ok(self.dur_literal()),
             T::LParen => {
@@ -973,6 +992,7 @@ impl Parser<'_> {
     /// `positive_duration_expr`: a literal range or step must be greater than 0 (an
     /// expression is checked when it is computed).
     fn dur_positive(&mut self, e: DurE) -> DurE {
+        self.lookahead_read();
         if let DurE::Lit {
             secs, start, end, ..
         } = e
@@ -996,10 +1016,10 @@ impl Parser<'_> {
                 let op = self.advance();
                 if matches!(self.tok.typ, T::Number | T::Duration) {
                     let lit = self.dur_literal();
-                    return Ok(self.dur_unary_apply(&op, lit));
+                    return Ok(self.dur_unary_apply(&op, lit, false));
                 }
                 let operand = self.dur_expr(CTX, 6)?;
-                let first = self.dur_unary_apply(&op, operand);
+                let first = self.dur_unary_apply(&op, operand, true);
                 self.dur_climb(first, CTX, 0)
             }
             T::LParen => {
@@ -1016,7 +1036,14 @@ impl Parser<'_> {
                 T::LBracket => e = self.parse_range(e)?,
                 T::Kw(Kw::Offset) => {
                     self.advance();
+                    let literal = matches!(self.tok.typ, T::Number | T::Duration)
+                        || (matches!(self.tok.typ, T::Add | T::Sub)
+                            && matches!(self.lexer.peek_kind(), T::Number | T::Duration));
                     let d = self.parse_offset_duration()?;
+                    if !literal {
+                        // `expr OFFSET duration_expr` needs the next token to reduce.
+                        self.lookahead_read();
+                    }
                     self.add_offset(&mut e, d);
                 }
                 T::At => {

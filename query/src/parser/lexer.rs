@@ -209,6 +209,7 @@ impl Token {
 }
 
 /// The lexer; call [`Lexer::next_token`] until `Eof` or `Error`.
+#[derive(Clone)]
 pub(crate) struct Lexer<'a> {
     input: &'a str,
     pos: usize,
@@ -305,6 +306,11 @@ impl<'a> Lexer<'a> {
             self.pos += c.len_utf8();
         }
         self.start = self.pos;
+    }
+
+    /// The kind of the token after the next one would be (without consuming anything).
+    pub(crate) fn peek_kind(&self) -> T {
+        self.clone().next_token().typ
     }
 
     /// The next token; comments and spaces are skipped.
