@@ -402,16 +402,17 @@ mod tests {
     #[test]
     fn rate_limited_by_zero_point_and_half_interval() {
         // Window (0, 100s]; samples 40s..60s every 10s: 2, 4, 6 (increase 4).
-        // Start gap 40s ≥ 11s but the zero point is 20*2/4 = 10s before the first sample,
-        // which is under the threshold → extrapolate 10s. End gap 40s → half interval 5s.
+        // Start gap 40s ≥ 11s → half an interval, 5s, first (the order since 2.51); the zero
+        // point 20*2/4 = 10s before the first sample is farther, so 5s stays. End gap 40s →
+        // half interval 5s.
         let p = pts(&[(40_000, 2.0), (50_000, 4.0), (60_000, 6.0)]);
         let i = RangeInput {
             points: &p,
             range_start: 0,
             range_end: 100_000,
         };
-        assert_close(increase(&i), 4.0 * (20.0 + 10.0 + 5.0) / 20.0);
-        assert_close(rate(&i), 4.0 * 35.0 / 20.0 / 100.0);
+        assert_close(increase(&i), 4.0 * (20.0 + 5.0 + 5.0) / 20.0);
+        assert_close(rate(&i), 4.0 * 30.0 / 20.0 / 100.0);
         // delta: no zero point; both gaps half an interval → 4 * 30/20.
         assert_close(delta(&i), 6.0);
         // A first value far from zero: the zero point is beyond the threshold → half interval.
