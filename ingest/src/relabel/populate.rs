@@ -1,5 +1,5 @@
-//! From a discovered target to its final labels: Prometheus 2.42's `targetsFromGroup` +
-//! `PopulateLabels` (`scrape/target.go`).
+//! From a discovered target to its final labels: Prometheus 3.5's `targetsFromGroup` +
+//! `PopulateDiscoveredLabels` + `PopulateLabels` (`scrape/target.go`).
 
 use crate::config::{Duration, ScrapeConfig};
 use crate::discovery::LabelSet;
@@ -30,7 +30,7 @@ impl Populated {
     }
 }
 
-/// Why a target could not be created; the messages are Prometheus 2.42's. Prometheus logs
+/// Why a target could not be created; the messages are Prometheus 3.5's. Prometheus logs
 /// these and skips the target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PopulateError {
@@ -76,8 +76,8 @@ pub fn public_labels(labels: &LabelSet) -> LabelSet {
 /// 1. The target's labels, then each group label the target does not carry at all; empty
 ///    values count as absent.
 /// 2. `job`, `__scrape_interval__`, `__scrape_timeout__`, `__metrics_path__`, `__scheme__` are
-///    added when absent; `__param_<k>` is set to the first value of each `params` key, over a
-///    discovered one (2.42; v3 only fills it in when absent).
+///    added when absent; `__param_<k>` is set to the first value of each `params` key when
+///    the target has none.
 /// 3. `relabel_configs`; a drop returns `labels: None`.
 /// 4. `__address__` must be non-empty and without a `/`; as in Prometheus 3, an address
 ///    without a port keeps none (2.x appended `:80`/`:443`).
@@ -113,10 +113,11 @@ pub fn populate_labels(
     }
     for (k, values) in &cfg.params {
         let name = format!("__param_{k}");
-        // 2.42 sets these even over a discovered `__param_<k>` (the differential test
-        // checks it); later versions only fill them in when absent.
+        // 3.x fills these in only when the target has none (2.42 overwrote them).
         if let Some(first) = values.first() {
-            lset.set(&name, first);
+            if lset.value(&name).is_empty() {
+                lset.set(&name, first);
+            }
         }
     }
     let discovered = lset.clone();
