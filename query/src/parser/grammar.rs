@@ -59,7 +59,7 @@ pub(crate) enum Failure {
 }
 
 /// The largest magnitude of a literal in a duration, in seconds (Go's `1<<63/1e9`).
-const MAX_DURATION_SECS: f64 = 9_223_372_036.854_775_808;
+const MAX_DURATION_SECS: f64 = 9_223_372_036_854_775_808.0 / 1e9;
 
 /// A duration written in brackets or after `offset`: a literal (number or duration token,
 /// sign applied), or, with `promql-duration-expr`, arithmetic over literals. Spans are byte

@@ -215,24 +215,3 @@ mod proptests {
         }
     }
 }
-
-// TEMP-DUMP (removed before commit)
-#[cfg(test)]
-#[test]
-#[ignore]
-fn dump_parse() {
-    let path = std::env::var("TM_Q").unwrap();
-    let text = std::fs::read_to_string(path).unwrap();
-    for q in text.split('\0') {
-        let f = if std::env::var("TM_ON").is_ok() {
-            crate::Features::all()
-        } else {
-            crate::Features::default()
-        };
-        let out = match parse_with(q, f) {
-            Ok(_) => "OK".to_string(),
-            Err(e) => e.to_string(),
-        };
-        println!("@@@@ {}", out.replace('\n', "\\n"));
-    }
-}
