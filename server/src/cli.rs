@@ -173,6 +173,10 @@ pub enum Command {
 pub enum CheckCommand {
     /// Validate one or more `prometheus.yml` files.
     Config {
+        /// Accepted for `promtool` compatibility: Tidemark's check never opens the files a
+        /// configuration refers to, so it is always syntax-only.
+        #[arg(long = "syntax-only")]
+        syntax_only: bool,
         /// The files.
         #[arg(required = true)]
         files: Vec<String>,

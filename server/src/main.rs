@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     init_logging(&settings);
     match parsed.cli.command {
         Some(Command::Check {
-            what: CheckCommand::Config { files },
+            what: CheckCommand::Config { files, .. },
         }) => check_config(&files),
         Some(Command::Backfill { file, output }) => {
             match tidemark_server::backfill::run(&file, &output) {
@@ -64,8 +64,10 @@ fn check_config(files: &[String]) -> ExitCode {
                     " SUCCESS: {f} is valid prometheus config file syntax ({} scrape configs)",
                     cfg.scrape_configs.len()
                 );
-                for section in cfg.inactive_sections() {
-                    println!("  WARNING: {section} is accepted but not active in Tidemark yet");
+                // Inactive sections and discovery mechanisms Tidemark does not run, worded as
+                // the server logs them at every load.
+                for warning in cfg.warnings() {
+                    println!("  WARNING: {warning}");
                 }
             }
             Err(e) => {

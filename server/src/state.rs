@@ -158,6 +158,18 @@ pub fn load_config(settings: &Settings) -> Result<(Config, String), String> {
             "configuration sections accepted but not active in this version of Tidemark"
         );
     }
+    // Discovery mechanisms Tidemark does not run: one warning per job and mechanism, at
+    // every load (the same text `tidemark check config` prints).
+    for warning in loaded.0.warnings() {
+        if let tidemark_ingest::config::ConfigWarning::UnimplementedDiscovery {
+            job,
+            mechanism,
+            ..
+        } = &warning
+        {
+            tracing::warn!(job = %job, mechanism = %mechanism, "{warning}");
+        }
+    }
     Ok(loaded)
 }
 
