@@ -238,7 +238,7 @@ fn signature(l: &Labels, m: Option<&LabelModifier>) -> Labels {
     match m {
         Some(LabelModifier::Include(ls)) => labels_keep(l, &ls.labels),
         Some(LabelModifier::Exclude(ls)) => labels_drop(l, &ls.labels, true),
-        None => crate::eval::drop_name(l),
+        None => crate::eval::strip_name(l),
     }
 }
 

@@ -10,7 +10,9 @@ use parking_lot::{Condvar, Mutex};
 use tidemark_engine::{Db, Querier};
 
 use crate::error::{ErrorKind, QueryError};
-use crate::eval::{is_stale, streams, EvalStats, Evaluator, StepSeries, Val};
+use crate::eval::{
+    finish_names, is_stale, streams, DelayedNameRemoval, EvalStats, Evaluator, StepSeries, Val,
+};
 use crate::value::{Point, Sample, Series, Value};
 
 /// Settings of the query engine; defaults are Prometheus's.
@@ -188,6 +190,7 @@ impl QueryEngine {
         let t0 = Instant::now();
         let deadline = t0 + self.opts.timeout;
         let _slot = self.acquire(deadline)?;
+        let _names = DelayedNameRemoval::set(self.opts.features.delayed_name_removal);
         let queue_time = t0.elapsed();
         let t1 = Instant::now();
         let ast = crate::parse::parse(expr, self.opts.features)?;
@@ -226,7 +229,10 @@ impl QueryEngine {
             ev.for_each_series(&ast, &mut |labels, vals| {
                 let points = to_points(vals, &steps);
                 if !points.is_empty() {
-                    out.push(Series { labels, points });
+                    out.push(Series {
+                        labels: finish_names(labels),
+                        points,
+                    });
                 }
                 Ok(())
             })?;
@@ -309,7 +315,10 @@ fn instant_value(val: Val, ast: &promql_parser::parser::Expr, t: i64) -> Result<
             out.sort_by(|a, b| a.labels.cmp(&b.labels));
             Value::Matrix(out)
         }
-        Val::Vector(v) => {
+        Val::Vector(mut v) => {
+            for s in &mut v {
+                s.labels = finish_names(std::mem::take(&mut s.labels));
+            }
             if duplicate_at_step(&v) {
                 return Err(QueryError::execution(
                     "vector cannot contain metrics with the same labelset",
@@ -515,7 +524,7 @@ fn range_value(val: Val, steps: &[i64]) -> Result<Value, QueryError> {
         Val::Vector(v) => finish_matrix(
             v.into_iter()
                 .map(|s| Series {
-                    labels: s.labels,
+                    labels: finish_names(s.labels),
                     points: to_points(&s.vals, steps),
                 })
                 .filter(|s| !s.points.is_empty())

@@ -141,9 +141,101 @@ fn to_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>> {
 /// name and the type-and-unit metadata labels.
 pub(crate) const NAME_LABELS: [&str; 3] = [METRIC_NAME, "__type__", "__unit__"];
 
-/// `l` without its metric name (see [`NAME_LABELS`]).
+/// Prefix under which, with `promql-delayed-name-removal`, a label of [`NAME_LABELS`] waits to
+/// be dropped at the end of the query (Prometheus marks the series `DropName` instead). The
+/// prefix cannot come from data: label names starting with `__` are reserved.
+const PENDING: &str = "__tidemark_pending_drop__";
+
+thread_local! {
+    /// Whether the query running on this thread has `promql-delayed-name-removal` on. Set by
+    /// [`DelayedNameRemoval`] for the duration of one query (evaluation is synchronous).
+    static DELAYED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Turns delayed name removal on or off for the current thread until dropped.
+pub(crate) struct DelayedNameRemoval(bool);
+
+impl DelayedNameRemoval {
+    pub(crate) fn set(on: bool) -> Self {
+        DelayedNameRemoval(DELAYED.with(|d| d.replace(on)))
+    }
+}
+
+impl Drop for DelayedNameRemoval {
+    fn drop(&mut self) {
+        DELAYED.with(|d| d.set(self.0));
+    }
+}
+
+fn delayed() -> bool {
+    DELAYED.with(|d| d.get())
+}
+
+/// `l` without its metric name (see [`NAME_LABELS`]); with delayed name removal the name is
+/// only marked to be dropped when the query ends ([`finish_names`]).
 pub(crate) fn drop_name(l: &Labels) -> Labels {
-    l.without(&NAME_LABELS)
+    if !delayed() {
+        return l.without(&NAME_LABELS);
+    }
+    if !NAME_LABELS.iter().any(|n| l.get(n).is_some()) {
+        return l.clone();
+    }
+    rename(l, |n| {
+        NAME_LABELS.contains(&n).then(|| format!("{PENDING}{n}"))
+    })
+}
+
+/// `l` with labels renamed where `f` says so.
+fn rename(l: &Labels, f: impl Fn(&str) -> Option<String>) -> Labels {
+    let pairs: Vec<(String, &str)> = l
+        .iter()
+        .map(|x| (f(x.name).unwrap_or_else(|| x.name.to_owned()), x.value))
+        .collect();
+    Labels::from_pairs(pairs).unwrap_or_default()
+}
+
+fn has_pending(l: &Labels) -> bool {
+    l.iter().any(|x| x.name.starts_with(PENDING))
+}
+
+/// `l` with the names waiting to be dropped visible again (and which ones they were).
+fn unhide(l: &Labels) -> (Labels, Vec<&'static str>) {
+    let was: Vec<&'static str> = NAME_LABELS
+        .iter()
+        .copied()
+        .filter(|n| l.get(&format!("{PENDING}{n}")).is_some())
+        .collect();
+    if was.is_empty() {
+        return (l.clone(), was);
+    }
+    let shown = rename(l, |n| n.strip_prefix(PENDING).map(str::to_owned));
+    (shown, was)
+}
+
+/// Marks the labels `which` of `l` to be dropped again.
+fn rehide(l: &Labels, which: &[&str]) -> Labels {
+    if which.is_empty() {
+        return l.clone();
+    }
+    rename(l, |n| which.contains(&n).then(|| format!("{PENDING}{n}")))
+}
+
+/// The end of a query: names waiting to be dropped are dropped.
+pub(crate) fn finish_names(l: Labels) -> Labels {
+    if !has_pending(&l) {
+        return l;
+    }
+    Labels::from_pairs(
+        l.iter()
+            .filter(|x| !x.name.starts_with(PENDING))
+            .map(|x| (x.name, x.value)),
+    )
+    .unwrap_or_default()
+}
+
+/// `l` without the metric name, also one waiting to be dropped (for matching signatures).
+pub(crate) fn strip_name(l: &Labels) -> Labels {
+    finish_names(l.without(&NAME_LABELS))
 }
 
 /// Receives the series of an instant vector one at a time, in evaluation order: the labels
@@ -691,12 +783,21 @@ impl Evaluator<'_> {
     fn stream_relabel(
         &mut self,
         e: &Expr,
+        dst_is_name: bool,
         relabel: impl Fn(&Labels) -> Labels,
         sink: &mut Sink,
     ) -> Result<()> {
         let mut seen: HashSet<Labels> = HashSet::new();
         self.for_each_series(e, &mut |labels, vals| {
-            let labels = relabel(&labels);
+            // A name waiting to be dropped is visible to label_replace/label_join; setting
+            // the metric name keeps the name (Prometheus clears `DropName`).
+            let (shown, was) = unhide(&labels);
+            let out = relabel(&shown);
+            let labels = if was.is_empty() || dst_is_name {
+                out
+            } else {
+                rehide(&out, &was)
+            };
             if !seen.insert(labels.clone()) {
                 return Err(duplicate_labelset());
             }
@@ -851,6 +952,7 @@ impl Evaluator<'_> {
                 match checked {
                     Ok(re) => self.stream_relabel(
                         args[0],
+                        dst == METRIC_NAME,
                         |l| functions::label_replace(l, &dst, &repl, &src, &re),
                         sink,
                     ),
@@ -876,6 +978,7 @@ impl Evaluator<'_> {
                 }
                 self.stream_relabel(
                     args[0],
+                    dst == METRIC_NAME,
                     |l| functions::label_join(l, &dst, &sep, &src_refs),
                     sink,
                 )
@@ -1319,13 +1422,16 @@ pub(crate) fn labels_keep(l: &Labels, names: &[String]) -> Labels {
     .unwrap_or_default()
 }
 
-/// `labels` minus `names` (and `__name__` if `drop_metric`).
+/// `labels` minus `names` (and `__name__`, also one waiting to be dropped, if
+/// `drop_metric`).
 pub(crate) fn labels_drop(l: &Labels, names: &[String], drop_metric: bool) -> Labels {
     Labels::from_pairs(
         l.iter()
             .filter(|x| {
                 let dropped = names.iter().any(|n| n == x.name);
-                !(dropped || drop_metric && x.name == METRIC_NAME)
+                let name =
+                    x.name == METRIC_NAME || x.name.strip_prefix(PENDING) == Some(METRIC_NAME);
+                !(dropped || drop_metric && name)
             })
             .map(|x| (x.name, x.value)),
     )
@@ -1336,7 +1442,12 @@ pub(crate) fn labels_drop(l: &Labels, names: &[String], drop_metric: bool) -> La
 pub(crate) fn group_key(l: &Labels, m: Option<&LabelModifier>) -> Labels {
     match m {
         None => Labels::empty(),
-        Some(LabelModifier::Include(ls)) => labels_keep(l, &ls.labels),
+        // `by (__name__)` groups by a name waiting to be dropped too, and the group keeps it
+        // waiting (so equal groups after the drop fail at the end, as in Prometheus).
+        Some(LabelModifier::Include(ls)) => {
+            let (shown, was) = unhide(l);
+            rehide(&labels_keep(&shown, &ls.labels), &was)
+        }
         Some(LabelModifier::Exclude(ls)) => labels_drop(l, &ls.labels, true),
     }
 }
