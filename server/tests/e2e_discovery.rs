@@ -406,3 +406,53 @@ fn dns_sd_records_become_targets() {
         !view(&tidemark.targets()).iter().any(|(p, ..)| p == "dns-a")
     });
 }
+
+#[test]
+fn unimplemented_discovery_is_reported_at_check_and_every_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "scrape_configs:\n  - job_name: cloud\n    ec2_sd_configs: [{region: eu-west-1, port: 9100}]\n    docker_sd_configs: [{host: 'unix:///var/run/docker.sock'}, {host: 'tcp://127.0.0.1:2375'}]\n  - job_name: plain\n    static_configs: [{targets: ['127.0.0.1:9']}]\n";
+    let path = dir.path().join("check.yml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .args(["check", "config", "--syntax-only"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let want_ec2 = "scrape config \"cloud\": ec2_sd_configs (1 entry) is accepted but ec2 service discovery is not implemented in Tidemark: it discovers no targets";
+    let want_docker = "scrape config \"cloud\": docker_sd_configs (2 entries) is accepted but docker service discovery is not implemented in Tidemark";
+    assert!(stdout.contains(&format!("WARNING: {want_ec2}")), "{stdout}");
+    assert!(stdout.contains(want_docker), "{stdout}");
+    assert!(!stdout.contains("\"plain\""), "{stdout}");
+
+    // The server warns at start and again at every reload.
+    let tidemark = Tidemark::start(dir.path(), config, &[]);
+    let count = || {
+        std::fs::read_to_string(dir.path().join("tidemark.log"))
+            .unwrap_or_default()
+            .matches(want_ec2)
+            .count()
+    };
+    wait_for("the start-up warning", Duration::from_secs(10), || {
+        count() == 1
+    });
+    let (status, _) = common::http_request(tidemark.port, "POST", "/-/reload", "").unwrap();
+    assert_eq!(status, 200);
+    wait_for("the reload warning", Duration::from_secs(10), || {
+        count() == 2
+    });
+
+    // The API marks the job.
+    let targets = tidemark.targets();
+    let marked = targets["data"]["notImplementedDiscovery"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(marked.len(), 1, "{targets}");
+    assert_eq!(marked[0]["scrapePool"], "cloud");
+    assert_eq!(
+        marked[0]["mechanisms"],
+        serde_json::json!(["docker_sd_configs", "ec2_sd_configs"])
+    );
+}

@@ -190,11 +190,31 @@ pub async fn targets(State(st): State<Arc<AppState>>, req: Request) -> Result<Re
     } else {
         Value::Null
     };
-    let data = json!({
+    // Tidemark's own addition: jobs using a discovery mechanism it does not run (they have no
+    // targets from it). Present only when there are such jobs, so answers stay Prometheus's
+    // otherwise.
+    let mut not_implemented = Vec::new();
+    for c in &st.config.read().0.scrape_configs {
+        if pool_filter.is_some_and(|f| f != c.job_name) {
+            continue;
+        }
+        let mechanisms = c.unimplemented_mechanisms();
+        if !mechanisms.is_empty() {
+            not_implemented.push(json!({
+                "scrapePool": c.job_name,
+                "mechanisms": mechanisms.iter().map(|(m, _)| format!("{m}_sd_configs")).collect::<Vec<_>>(),
+                "message": "service discovery not implemented in Tidemark",
+            }));
+        }
+    }
+    let mut data = json!({
         "activeTargets": active,
         "droppedTargets": dropped,
         "droppedTargetCounts": counts,
     });
+    if !not_implemented.is_empty() {
+        data["notImplementedDiscovery"] = Value::Array(not_implemented);
+    }
     Ok(success(&data.to_string(), &[]))
 }
 
