@@ -1,4 +1,4 @@
-//! PromQL speed, side by side with Debian's Prometheus 2.42 on the same data and machine.
+//! PromQL speed, side by side with Debian's Prometheus 3.5 on the same data and machine.
 //!
 //! Data and queries: [`tidemark_benches::promql`] (10,000 series × 2 h at 15 s), written to
 //! Prometheus by remote write and to a Tidemark database. Each query runs as a range query
@@ -114,7 +114,7 @@ fn main() {
     let api = prom.api();
     let end = (POINTS - 1) * STEP;
     println!(
-        "| query (range, 2 h at 15 s, 10k series) | Prometheus 2.42 execTotalTime (prep + inner eval) | Prometheus HTTP wall | Tidemark in-process | speed-up vs exec | speed-up vs HTTP |\n|---|---|---|---|---|---|"
+        "| query (range, 2 h at 15 s, 10k series) | Prometheus 3.5 execTotalTime (prep + inner eval) | Prometheus HTTP wall | Tidemark in-process | speed-up vs exec | speed-up vs HTTP |\n|---|---|---|---|---|---|"
     );
     let mut slow = Vec::new();
     for (_, q) in QUERIES {
