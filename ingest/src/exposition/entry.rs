@@ -252,6 +252,9 @@ pub struct Sample<'a> {
     pub(crate) timestamp: i64,
     pub(crate) has_timestamp: bool,
     pub(crate) format: Format,
+    /// The type of the last `# TYPE` line before this sample (Prometheus 3's parsers
+    /// normalize `le` under a histogram and `quantile` under a summary by it).
+    pub(crate) mtype: MetricType,
     /// The series is the one passed to [`Parser::next_entry_expecting`](super::Parser::next_entry_expecting).
     pub(crate) expected: bool,
 }
@@ -326,8 +329,19 @@ impl<'a> Sample<'a> {
     pub fn labels_into(&self, buf: &mut LabelBuf) -> Result<(), ParseError> {
         buf.clear();
         buf.push(b"__name__", self.metric_name().as_bytes(), false);
+        let normalized = match self.mtype {
+            MetricType::Histogram => Some(&b"le"[..]),
+            MetricType::Summary => Some(&b"quantile"[..]),
+            _ => None,
+        };
         for (n, v) in self.raw_labels().raw_pairs() {
-            buf.push(n, v, true);
+            match normalized
+                .filter(|&l| l == n)
+                .and_then(|_| normalize_float_label(v))
+            {
+                Some(norm) => buf.push(n, norm.as_bytes(), false),
+                None => buf.push(n, v, true),
+            }
         }
         if let Some(dup) = buf.sort_and_find_duplicate() {
             let dup = dup.to_owned();
@@ -347,6 +361,15 @@ impl<'a> Sample<'a> {
         self.labels_into(&mut buf)?;
         Ok(buf.to_labels())
     }
+}
+
+/// Prometheus 3's `normalizeFloatsInLabelValues`: a value that parses as a float is written
+/// back as OpenMetrics formats floats (`1` → `1.0`, `0.50` → `0.5`, `1e6` → `1e+06`,
+/// `+inf` → `+Inf`). `None` when it does not parse (the value stays as written). A value
+/// that parses holds no escapes, so the raw bytes are the value.
+pub fn normalize_float_label(raw: &[u8]) -> Option<String> {
+    let f = super::lex::parse_float(raw)?;
+    Some(super::lex::format_openmetrics_float(f))
 }
 
 /// A reusable buffer holding one series' labels, unescaped and sorted by name. Reusing it

@@ -423,6 +423,54 @@ fn is_decimal_syntax(s: &[u8]) -> bool {
     i == s.len()
 }
 
+/// Prometheus's `formatOpenMetricsFloat`: `NaN`, `+Inf`, `-Inf`, else Go's
+/// `strconv.FormatFloat(f, 'g', -1, 64)` with `.0` appended when it has neither `.` nor an
+/// exponent (`1` → `1.0`, `0.25` → `0.25`, `1e6` → `1e+06`, `1e-5` → `1e-05`).
+pub fn format_openmetrics_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // Shortest round-trip digits and the decimal exponent, from Rust's `{:e}`
+    // (`-1.2345e-7`): the same digits Go's shortest formatting chooses.
+    let e = format!("{:e}", f.abs());
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let sign = if f < 0.0 { "-" } else { "" };
+    // Go's 'g' with the shortest precision uses %e when exp < -4 || exp >= 6 (its eprec is
+    // 6 for shortest formatting).
+    let s = if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
+    } else if exp < 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            format!("{sign}{digits}{}", "0".repeat(int_len - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
+        }
+    };
+    if s.contains(['.', 'e']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
 /// Parses a text-format timestamp: a base-10 int64. Prometheus's lexer takes digits only;
 /// promtool (and the text format's own docs) also take a sign, so Tidemark does too.
 #[inline]
@@ -460,6 +508,31 @@ pub(crate) fn seconds_to_ms(ts: f64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn openmetrics_float_formatting_is_go_s() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.0, "0.0"),
+            (0.5, "0.5"),
+            (0.25, "0.25"),
+            (100000.0, "100000.0"),
+            (1e6, "1e+06"),
+            (1234567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (2.5e-7, "2.5e-07"),
+            (-3.0, "-3.0"),
+            (1e21, "1e+21"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(super::format_openmetrics_float(f), want, "{f}");
+        }
+    }
+
     use super::*;
 
     fn f(s: &str) -> Option<f64> {

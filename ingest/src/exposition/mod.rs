@@ -1,11 +1,13 @@
 //! Exposition-format parsers: the Prometheus text format 0.0.4 and OpenMetrics 1.0.
 //!
 //! This module owns everything between a scraped body (`&[u8]`, already decompressed) and
-//! the entries the scrape loop consumes. It follows Prometheus 2.42's `model/textparse`
+//! the entries the scrape loop consumes. It follows Prometheus 3.5's `model/textparse`
+//! (including the normalization of `le` and `quantile` values)
 //! (accepting the same bodies, with the same NaN canonicalisation and timestamp units) and
 //! additionally accepts every text body `promtool check metrics` accepts.
 //!
-//! - [`negotiate`]: the scrape's `Accept` header and the parser chosen from `Content-Type`.
+//! - [`negotiate`](mod@negotiate): the scrape's `Accept` header from `scrape_protocols`, and
+//!   the parser chosen strictly from `Content-Type` (with `fallback_scrape_protocol`).
 //! - [`Parser`]: a pull parser over the whole body yielding [`Entry`] values that borrow the
 //!   body. On the common path (a sample whose series is already in the scrape cache) nothing
 //!   is allocated: [`Sample::series`] gives the raw `name{labels}` bytes to look up, and only
@@ -50,7 +52,7 @@ use std::fmt;
 pub use entry::{Entry, Exemplar, Help, LabelBuf, MetricType, RawLabels, RawLabelsIter, Sample};
 pub use error::{ErrorDetails, ErrorKind, Excerpt, ParseError};
 pub use lex::NORMAL_NAN;
-pub use negotiate::{format_for_content_type, SCRAPE_ACCEPT_HEADER};
+pub use negotiate::{accept_header, default_accept_header, negotiate, Negotiated};
 
 pub use render::{escape_label_value, write_text_sample};
 

@@ -346,6 +346,7 @@ impl<'a> OpenMetricsParser<'a> {
             timestamp,
             has_timestamp,
             format: Format::OpenMetrics,
+            mtype: self.family_type,
             expected: false,
         })
     }

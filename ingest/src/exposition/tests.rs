@@ -126,7 +126,7 @@ null_byte_metric{a=\"abc\x00\"} 1";
         vec![
             E::Help(g.into(), "A summary of the GC invocation durations.".into()),
             E::Type(g.into(), MetricType::Summary),
-            s(&[name(g), ("quantile", "0")], 4.9351e-05, None),
+            s(&[name(g), ("quantile", "0.0")], 4.9351e-05, None),
             s(
                 &[name(g), ("quantile", "0.25")],
                 7.424100000000001e-05,
@@ -404,7 +404,7 @@ nan_ex_total 1 # {} NaN\n\
             E::Help(g.into(), "A summary of the GC invocation durations.".into()),
             E::Type(g.into(), MetricType::Summary),
             E::Unit(g.into(), "seconds".into()),
-            s(&[name(g), ("quantile", "0")], 4.9351e-05, None),
+            s(&[name(g), ("quantile", "0.0")], 4.9351e-05, None),
             E::Help("nohelp1".into(), String::new()),
             // OpenMetrics help shares label-value escaping (\" too).
             E::Help("help2".into(), "escape \\ \n \\ \" \\x chars".into()),
@@ -1073,4 +1073,50 @@ fn skipped_metadata_lines_change_nothing_else() {
         let skipped = if skip_created { 4 } else { 5 };
         assert_eq!(check_skipping(Format::OpenMetrics, opts, om), skipped);
     }
+}
+
+/// Prometheus 3 normalizes `le` under a histogram and `quantile` under a summary (by the
+/// last `# TYPE` line), in both formats; other labels and other types keep their text.
+#[test]
+fn le_and_quantile_are_normalized_as_prometheus_3() {
+    let text = b"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+inf\"} 1\n\
+# TYPE s summary\ns{quantile=\"0.50\",le=\"1\"} 1\n\
+# TYPE g gauge\ng{le=\"1\",quantile=\"1\"} 1\n\
+# TYPE u untyped\nu{le=\"x\"} 1\n";
+    let om = b"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1e6\"} 1\n\
+# TYPE s summary\ns{quantile=\"1\"} 1\n# EOF\n";
+    let collect = |body: &[u8], format: Format| -> Vec<String> {
+        let mut p = Parser::new(body, format, ParserOptions::default());
+        let mut out = Vec::new();
+        while let Some(e) = p.next_entry().unwrap() {
+            if let Entry::Sample(s) = e {
+                let l = s.to_labels().unwrap();
+                out.push(format!(
+                    "{} le={:?} quantile={:?}",
+                    s.metric_name(),
+                    l.get("le"),
+                    l.get("quantile")
+                ));
+            }
+        }
+        out
+    };
+    assert_eq!(
+        collect(text, Format::Text),
+        [
+            "h_bucket le=Some(\"1.0\") quantile=None",
+            "h_bucket le=Some(\"+Inf\") quantile=None",
+            "s le=Some(\"1\") quantile=Some(\"0.5\")",
+            "g le=Some(\"1\") quantile=Some(\"1\")",
+            "u le=Some(\"x\") quantile=None",
+        ]
+    );
+    assert_eq!(
+        collect(om, Format::OpenMetrics),
+        [
+            "h_bucket le=Some(\"1.0\") quantile=None",
+            "h_bucket le=Some(\"1e+06\") quantile=None",
+            "s le=None quantile=Some(\"1.0\")",
+        ]
+    );
 }

@@ -28,6 +28,29 @@ use super::error::{token_text, ErrorKind, ParseError};
 use super::lex::{self, skip_blanks, ValueScanError};
 use super::Format;
 
+/// The type a `# TYPE name type` line (as [`TextParser::metadata_line`] returns it) sets;
+/// `None` for any other line.
+fn type_of_type_line(line: &[u8]) -> Option<MetricType> {
+    let kw = skip_blanks(line, 1);
+    if !line.get(kw..)?.starts_with(b"TYPE") {
+        return None;
+    }
+    let t = line
+        .rsplit(|&c| c == b' ' || c == b'\t')
+        .find(|t| !t.is_empty())?;
+    Some(if t.eq_ignore_ascii_case(b"histogram") {
+        MetricType::Histogram
+    } else if t.eq_ignore_ascii_case(b"summary") {
+        MetricType::Summary
+    } else if t.eq_ignore_ascii_case(b"counter") {
+        MetricType::Counter
+    } else if t.eq_ignore_ascii_case(b"gauge") {
+        MetricType::Gauge
+    } else {
+        MetricType::Unknown
+    })
+}
+
 /// Pull parser for the text format. See the module docs for the accepted syntax.
 #[derive(Debug, Clone)]
 pub(crate) struct TextParser<'a> {
@@ -36,6 +59,8 @@ pub(crate) struct TextParser<'a> {
     /// The last `#` line returned or skipped (from `#` to the line end): the metadata
     /// entry's line right after one is returned.
     meta_line: (usize, usize),
+    /// The type of the last `# TYPE` line (Prometheus 3 normalizes `le`/`quantile` by it).
+    mtype: MetricType,
 }
 
 impl<'a> TextParser<'a> {
@@ -45,6 +70,7 @@ impl<'a> TextParser<'a> {
             body,
             pos: 0,
             meta_line: (0, 0),
+            mtype: MetricType::Unknown,
         }
     }
 
@@ -92,8 +118,8 @@ impl<'a> TextParser<'a> {
     }
 
     /// Skips the next line if it is exactly `line`, a line [`TextParser::metadata_line`]
-    /// returned before (from any body): the same bytes parse to the same entry, and this
-    /// parser keeps no state between lines.
+    /// returned before (from any body): the same bytes parse to the same entry. The only
+    /// state kept between lines, the type of the last `# TYPE` line, is taken from it.
     #[inline]
     pub(crate) fn skip_line(&mut self, line: &[u8]) -> bool {
         let b = self.body;
@@ -104,6 +130,9 @@ impl<'a> TextParser<'a> {
         }
         if end < b.len() && b[end] != b'\n' {
             return false;
+        }
+        if let Some(kind) = type_of_type_line(line) {
+            self.mtype = kind;
         }
         self.meta_line = (start, end);
         self.pos = (end + 1).min(b.len());
@@ -170,6 +199,7 @@ impl<'a> TextParser<'a> {
         } else {
             return Err(self.err(end - t.len(), ErrorKind::InvalidMetricType(token_text(t))));
         };
+        self.mtype = kind;
         Ok(Entry::Type { metric, kind })
     }
 
@@ -294,6 +324,7 @@ impl<'a> TextParser<'a> {
             timestamp,
             has_timestamp,
             format: Format::Text,
+            mtype: self.mtype,
             expected: false,
         })
     }

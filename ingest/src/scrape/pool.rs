@@ -42,6 +42,8 @@ pub(crate) struct ScrapePool {
     options: AppendOptions,
     seed: u64,
     metrics: Arc<ScrapeMetrics>,
+    /// The `Accept` header of every scrape, from `scrape_protocols`.
+    accept: reqwest::header::HeaderValue,
     /// Groups by (discoverer index, source).
     groups: HashMap<(usize, String), TargetGroup>,
     loops: HashMap<u64, (Arc<Target>, LoopHandle)>,
@@ -69,7 +71,19 @@ impl ScrapePool {
             label_value_length_limit: cfg.limits.label_value_length_limit,
             metric_relabel: Arc::new(cfg.metric_relabel_configs.clone()),
         };
+        let accept = crate::exposition::accept_header(
+            &cfg.scrape_protocols,
+            &cfg.metric_name_escaping_scheme,
+        );
+        // Protocol names and escaping schemes are validated with the config: the header is
+        // plain ASCII; the default is the safe answer should that ever change.
+        let accept = reqwest::header::HeaderValue::from_str(&accept).unwrap_or_else(|_| {
+            reqwest::header::HeaderValue::from_static(
+                "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+            )
+        });
         Self {
+            accept,
             cfg,
             db,
             client,
@@ -193,6 +207,8 @@ impl ScrapePool {
                 body_size_limit: self.cfg.limits.body_size_limit.0,
                 seed: self.seed,
                 metrics: self.metrics.clone(),
+                accept: self.accept.clone(),
+                fallback_protocol: self.cfg.fallback_scrape_protocol.clone(),
             });
             self.loops.insert(h, (target, handle));
         }

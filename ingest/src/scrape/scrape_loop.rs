@@ -13,7 +13,7 @@ use super::metrics::{Limit, ScrapeMetrics};
 use super::schedule;
 use super::target::Target;
 use crate::client::{scrape_headers, FetchError, HttpClient};
-use crate::exposition::format_for_content_type;
+use crate::exposition::{negotiate, Negotiated};
 
 /// What the loop's owner asks of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,10 @@ pub(crate) struct LoopContext {
     pub body_size_limit: u64,
     pub seed: u64,
     pub metrics: Arc<ScrapeMetrics>,
+    /// The `Accept` header, built from the job's `scrape_protocols`.
+    pub accept: reqwest::header::HeaderValue,
+    /// The job's `fallback_scrape_protocol`.
+    pub fallback_protocol: Option<String>,
 }
 
 /// A running loop.
@@ -88,7 +92,12 @@ async fn run(ctx: LoopContext, mut commands: watch::Receiver<Command>) {
         .collect();
     let mut cache = SeriesCache::new();
     let mut body = Vec::new();
-    let headers = scrape_headers(ctx.target.timeout);
+    let mut headers = scrape_headers(ctx.target.timeout);
+    for (name, value) in headers.iter_mut() {
+        if *name == reqwest::header::ACCEPT {
+            *value = ctx.accept.clone();
+        }
+    }
 
     let mut next = SystemTime::now() + schedule::first_wait(SystemTime::now(), offset, interval);
     let mut scraped_once = false;
@@ -174,18 +183,37 @@ async fn scrape_once(
     let mut app = ctx.db.appender();
     let error = match fetched {
         Ok(fetched) => {
-            let format = format_for_content_type(fetched.content_type.as_deref());
-            cache
-                .append_body(
-                    &mut app,
-                    body,
-                    format,
-                    t,
-                    &target.public,
-                    &ctx.options,
-                    &mut counts,
-                )
-                .err()
+            let format = match negotiate(
+                fetched.content_type.as_deref(),
+                ctx.fallback_protocol.as_deref(),
+            ) {
+                Negotiated::Format(f) => Ok(f),
+                Negotiated::Fallback(f, why) => {
+                    tracing::debug!(target = %target.url, reason = %why, "Invalid content type on scrape, using fallback setting.");
+                    Ok(f)
+                }
+                Negotiated::Error(message) => {
+                    tracing::error!(target = %target.url, content_type = fetched.content_type.as_deref().unwrap_or(""), error = %message, "Failed to determine correct type of scrape target.");
+                    Err(ScrapeError {
+                        limit: None,
+                        message,
+                    })
+                }
+            };
+            match format {
+                Ok(format) => cache
+                    .append_body(
+                        &mut app,
+                        body,
+                        format,
+                        t,
+                        &target.public,
+                        &ctx.options,
+                        &mut counts,
+                    )
+                    .err(),
+                Err(e) => Some(e),
+            }
         }
         Err(e) => Some(ScrapeError {
             limit: matches!(e, FetchError::BodySizeLimit).then_some(Limit::BodySize),
