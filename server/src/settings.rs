@@ -277,7 +277,10 @@ impl Settings {
             ),
             (
                 "storage.tsdb.max-block-duration".into(),
-                cli.max_block_duration.clone().unwrap_or_default(),
+                match &cli.max_block_duration {
+                    Some(v) => v.clone(),
+                    None => default_max_block_duration(retention_time),
+                },
             ),
             (
                 "storage.tsdb.wal-segment-size".into(),
@@ -377,6 +380,14 @@ impl Settings {
             }
         }
     }
+}
+
+/// Prometheus's default `--storage.tsdb.max-block-duration`, as `/api/v1/status/flags` shows
+/// it: a tenth of the time retention, at most 31d (the engine computes the same).
+fn default_max_block_duration(retention: Option<Duration>) -> String {
+    let cap = 31 * 86_400_000u64;
+    let ms = retention.map_or(cap, |r| (r.as_millis() as u64 / 10).min(cap));
+    PromDuration::from_millis(ms).to_string()
 }
 
 /// `host:port`, where an empty host means all interfaces (as Go's `net.Listen`).
