@@ -738,3 +738,83 @@ fn parse_errors_match_prometheus() {
         failures.join("\n")
     );
 }
+
+/// Series selectors (`match[]` of `/api/v1/series`, labels, federation, ...), parsed as
+/// Prometheus's `ParseMetricSelector` does.
+const SELECTORS: &[&str] = &[
+    "foo",
+    "foo{a=\"b\"}",
+    "{a=\"b\"}",
+    "{\"my.metric\"}",
+    "{\"my.metric\", \"some.label\"=~\"x.*\"}",
+    "foo{__name__=\"x\"}",
+    "foo{a=\"b\",}",
+    "foo:bar{a=\"b\"}",
+    "by{a=\"b\"}",
+    "limitk",
+    "foo{a=\"b\"} # comment",
+    "",
+    " ",
+    "{}",
+    "{a=\"\"}",
+    "{__name__=~\".*\"}",
+    "foo{",
+    "foo{a=\"b\"",
+    "foo{a}",
+    "foo{a=~\"(\"}",
+    "rate(x[5m])",
+    "x[5m]",
+    "sum(x)",
+    "1",
+    "inf",
+    "-foo",
+    "\"foo\"",
+    "on",
+    "foo offset 5m",
+    "foo @ 1",
+    "foo bar",
+    "{a=\"b\"} or {c=\"d\"}",
+    "foo{a=\"b\"}}",
+    "foo)",
+];
+
+#[test]
+fn series_selector_errors_match_prometheus() {
+    let prom = PromServer::start().unwrap_or_else(|e| panic!("{e}"));
+    let api = prom.api();
+    let mut failures = Vec::new();
+    for sel in SELECTORS {
+        let (_, body) = api
+            .post_form("/api/v1/series", &[("match[]", sel)])
+            .unwrap_or_else(|e| panic!("{sel:?}: {e}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{sel:?}: {e}: {body}"));
+        let want = match v["status"].as_str() {
+            Some("success") => "ok".to_string(),
+            _ => v["error"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches("invalid parameter \"match[]\": ")
+                .to_string(),
+        };
+        // The API's own rule after parsing, as in Prometheus's `parseMatchersParam`.
+        let got = match tidemark_query::parser::parse_metric_selector(sel) {
+            Ok(ms) if ms.iter().all(|m| m.matches_empty()) => {
+                "match[] must contain at least one non-empty matcher".to_string()
+            }
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        };
+        if got != want {
+            failures.push(format!(
+                "{sel:?}:\n   tidemark:   {got}\n   prometheus: {want}"
+            ));
+        }
+    }
+    println!(
+        "{} series selectors compared: {} disagreements",
+        SELECTORS.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -317,6 +317,36 @@ pub(crate) fn parse(input: &str, features: crate::Features) -> Result<PExpr, Fai
     Ok(convert(node))
 }
 
+/// Parses a series selector (`match[]` of the API) as Prometheus's `ParseMetricSelector`
+/// does: only `name`, `name{...}` or `{...}`, no type check (so `foo{__name__="x"}` passes);
+/// the matchers, the metric name first as a `__name__` equality.
+pub(crate) fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, Error> {
+    let mut lexer = Lexer::new(input);
+    let tok = lexer.next_token();
+    let mut p = Parser {
+        lexer,
+        tok,
+        last_end: 0,
+        agg_depth: 0,
+        errors: Vec::new(),
+        features: crate::Features::default(),
+    };
+    let parsed = p.parse_selector_only();
+    if let Some(e) = p.errors.into_iter().next() {
+        return Err(e);
+    }
+    let (name, matchers) = parsed.map_err(|_| (0, "parse error".to_string()))?;
+    let mut out = Vec::with_capacity(matchers.len() + 1);
+    let bad = |e: tidemark_engine::Error| (0, e.to_string());
+    if let Some(name) = name {
+        out.push(Matcher::new(MatchType::Equal, "__name__", name).map_err(bad)?);
+    }
+    for m in matchers {
+        out.push(Matcher::new(m.kind, m.name, m.value).map_err(bad)?);
+    }
+    Ok(out)
+}
+
 /// Binary operator precedence (higher binds tighter) and right-associativity.
 fn bin_prec(t: T) -> Option<(u8, bool)> {
     Some(match t {
@@ -622,6 +652,25 @@ impl Parser<'_> {
             },
             start,
         )
+    }
+
+    /// `START_METRIC_SELECTOR vector_selector`, then the end of input.
+    fn parse_selector_only(&mut self) -> R<(Option<String>, Vec<LabelMatch>)> {
+        let name = match self.tok.typ {
+            T::Ident | T::MetricIdent => Some(self.advance().val),
+            T::Kw(k) if k.is_aggregator() || is_metric_word(k) => Some(self.advance().val),
+            T::LBrace => None,
+            _ => return Err(self.unexpected("", "")),
+        };
+        let matchers = if self.tok.typ == T::LBrace {
+            self.parse_label_matchers()?
+        } else {
+            Vec::new()
+        };
+        if self.tok.typ != T::Eof {
+            return Err(self.unexpected("", ""));
+        }
+        Ok((name, matchers))
     }
 
     fn parse_selector_after_name(&mut self, name: String, start: usize) -> R<Node> {

@@ -87,6 +87,19 @@ pub fn parse_with(query: &str, features: crate::Features) -> Result<Expr, ParseE
     })
 }
 
+/// Parses a series selector (the API's `match[]`: `name`, `name{...}` or `{...}`) as
+/// Prometheus 3.5's `ParseMetricSelector` does, with its messages: the matchers, a metric name
+/// first as a `__name__` equality matcher. There is no type check: the caller applies its own
+/// rules (the API's "at least one non-empty matcher").
+pub fn parse_metric_selector(selector: &str) -> Result<Vec<tidemark_engine::Matcher>, ParseError> {
+    grammar::parse_metric_selector(selector).map_err(|(pos, message)| ParseError {
+        pos,
+        message,
+        query: selector.to_string(),
+        raw: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +131,28 @@ mod tests {
             "unknown position: parse error: no expression found in input"
         );
         assert_eq!(err("\n"), "1:1: parse error: no expression found in input");
+    }
+
+    #[test]
+    fn series_selectors_follow_parse_metric_selector() {
+        let sel = |q: &str| {
+            parse_metric_selector(q)
+                .map(|ms| ms.len().to_string())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        assert_eq!(sel("foo{a=\"b\", \"c.d\"=~\"e\"}"), "3");
+        assert_eq!(sel("foo{__name__=\"x\"}"), "2");
+        assert_eq!(sel("{\"my.metric\"}"), "1");
+        assert_eq!(sel("rate(x[5m])"), "1:5: parse error: unexpected \"(\"");
+        assert_eq!(sel("on"), "1:1: parse error: unexpected <on>");
+        assert_eq!(
+            sel(""),
+            "unknown position: parse error: unexpected end of input"
+        );
+        assert_eq!(
+            sel("foo{a}"),
+            "1:6: parse error: unexpected \"}\" in label matching, expected label matching operator"
+        );
     }
 
     #[test]

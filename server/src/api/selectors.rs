@@ -1,42 +1,17 @@
 //! The `match[]`, `start`, `end` and `limit` parameters of the metadata endpoints (series,
-//! labels, label values, federation, deletion), parsed as Prometheus 2.42 does.
+//! labels, label values, federation, deletion), parsed as Prometheus 3.5 does.
 
-use promql_parser::label::MatchOp;
-use promql_parser::parser::Expr;
-use tidemark_engine::labels::METRIC_NAME;
-use tidemark_engine::{MatchType, Matcher};
+use tidemark_engine::Matcher;
 
 use super::params::parse_time;
 use super::{ApiError, Params};
 
 /// One series selector (`up{job="a"}`) as engine matchers. Errors are Prometheus's parse
-/// errors (`1:3: parse error: ...`) or its "at least one non-empty matcher" rule.
+/// errors (`1:3: parse error: ...`, from its `ParseMetricSelector`, which accepts only a
+/// selector) or its "at least one non-empty matcher" rule.
 pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, ApiError> {
-    let expr = tidemark_query::parser::parse(s).map_err(|e| ApiError::bad_data(e.to_string()))?;
-    let Expr::VectorSelector(vs) = expr else {
-        return Err(ApiError::bad_data(format!(
-            "1:1: parse error: unexpected expression in series selector {s:?}: expected a vector selector"
-        )));
-    };
-    if !vs.matchers.or_matchers.is_empty() {
-        return Err(ApiError::bad_data(
-            "the 'or' operator in label matchers is not supported by Prometheus 2.42",
-        ));
-    }
-    let bad = |e: tidemark_engine::Error| ApiError::bad_data(e.to_string());
-    let mut out = Vec::new();
-    if let Some(name) = &vs.name {
-        out.push(Matcher::new(MatchType::Equal, METRIC_NAME, name.clone()).map_err(bad)?);
-    }
-    for m in &vs.matchers.matchers {
-        let kind = match &m.op {
-            MatchOp::Equal => MatchType::Equal,
-            MatchOp::NotEqual => MatchType::NotEqual,
-            MatchOp::Re(_) => MatchType::RegexMatch,
-            MatchOp::NotRe(_) => MatchType::RegexNoMatch,
-        };
-        out.push(Matcher::new(kind, m.name.clone(), m.value.clone()).map_err(bad)?);
-    }
+    let out = tidemark_query::parser::parse_metric_selector(s)
+        .map_err(|e| ApiError::bad_data(e.to_string()))?;
     if out.iter().all(|m| m.matches_empty()) {
         return Err(ApiError::bad_data(
             "match[] must contain at least one non-empty matcher",
