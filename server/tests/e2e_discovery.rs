@@ -81,7 +81,10 @@ fn ureq_get_json(url: &str) -> Value {
     serde_json::from_str(&body).expect("JSON")
 }
 
-fn sd_body(groups: &[(&[String], &[(&str, &str)])]) -> String {
+/// One HTTP SD group: its targets and its labels.
+type SdGroup<'a> = (&'a [String], &'a [(&'a str, &'a str)]);
+
+fn sd_body(groups: &[SdGroup<'_>]) -> String {
     let groups: Vec<Value> = groups
         .iter()
         .map(|(targets, labels)| {

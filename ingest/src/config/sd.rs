@@ -574,17 +574,15 @@ fn check_value_types(map: &Mapping) -> Result<(), String> {
             "refresh_interval" | "timeout" if !v.is_null() => {
                 let s = match v {
                     Value::String(s) => s.clone(),
-                    other => format!("{}", yaml_scalar(other)),
+                    other => yaml_scalar(other),
                 };
                 s.parse::<super::Duration>().map_err(|e| e.to_string())?;
             }
-            "port" if !v.is_null() => {
-                if v.as_i64().is_none() {
-                    return Err(format!(
-                        "invalid type: {} for port, expected an integer",
-                        kind(v)
-                    ));
-                }
+            "port" if !v.is_null() && v.as_i64().is_none() => {
+                return Err(format!(
+                    "invalid type: {} for port, expected an integer",
+                    kind(v)
+                ));
             }
             _ => {}
         }
