@@ -84,6 +84,8 @@ pub struct QueryResponse {
     pub result: PromResult,
     /// `warnings`, empty when absent.
     pub warnings: Vec<String>,
+    /// `infos` (Prometheus 3.x), empty when absent.
+    pub infos: Vec<String>,
 }
 
 /// Builds an agent for loopback use: no proxy (environment proxies are ignored), HTTP error
@@ -223,18 +225,8 @@ pub fn parse_response(http_status: u16, body: &str) -> Result<QueryResponse, Str
     let short = || body.chars().take(500).collect::<String>();
     let v: Value = serde_json::from_str(body)
         .map_err(|e| format!("HTTP {http_status}: body is not JSON ({e}): {}", short()))?;
-    let warnings = match v.get("warnings") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|w| {
-                w.as_str()
-                    .map(str::to_string)
-                    .ok_or("warning is not a string")
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => return Err(format!("warnings is not an array: {other}")),
-    };
+    let warnings = string_list(&v, "warnings")?;
+    let infos = string_list(&v, "infos")?;
     let status = v
         .get("status")
         .and_then(Value::as_str)
@@ -254,7 +246,24 @@ pub fn parse_response(http_status: u16, body: &str) -> Result<QueryResponse, Str
         http_status,
         result,
         warnings,
+        infos,
     })
+}
+
+/// An optional array of strings (`warnings`, `infos`).
+fn string_list(v: &Value, key: &str) -> Result<Vec<String>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|w| {
+                w.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("an entry of {key} is not a string"))
+            })
+            .collect(),
+        Some(other) => Err(format!("{key} is not an array: {other}")),
+    }
 }
 
 fn str_field(v: &Value, name: &str) -> Result<String, String> {
@@ -380,6 +389,7 @@ mod tests {
         assert_eq!(v[2].point.v, f64::NEG_INFINITY);
         assert_eq!(v[3].point.v, 1e-7);
         assert_eq!(r.warnings, vec!["w".to_string()]);
+        assert!(r.infos.is_empty());
         let e = parse_response(
             400,
             r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
