@@ -1,5 +1,5 @@
-//! The HTTP API side by side with the reference: the real `tidemark` binary and Debian's
-//! Prometheus 2.42 get the same remote-written data and scrape the same target (Tidemark's
+//! The HTTP API side by side with the reference: the real `tidemark` binary and Prometheus
+//! 3.5.3 get the same remote-written data and scrape the same target (Tidemark's
 //! own `/metrics`), then series, labels, label values, metadata, status/tsdb, federation and
 //! remote-write error answers are compared field by field, and `promtool query` is run against
 //! both.
@@ -64,7 +64,7 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 #[test]
-fn api_matches_prometheus_2_42() {
+fn api_matches_prometheus_3_5() {
     let dir = tempfile::tempdir().unwrap();
     let tm_port = free_port();
     let _tm = start_tidemark(tm_port, dir.path());
@@ -72,7 +72,7 @@ fn api_matches_prometheus_2_42() {
         config_yaml: Some(config(tm_port)),
         ..PromOptions::default()
     })
-    .expect("starting Prometheus 2.42");
+    .expect("starting Prometheus 3.5");
     let pp = prom.port();
 
     // The same data to both, ending a little before now (federation looks back 5 minutes).
@@ -204,6 +204,8 @@ fn api_matches_prometheus_2_42() {
         assert_eq!(keys(&t["data"]), keys(&p["data"]), "{path}");
     }
 
+    prometheus_3_5_api(tm_port, pp, &sel);
+
     // Federation: the same text.
     let fed = format!("/federate?match[]={sel}");
     let (ts, tb) = get(tm_port, &fed);
@@ -277,8 +279,8 @@ fn api_matches_prometheus_2_42() {
         "promtool range"
     );
 
-    // Tidemark names the refused sample and commits the rest of the request (later Prometheus
-    // releases do the same; 2.42 rolls the whole request back).
+    // Tidemark names the refused sample and commits the rest of the request, as Prometheus 3.5
+    // does.
     let mixed = tidemark_tests::prom::encode_write_request(&[
         (
             labels(&[("__name__", "committed_rest")]),
@@ -300,9 +302,153 @@ fn api_matches_prometheus_2_42() {
     assert_eq!(v["data"]["result"][0]["value"][1], "3", "{v}");
 }
 
+/// The parts of the API that are new or changed in Prometheus 3.5, compared field by field.
+fn prometheus_3_5_api(tm_port: u16, pp: u16, sel: &str) {
+    let both = |path: &str| (get_json(tm_port, path), get_json(pp, path));
+
+    let (t, p) = both("/api/v1/status/buildinfo");
+    assert_eq!(keys(&t["data"]), keys(&p["data"]), "buildinfo");
+    assert_eq!(t["data"]["version"], "3.5.3");
+    assert!(
+        p["data"]["version"].as_str().unwrap().starts_with("3.5."),
+        "{p}"
+    );
+
+    // Targets: the same fields; the same values except the timings of each side's scrapes.
+    wait_for("both scraped the target", Duration::from_secs(30), || {
+        [tm_port, pp].iter().all(|&port| {
+            get_json(port, "/api/v1/targets")["data"]["activeTargets"][0]["health"] == "up"
+        })
+    });
+    for path in [
+        "/api/v1/targets",
+        "/api/v1/targets?state=active&scrapePool=tm",
+        "/api/v1/targets?state=dropped",
+        "/api/v1/targets?scrapePool=nope",
+        "/api/v1/targets?state=bogus",
+    ] {
+        let (t, p) = both(path);
+        assert_eq!(keys(&t["data"]), keys(&p["data"]), "{path}");
+        assert_eq!(
+            t["data"]["droppedTargetCounts"], p["data"]["droppedTargetCounts"],
+            "{path}"
+        );
+        assert_eq!(
+            t["data"]["droppedTargets"], p["data"]["droppedTargets"],
+            "{path}"
+        );
+        let (ta, pa) = (
+            t["data"]["activeTargets"].as_array().unwrap(),
+            p["data"]["activeTargets"].as_array().unwrap(),
+        );
+        assert_eq!(ta.len(), pa.len(), "{path}");
+        for (a, b) in ta.iter().zip(pa) {
+            assert_eq!(keys(a), keys(b), "{path}");
+            for field in [
+                "discoveredLabels",
+                "labels",
+                "scrapePool",
+                "scrapeUrl",
+                "globalUrl",
+                "lastError",
+                "health",
+                "scrapeInterval",
+                "scrapeTimeout",
+            ] {
+                assert_eq!(a[field], b[field], "{path}: {field}");
+            }
+        }
+    }
+    let (t, p) = both("/api/v1/scrape_pools");
+    assert_eq!(t, p, "scrape_pools");
+
+    // status/tsdb with a limit; the limit's validation.
+    let (t, p) = both("/api/v1/status/tsdb?limit=2");
+    for table in ["seriesCountByMetricName", "labelValueCountByLabelName"] {
+        assert_eq!(
+            t["data"][table].as_array().unwrap().len(),
+            p["data"][table].as_array().unwrap().len(),
+            "{table}"
+        );
+    }
+    for path in [
+        "/api/v1/status/tsdb?limit=0",
+        "/api/v1/labels?limit=x",
+        "/api/v1/labels?limit=-1",
+        "/api/v1/format_query?query=sum(",
+        "/api/v1/format_query",
+    ] {
+        let (ts, tb) = get(tm_port, path);
+        let (ps, pb) = get(pp, path);
+        assert_eq!((ts, &tb), (ps, &pb), "{path}");
+    }
+
+    // `limit` on series, labels and label values: the same data and warnings.
+    for path in [
+        format!("/api/v1/series?match[]={sel}&limit=2"),
+        format!("/api/v1/labels?match[]={sel}&limit=2"),
+        format!("/api/v1/label/job/values?match[]={sel}&limit=1"),
+        format!("/api/v1/label/job/values?match[]={sel}&limit=5"),
+    ] {
+        let (t, p) = both(&path);
+        assert_eq!(t, p, "{path}");
+    }
+
+    let (t, p) = both("/api/v1/notifications");
+    assert_eq!(t, p, "notifications");
+
+    for q in [
+        "sum(rw_requests_total)by(job)",
+        "rate(rw_requests_total{job=~\"a|b\"}[5m] offset 1m)",
+        "a + on(x) group_left b",
+    ] {
+        let path = format!("/api/v1/format_query?query={}", form_escape(q));
+        let (t, p) = both(&path);
+        assert_eq!(t, p, "{path}");
+    }
+
+    // Annotations: `rate` over a name that does not look like a counter is an info,
+    // `histogram_quantile` over a series without `le` a warning. The server carries
+    // `PromQL info:` annotations to `infos` and others to `warnings`, as 3.5 does.
+    let mut excused = 0;
+    for q in [
+        "rate(rw_temp[5m])",
+        "histogram_quantile(0.9, rw_temp)",
+        "rate(rw_requests_total[5m])",
+    ] {
+        let path = format!("/api/v1/query?query={}", form_escape(q));
+        let (t, p) = both(&path);
+        let (tw, pw) = ((&t["warnings"], &t["infos"]), (&p["warnings"], &p["infos"]));
+        match KNOWN_ANNOTATION_DIFFERENCES.iter().find(|(k, _)| *k == q) {
+            Some((_, why)) => {
+                assert_ne!(
+                    tw, pw,
+                    "{q} no longer differs ({why}): remove it from the list"
+                );
+                excused += 1;
+            }
+            None => assert_eq!(tw, pw, "{path}"),
+        }
+    }
+    println!("annotations: {excused} known differences excused");
+}
+
+/// Queries whose `warnings`/`infos` differ from Prometheus 3.5's, with the reason. Each must
+/// still differ.
+const KNOWN_ANNOTATION_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "rate(rw_temp[5m])",
+        "the evaluator does not produce PromQL annotations yet (3.5: info \"metric might not be a counter\")",
+    ),
+    (
+        "histogram_quantile(0.9, rw_temp)",
+        "the evaluator does not produce PromQL annotations yet (3.5: warning \"bucket label le is missing\")",
+    ),
+];
+
 /// Throughput figure, not a pass/fail check: 1,000 series × 200 samples remote-written in
 /// batches of 2,000 samples (Prometheus's default `max_samples_per_send`) to Tidemark and to
-/// Prometheus 2.42. Run with `cargo test -p tidemark-server --test e2e_api -- --ignored
+/// Prometheus 3.5. Run with `cargo test -p tidemark-server --test e2e_api -- --ignored
 /// --nocapture remote_write_throughput`.
 #[test]
 #[ignore = "a measurement (timings, not assertions); run by hand with --ignored"]
@@ -310,7 +456,7 @@ fn remote_write_throughput() {
     let dir = tempfile::tempdir().unwrap();
     let tm_port = free_port();
     let _tm = start_tidemark(tm_port, dir.path());
-    let prom = PromServer::start().expect("starting Prometheus 2.42");
+    let prom = PromServer::start().expect("starting Prometheus 3.5");
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
