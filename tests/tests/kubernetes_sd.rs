@@ -113,6 +113,13 @@ fn pod(ns: &str, name: &str, ip: &str, ports: &[(&str, u16)]) -> Value {
     })
 }
 
+/// Whether a logged request lists objects: a LIST, or a streaming list (a watch with
+/// `sendInitialEvents=true`, which the discoverer opens first, as Prometheus 3.5 does).
+fn is_list(request: &str) -> bool {
+    (request.contains("limit=") && !request.contains("watch="))
+        || request.contains("sendInitialEvents=true")
+}
+
 /// Waits until the discoverer has an open watch (so that an expiry hits it).
 async fn wait_for_watch(server: &KubeApiServer) {
     for _ in 0..100 {
@@ -224,12 +231,7 @@ async fn relist_after_410_neither_loses_nor_duplicates() {
     let mut g = s.discover("role: pod").await;
     g.wait("initial list", |st| st.len() == 3).await;
     wait_for_watch(&s.server).await;
-    let lists_before = s
-        .server
-        .requests()
-        .iter()
-        .filter(|r| r.contains("limit=") && !r.contains("watch="))
-        .count();
+    let lists_before = s.server.requests().iter().filter(|r| is_list(r)).count();
 
     // History compacted: the open watch ends with ERROR 410; changes made meanwhile are
     // found by the re-list.
@@ -245,12 +247,7 @@ async fn relist_after_410_neither_loses_nor_duplicates() {
     .await;
     g.settle(Duration::from_millis(500)).await;
 
-    let lists_after = s
-        .server
-        .requests()
-        .iter()
-        .filter(|r| r.contains("limit=") && !r.contains("watch="))
-        .count();
+    let lists_after = s.server.requests().iter().filter(|r| is_list(r)).count();
     assert!(
         lists_after > lists_before,
         "no re-list: {:#?}",
@@ -707,4 +704,117 @@ async fn five_thousand_pods_fit_in_100_mib() {
     assert_eq!(field("targets"), 3 * PODS as u64);
     let hwm_mib = field("vm_hwm_kib") / 1024;
     assert!(hwm_mib < 100, "peak RSS {hwm_mib} MiB for {PODS} pods");
+}
+
+/// The test server itself speaks what client-go needs: the discovery documents, streaming
+/// lists (`sendInitialEvents=true`: the objects as ADDED, then a bookmark annotated
+/// `k8s.io/initial-events-end` at the current resourceVersion), refused with 422 when turned
+/// off or when the apiserver's preconditions are missing, and set-based label selectors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_server_speaks_client_go() {
+    let s = Setup::new().await;
+    let token = "secret-1";
+    s.server
+        .apply(pod("default", "web-0", "10.1.0.1", &[("m", 9000)]));
+    let mut other = pod("default", "db-0", "10.1.0.2", &[("m", 9000)]);
+    other["metadata"]["labels"]["app"] = json!("db");
+    s.server.apply(other);
+    let doc = |r: tidemark_tests::kube_api::Reply| -> Value {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        serde_json::from_slice(&r.body).unwrap()
+    };
+    assert_eq!(doc(s.server.get("/version", token).await)["major"], "1");
+    let apis = doc(s.server.get("/apis", token).await);
+    let groups: Vec<&str> = apis["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert_eq!(groups, ["discovery.k8s.io", "networking.k8s.io"]);
+    let core = doc(s.server.get("/api/v1", token).await);
+    assert!(core["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "pods" && r["namespaced"] == true));
+    let slices = doc(s.server.get("/apis/discovery.k8s.io/v1", token).await);
+    assert_eq!(slices["resources"][0]["kind"], "EndpointSlice");
+    assert_eq!(s.server.get("/apis/apps/v1", token).await.status, 404);
+
+    let selected = doc(s
+        .server
+        .get(
+            "/api/v1/pods?labelSelector=app%20in%20(web,%20api),app!=x",
+            token,
+        )
+        .await);
+    assert_eq!(selected["items"].as_array().unwrap().len(), 1);
+    assert_eq!(selected["items"][0]["metadata"]["name"], "web-0");
+    let notin = doc(s
+        .server
+        .get("/api/v1/pods?labelSelector=app%20notin%20(web)", token)
+        .await);
+    assert_eq!(notin["items"][0]["metadata"]["name"], "db-0");
+
+    let stream = "/api/v1/namespaces/default/pods?watch=1&sendInitialEvents=true\
+                  &resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true\
+                  &labelSelector=app%3Dweb&timeoutSeconds=1";
+    let r = s.server.get(stream, token).await;
+    assert_eq!(r.status, 200);
+    let events: Vec<Value> = String::from_utf8(r.body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "web-0");
+    assert_eq!(events[1]["type"], "BOOKMARK");
+    let bookmark = &events[1]["object"]["metadata"];
+    assert_eq!(bookmark["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(
+        bookmark["resourceVersion"],
+        s.server.resource_version().to_string()
+    );
+    // The apiserver's preconditions for a streaming list.
+    let no_bookmarks = stream.replace("&allowWatchBookmarks=true", "");
+    assert_eq!(s.server.get(&no_bookmarks, token).await.status, 422);
+    let no_match = stream.replace("&resourceVersionMatch=NotOlderThan", "");
+    assert_eq!(s.server.get(&no_match, token).await.status, 422);
+    // Without the feature: refused, so that clients fall back to LIST then WATCH.
+    s.server.set_streaming_lists(false);
+    let r = s.server.get(stream, token).await;
+    assert_eq!(r.status, 422);
+    assert!(String::from_utf8_lossy(&r.body).contains("WatchList feature gate"));
+}
+
+/// The discoverer opens its watches with streaming lists, as Prometheus 3.5 does; against
+/// a server without them (422) it lists, then watches, and still follows changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_lists_first_then_list_and_watch_without_them() {
+    for streaming in [true, false] {
+        let s = Setup::new().await;
+        s.server.set_streaming_lists(streaming);
+        s.server
+            .apply(pod("default", "web-0", "10.1.0.1", &[("m", 9000)]));
+        let mut g = s.discover("role: pod").await;
+        g.wait("initial list", |st| st.contains_key("pod/default/web-0"))
+            .await;
+        s.server
+            .apply(pod("default", "web-1", "10.1.0.2", &[("m", 9000)]));
+        g.wait("watched change", |st| st.contains_key("pod/default/web-1"))
+            .await;
+        let requests = s.server.requests();
+        let count = |f: &dyn Fn(&String) -> bool| requests.iter().filter(|r| f(r)).count();
+        let streamed = count(&|r| r.contains("sendInitialEvents=true") && r.ends_with("-> 200"));
+        let refused = count(&|r| r.contains("sendInitialEvents=true") && r.ends_with("-> 422"));
+        let lists = count(&|r| r.contains("limit=") && !r.contains("watch="));
+        if streaming {
+            assert_eq!((streamed, refused, lists), (1, 0, 0), "{requests:#?}");
+        } else {
+            // One refusal, then LIST + WATCH for good.
+            assert_eq!((streamed, refused, lists), (0, 1, 1), "{requests:#?}");
+        }
+    }
 }

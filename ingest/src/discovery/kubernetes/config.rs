@@ -460,6 +460,19 @@ mod tests {
     }
 
     #[test]
+    fn attach_metadata_knows_only_node_as_in_3_5() {
+        assert!(
+            parse("role: pod\napi_server: https://a\nattach_metadata: {node: true}")
+                .unwrap()
+                .attach_metadata
+                .node
+        );
+        // 3.5: "field namespace not found in type kubernetes.AttachMetadataConfig".
+        let e = err("role: pod\napi_server: https://a\nattach_metadata: {namespace: true}");
+        assert!(e.contains("namespace"), "{e}");
+    }
+
+    #[test]
     fn selectors_must_parse() {
         let e = err("role: pod\nselectors: [{role: pod, label: 'a in (b'}]");
         assert!(e.contains("label selector"), "{e}");

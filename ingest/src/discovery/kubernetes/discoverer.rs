@@ -1,5 +1,6 @@
-//! The running discoverer: kube watchers (list + watch, re-list on 410 Gone, the default
-//! backoff on errors) feeding object caches, and the target groups that change with them.
+//! The running discoverer: kube watchers (a streaming list then watch, or LIST then WATCH
+//! where the apiserver refuses streaming lists; re-list on 410 Gone, the default backoff on
+//! errors) feeding object caches, and the target groups that change with them.
 //!
 //! What must stay true:
 //! - nothing is sent until every watched stream has listed once (Prometheus waits for its
@@ -212,6 +213,43 @@ where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default,
 {
+    // As Prometheus 3.5's client-go: a streaming list (`sendInitialEvents=true`) first; an
+    // apiserver without the WatchList feature refuses it, and then LIST + WATCH for good.
+    let streaming = events(api.clone(), wc.clone().streaming_lists());
+    stream::unfold(
+        (streaming, Some((api, wc))),
+        |(mut events_now, mut fallback)| async move {
+            loop {
+                let ev = events_now.next().await?;
+                if streaming_refused(&ev) {
+                    if let Some((api, wc)) = fallback.take() {
+                        tracing::debug!(
+                            "streaming lists refused by the API server; listing, then watching"
+                        );
+                        events_now = events(api, wc);
+                        continue;
+                    }
+                }
+                if ev.is_ok() {
+                    fallback = None;
+                }
+                return Some((ev, (events_now, fallback)));
+            }
+        },
+    )
+    .map(move |ev| wrap(shard, ev))
+    .boxed()
+}
+
+/// The watcher's events with the default backoff, objects slimmed.
+fn events<K>(
+    api: Api<K>,
+    wc: watcher::Config,
+) -> BoxStream<'static, Result<Event<K>, watcher::Error>>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+{
     watcher(api, wc)
         .default_backoff()
         // Managed fields are large and never labelled; slim() drops what no label reads.
@@ -219,8 +257,17 @@ where
             o.managed_fields_mut().clear();
             slim(o);
         })
-        .map(move |ev| wrap(shard, ev))
         .boxed()
+}
+
+/// Whether the apiserver refused to open a streaming list (422 Invalid when the WatchList
+/// feature is off; 400 from servers that reject the parameters).
+fn streaming_refused<K>(ev: &Result<Event<K>, watcher::Error>) -> bool {
+    matches!(
+        ev,
+        Err(watcher::Error::WatchStartFailed(kube::Error::Api(status)))
+            if matches!(status.code, 400 | 422)
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
