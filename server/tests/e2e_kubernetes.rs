@@ -2,7 +2,7 @@
 //! `SCENARIOS.md`: pods annotated `prometheus.io/*` (seed 003), scaling (seed 004) and
 //! monitoring from outside the cluster through the API server's pod proxy (seed 002), all
 //! against the test API server and real Python `prometheus_client` apps on loopback; plus a
-//! differential test against Prometheus 2.42 scraping Debian's node exporter.
+//! differential test against Prometheus 3.5 scraping Debian's node exporter.
 
 mod common;
 
@@ -511,7 +511,7 @@ fn out_of_cluster_through_the_api_server_proxy() {
     drop(api);
 }
 
-/// A Prometheus 2.42 server (Debian's `prometheus`, started by `tidemark-tests`' harness),
+/// A Prometheus 3.5 server (Debian's `prometheus`, started by `tidemark-tests`' harness),
 /// killed on drop.
 struct Prometheus {
     _server: PromServer,
@@ -662,17 +662,17 @@ fn assert_agree(prom: &Prometheus, tide: &Tidemark, job: &str, min_series: usize
         std::thread::sleep(Duration::from_millis(1500));
     }
     panic!(
-        "Tidemark and Prometheus 2.42 disagree on job {job}:\n{}",
+        "Tidemark and Prometheus 3.5 disagree on job {job}:\n{}",
         last.join("\n")
     );
 }
 
-/// Scenario 5's exporter, differentially: Prometheus 2.42 and Tidemark scrape the same node
+/// Scenario 5's exporter, differentially: Prometheus 3.5 and Tidemark scrape the same node
 /// exporter with the same static config; after several scrapes both hold the same series
 /// (names and all labels, report series included), the same number per metric name, and the
 /// same values for the metrics that do not move between scrapes.
 #[test]
-fn node_exporter_series_match_prometheus_2_42() {
+fn node_exporter_series_match_prometheus_3_5() {
     let (_node_exporter, ne_port) = node_exporter();
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{ne_port}']\n        labels: {{env: diff}}\n"
@@ -692,11 +692,11 @@ fn node_exporter_series_match_prometheus_2_42() {
     assert_eq!(label_sets(&tide.query(build)).len(), 1);
 }
 
-/// Scenarios 2 and 8, differentially: Prometheus 2.42 and Tidemark scrape seed 003's Python
+/// Scenarios 2 and 8, differentially: Prometheus 3.5 and Tidemark scrape seed 003's Python
 /// app (which answers Prometheus's Accept header with OpenMetrics, `count_created` included)
 /// and hold the same series and the same steady values.
 #[test]
-fn python_client_series_match_prometheus_2_42() {
+fn python_client_series_match_prometheus_3_5() {
     let port = free_port();
     let _app = count_app("127.0.0.1", port);
     inc("127.0.0.1", port, 3);
