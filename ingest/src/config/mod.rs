@@ -797,14 +797,40 @@ fn scan_job_lines(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Where each top-level key of the text is (`remote_write:` at column 0), 1-based.
+fn scan_section_lines(text: &str) -> Vec<(String, usize)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let key = l.split(':').next()?;
+            let plain = !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && l.len() > key.len();
+            plain.then(|| (key.to_owned(), i + 1))
+        })
+        .collect()
+}
+
 /// Context for turning problems into [`InvalidConfig`]s.
 struct Ctx<'a> {
     file: Option<&'a Path>,
     job_lines: Vec<usize>,
     job_count: usize,
+    /// The line of each top-level key (`remote_write:` ...), for errors outside the jobs.
+    section_lines: Vec<(String, usize)>,
 }
 
 impl Ctx<'_> {
+    /// The line of the top-level section a field path starts with (`alerting.alertmanagers[0]`
+    /// → the `alerting:` line).
+    fn section_line(&self, field: &str) -> Option<usize> {
+        let section = field.split(['.', '[']).next()?;
+        self.section_lines
+            .iter()
+            .find(|(k, _)| k == section)
+            .map(|(_, l)| *l)
+    }
+
     fn job_line(&self, index: usize) -> Option<usize> {
         // Trust the scan only when it found exactly one `job_name` per job.
         (self.job_lines.len() == self.job_count)
@@ -821,7 +847,10 @@ impl Ctx<'_> {
         ConfigError::Invalid(Box::new(InvalidConfig {
             message: message.into(),
             file: self.file.map(Path::to_path_buf),
-            line: job.and_then(|(i, _)| self.job_line(i)),
+            line: match job {
+                Some((i, _)) => self.job_line(i),
+                None => field.and_then(|f| self.section_line(f)),
+            },
             column: None,
             job: job
                 .map(|(_, name)| name.to_owned())
@@ -913,6 +942,7 @@ impl Config {
             file,
             job_lines: scan_job_lines(text),
             job_count: 0,
+            section_lines: scan_section_lines(text),
         };
         // An empty file (or only comments) is a valid, empty configuration.
         let yaml: ConfigYaml = if text.trim().is_empty()
@@ -1470,10 +1500,10 @@ pub(crate) fn resolve_job(
         }
     }
     // Validation and escaping schemes, as 3.5 resolves them.
-    let (validation, local_unset) = match sc.metric_name_validation_scheme.as_deref() {
-        None | Some("") => (global.metric_name_validation_scheme, true),
-        Some("legacy") => (ValidationScheme::Legacy, false),
-        Some("utf8") => (ValidationScheme::Utf8, false),
+    let validation = match sc.metric_name_validation_scheme.as_deref() {
+        None | Some("") => global.metric_name_validation_scheme,
+        Some("legacy") => ValidationScheme::Legacy,
+        Some("utf8") => ValidationScheme::Utf8,
         Some(other) => {
             return Err((
                 format!("unknown scrape config name validation method specified, must be either 'legacy' or 'utf8', got {other}"),
@@ -1511,7 +1541,8 @@ pub(crate) fn resolve_job(
             ));
         }
     };
-    let _ = local_unset;
+    // 3.5.3 takes an unset job escaping scheme from the global one even when the job sets its
+    // own validation scheme, so a job with `legacy` alone is refused below (promtool agrees).
     if escaping == "allow-utf-8" && validation != ValidationScheme::Utf8 {
         return Err((
             "utf8 metric names requested but validation scheme is not set to UTF8".to_owned(),

@@ -119,3 +119,20 @@ fn global_fields_of_3_5_resolve_into_jobs() {
         "allow-utf-8"
     );
 }
+
+#[test]
+fn errors_outside_jobs_name_their_section_line() {
+    let e = Config::parse("global:\n  scrape_interval: 1m\n\nremote_write:\n  - url: http://x\n    headers: {Host: h}\n")
+        .unwrap_err();
+    let inv = e.invalid().unwrap();
+    assert_eq!(inv.line, Some(4), "{e}");
+    assert_eq!(inv.field.as_deref(), Some("remote_write[0]"));
+    assert_eq!(
+        e.to_string(),
+        "line 4: field remote_write[0]: Host is a reserved header. It must not be changed"
+    );
+    assert_eq!(
+        scan_section_lines("a: 1\n  b: 2\nc_d:\n# e: 3\n"),
+        vec![("a".to_owned(), 1), ("c_d".to_owned(), 3)]
+    );
+}
