@@ -170,7 +170,10 @@ impl Server {
              \x20       action: drop\n\
              \x20 - job_name: broken\n\
              \x20   static_configs:\n\
-             \x20     - targets: ['127.0.0.1:{closed}']\n"
+             \x20     - targets: ['127.0.0.1:{closed}']\n\
+             \x20 - job_name: cloud\n\
+             \x20   ec2_sd_configs:\n\
+             \x20     - region: eu-west-1\n"
         );
         std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
         let child = tidemark_command(port, dir.path())
@@ -343,6 +346,11 @@ fn ui_pages_render_live_data_under_a_route_prefix() {
     let broken = section(&html, "pool-broken").expect("the broken pool");
     assert!(broken.contains(">DOWN</span>"), "{broken}");
     assert!(broken.contains("class=\"error-text\""), "{broken}");
+    let cloud = section(&html, "pool-cloud").expect("the job with EC2 discovery");
+    assert!(
+        cloud.contains("ec2_sd_configs: service discovery not implemented in Tidemark"),
+        "{cloud}"
+    );
     screenshot(&targets_url, "targets");
 
     // The filter keeps only unhealthy targets.
@@ -360,6 +368,8 @@ fn ui_pages_render_live_data_under_a_route_prefix() {
     assert!(sd.contains(&format!("instance=\"{instance}\"")), "{sd}");
     assert!(sd.contains("__address__=\"dropme:1\""), "{sd}");
     assert!(sd.contains(">Dropped</span>"), "{sd}");
+    let cloud = section(&html, "sd-cloud").expect("the job with EC2 discovery");
+    assert!(cloud.contains("not implemented"), "{cloud}");
 
     // Configuration, flags and TSDB status.
     let html = dom(&server.url("config"));

@@ -12,9 +12,10 @@
     (data.activeTargets || []).forEach(function (t) {
       add(t.scrapePool, { discovered: t.discoveredLabels, labels: t.labels });
     });
-    // A dropped target has no pool in the API; its job is the discovered `job` label.
+    // Prometheus 3.5 names a dropped target's pool; older servers did not (then the
+    // discovered `job` label is the best guess).
     (data.droppedTargets || []).forEach(function (t) {
-      add((t.discoveredLabels || {}).job || "(unknown job)", { discovered: t.discoveredLabels, labels: null });
+      add(t.scrapePool || (t.discoveredLabels || {}).job || "(unknown job)", { discovered: t.discoveredLabels, labels: null });
     });
     var missing = {};
     (data.notImplementedDiscovery || []).forEach(function (n) {
