@@ -1,6 +1,7 @@
-//! Scraping cost at scale, side by side with Debian's Prometheus 2.42: N targets × M series
-//! every 15 s, all served on loopback by this harness, scraped by the real `tidemark` binary
-//! and then by the real Prometheus with the same `prometheus.yml`. For each, after a warm-up
+//! Scraping cost at scale, side by side with Prometheus 3.5: N targets × M series every 15 s,
+//! all served on loopback by this harness, scraped by the real `tidemark` binary and then by
+//! the real Prometheus 3.5 (the reference peer, found and started through
+//! `tidemark_tests::prom::PromServer`) with the same `prometheus.yml`. For each, after a warm-up
 //! (series created, caches filled) the process's CPU time (user + system, from
 //! `/proc/PID/stat`) over a measurement window is divided by the window: the share of one core
 //! that scraping costs. RSS at the end is printed too.
@@ -239,7 +240,7 @@ fn run() -> Result<(), String> {
             ..PromOptions::default()
         })?;
         measure(
-            "Prometheus 2.42",
+            "Prometheus 3.5",
             prom.pid(),
             &prom.api(),
             targets,
