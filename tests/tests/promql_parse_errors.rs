@@ -320,6 +320,14 @@ const QUERIES_3X: &[&str] = &[
     "x offset (1m) offset 1m $",
     "x[-1m $",
     "sum(x, on)",
+    // Non-ASCII text in messages (Go's %q and its 10-byte limit).
+    "x\u{a0}+ 1",
+    "\u{200b}x",
+    "foo{\u{e9}=\"a\"}",
+    "{\"\u{e9}\"}",
+    "sum by (\"\u{e9}\") (x)",
+    "'\\x41' \"\u{200b} foo{\u{e9}=\"",
+    "x \"\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\"",
     // 3.x syntax.
     "foo[5m+1m]",
     "foo offset (1h/2)",

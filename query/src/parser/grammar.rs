@@ -283,7 +283,11 @@ struct Parser<'a> {
 
 /// Parses and type-checks `input` with `features` enabled, and computes its duration
 /// expressions; the first error otherwise.
-pub(crate) fn parse(input: &str, features: crate::Features) -> Result<PExpr, Failure> {
+/// Also gives where each node of the result starts ([`super::PosTree`]).
+pub(crate) fn parse_with_positions(
+    input: &str,
+    features: crate::Features,
+) -> Result<(PExpr, super::PosTree), Failure> {
     let mut lexer = Lexer::new(input);
     let tok = lexer.next_token();
     let mut p = Parser {
@@ -314,7 +318,32 @@ pub(crate) fn parse(input: &str, features: crate::Features) -> Result<PExpr, Fai
     }
     p_check(input, &node, false).map_err(Failure::Parse)?;
     fold_durations(&mut node).map_err(Failure::Raw)?;
-    Ok(convert(node))
+    let positions = pos_tree(&node);
+    Ok((convert(node), positions))
+}
+
+/// The start offsets of `n`'s nodes, shaped like the `Expr` that [`convert`] makes of it
+/// (children in the order [`super::PosTree`] documents).
+fn pos_tree(n: &Node) -> super::PosTree {
+    let children = match &n.kind {
+        // `+x` converts to `x` itself.
+        Kind::Unary(false, e) => return pos_tree(e),
+        Kind::Paren(e) | Kind::Unary(true, e) | Kind::Subquery { expr: e, .. } => {
+            vec![pos_tree(e)]
+        }
+        Kind::Binary { lhs, rhs, .. } => vec![pos_tree(lhs), pos_tree(rhs)],
+        Kind::Agg { param, expr, .. } => {
+            let mut c = vec![pos_tree(expr)];
+            c.extend(param.as_deref().map(pos_tree));
+            c
+        }
+        Kind::Call(_, args) => args.iter().map(pos_tree).collect(),
+        _ => Vec::new(),
+    };
+    super::PosTree {
+        start: n.start,
+        children,
+    }
 }
 
 /// Parses a series selector (`match[]` of the API) as Prometheus's `ParseMetricSelector`

@@ -169,7 +169,7 @@ impl Token {
     /// Prometheus's description of the token in "unexpected ..." messages.
     pub(crate) fn desc(&self) -> String {
         let quoted = || {
-            if self.val.chars().count() > 10 {
+            if self.val.len() > 10 {
                 format!("{}...", super::text::go_quote_10(&self.val))
             } else {
                 go_quote(&self.val)

@@ -68,10 +68,35 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     parse_with(query, crate::Features::default())
 }
 
+/// Where the nodes of a parsed expression start (byte offsets into the query), shaped like the
+/// `Expr` tree: the children of a node are, in order, those of a parenthesis, unary minus or
+/// subquery (its expression), a binary operator (left, right), an aggregation (its
+/// expression, then its parameter if any) and a call (its arguments); selectors and literals
+/// have none. Annotations name positions from it, as Prometheus's do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PosTree {
+    /// Byte offset of the node's first token.
+    pub start: usize,
+    /// The child nodes' positions.
+    pub children: Vec<PosTree>,
+}
+
+/// [`parse_with`], also giving where each node starts.
+pub fn parse_with_positions(
+    query: &str,
+    features: crate::Features,
+) -> Result<(Expr, PosTree), ParseError> {
+    grammar::parse_with_positions(query, features).map_err(|f| parse_error(query, f))
+}
+
 /// Parses a PromQL expression with the experimental `features` enabled (see
 /// [`crate::Features`]). Never panics, for any input.
 pub fn parse_with(query: &str, features: crate::Features) -> Result<Expr, ParseError> {
-    grammar::parse(query, features).map_err(|f| match f {
+    parse_with_positions(query, features).map(|(e, _)| e)
+}
+
+fn parse_error(query: &str, f: grammar::Failure) -> ParseError {
+    match f {
         grammar::Failure::Parse((pos, message)) => ParseError {
             pos,
             message,
@@ -84,7 +109,7 @@ pub fn parse_with(query: &str, features: crate::Features) -> Result<Expr, ParseE
             query: query.to_string(),
             raw: true,
         },
-    })
+    }
 }
 
 /// Parses a series selector (the API's `match[]`: `name`, `name{...}` or `{...}`) as

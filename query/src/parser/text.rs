@@ -224,8 +224,21 @@ pub(crate) fn unquote(lit: &str) -> String {
     out
 }
 
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space
+/// (so not U+00A0 or U+200B). U+FFFD stands for an invalid byte here and is escaped.
 fn is_go_printable(c: char) -> bool {
-    !c.is_control() && c != '\u{fffd}' || c == ' '
+    static PRINTABLE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if c == ' ' || c.is_ascii_graphic() {
+        return true;
+    }
+    if c.is_ascii() || c == '\u{fffd}' {
+        return false;
+    }
+    let re = PRINTABLE.get_or_init(|| regex::Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok());
+    match re {
+        Some(re) => re.is_match(c.encode_utf8(&mut [0; 4])),
+        None => !c.is_control(),
+    }
 }
 
 fn push_escaped(out: &mut String, c: char, quote: char) {
@@ -367,6 +380,9 @@ mod tests {
         assert_eq!(go_quote_rune(Some('}')), "'}'");
         assert_eq!(go_quote_rune(Some('\'')), "'\\''");
         assert_eq!(go_rune_u(Some('q')), "U+0071 'q'");
+        assert_eq!(go_quote_rune(Some('\u{a0}')), "'\\u00a0'");
+        assert_eq!(go_quote_rune(Some('\u{200b}')), "'\\u200b'");
+        assert_eq!(go_quote_rune(Some('é')), "'é'");
         assert_eq!(go_fixed(1e20), "100000000000000000000.000000");
         assert_eq!(unquote(r#""a\x41\101\u00e9\n""#), "aAAé\n");
         assert_eq!(unquote(r"`a\n`"), "a\\n");
