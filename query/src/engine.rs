@@ -11,7 +11,8 @@ use tidemark_engine::{Db, Querier};
 
 use crate::error::{ErrorKind, QueryError};
 use crate::eval::{
-    finish_names, is_stale, streams, DelayedNameRemoval, EvalStats, Evaluator, StepSeries, Val,
+    finish_names, is_stale, streams, Annotator, DelayedNameRemoval, EvalStats, Evaluator,
+    StepSeries, Val,
 };
 use crate::value::{Point, Sample, Series, Value};
 
@@ -77,7 +78,8 @@ pub struct QueryStats {
 pub struct QueryResult {
     /// The value.
     pub value: Value,
-    /// Warnings for the API's `warnings` field.
+    /// Annotations, as Prometheus 3.5 words them with the position they concern: `PromQL
+    /// info: ...` ones belong in the API's `infos`, the others in `warnings`.
     pub warnings: Vec<String>,
     /// Statistics.
     pub stats: QueryStats,
@@ -193,7 +195,10 @@ impl QueryEngine {
         let _names = DelayedNameRemoval::set(self.opts.features.delayed_name_removal);
         let queue_time = t0.elapsed();
         let t1 = Instant::now();
-        let ast = crate::parse::parse(expr, self.opts.features)?;
+        let (ast, pos_tree) = crate::parse::parse(expr, self.opts.features)?;
+        let mut positions = HashMap::new();
+        crate::eval::node_positions(&ast, &pos_tree, &mut positions);
+        let notes = std::cell::RefCell::new(Vec::new());
         let parse_time = t1.elapsed();
         let t2 = Instant::now();
         let lookback = i64::try_from(self.opts.lookback_delta.as_millis()).unwrap_or(i64::MAX);
@@ -219,6 +224,11 @@ impl QueryEngine {
             deadline,
             cancel,
             stats: EvalStats::default(),
+            ann: Annotator {
+                notes: &notes,
+                positions: &positions,
+                query: expr,
+            },
         };
         let value = if instant {
             instant_value(ev.eval(&ast)?, &ast, start)?
@@ -242,7 +252,7 @@ impl QueryEngine {
         };
         Ok(QueryResult {
             value,
-            warnings: Vec::new(),
+            warnings: notes.take(),
             stats: QueryStats {
                 series_touched: ev.stats.series_touched,
                 samples_loaded: ev.stats.samples_loaded,

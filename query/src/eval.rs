@@ -96,6 +96,93 @@ pub(crate) struct Evaluator<'q> {
     /// Set by the caller (e.g. when the HTTP client went away) to stop the query.
     pub cancel: Option<&'q AtomicBool>,
     pub stats: EvalStats,
+    /// Where the query's annotations go.
+    pub ann: Annotator<'q>,
+}
+
+/// Collects a query's annotations (`PromQL warning: ...` / `PromQL info: ...`), each with the
+/// position of the expression it concerns, as Prometheus's API prints them.
+#[derive(Clone, Copy)]
+pub(crate) struct Annotator<'q> {
+    pub notes: &'q std::cell::RefCell<Vec<String>>,
+    /// Start offset of each node, by the node's address in the evaluated AST.
+    pub positions: &'q HashMap<usize, usize>,
+    pub query: &'q str,
+}
+
+impl Annotator<'_> {
+    /// Adds `msg` about the expression `at` (once per query).
+    pub fn add(&self, msg: String, at: &Expr) {
+        let note = match self.positions.get(&(at as *const Expr as usize)) {
+            Some(&pos) => {
+                let pos = pos.min(self.query.len());
+                let before = &self.query.as_bytes()[..pos];
+                let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+                let col = match before.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => pos - i,
+                    None => pos + 1,
+                };
+                format!("{msg} ({line}:{col})")
+            }
+            None => msg,
+        };
+        let mut notes = self.notes.borrow_mut();
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
+    /// Prometheus's warning for a quantile outside `[0, 1]` (or NaN).
+    pub fn check_quantile(&self, q: f64, at: &Expr) {
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            self.add(
+                format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    go_g(q)
+                ),
+                at,
+            );
+        }
+    }
+}
+
+/// Go's `%g` for the values annotations print.
+fn go_g(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Where each node of `e` starts, by node address, from the parser's position tree (whose
+/// children follow [`crate::parser::PosTree`]'s order).
+pub(crate) fn node_positions(
+    e: &Expr,
+    pos: &crate::parser::PosTree,
+    out: &mut HashMap<usize, usize>,
+) {
+    out.insert(e as *const Expr as usize, pos.start);
+    let children: Vec<&Expr> = match e {
+        Expr::Paren(p) => vec![&p.expr],
+        Expr::Unary(u) => vec![&u.expr],
+        Expr::Subquery(sq) => vec![&sq.expr],
+        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
+        Expr::Aggregate(a) => {
+            let mut c: Vec<&Expr> = vec![&a.expr];
+            c.extend(a.param.as_deref());
+            c
+        }
+        Expr::Call(c) => c.args.args.iter().map(|a| a.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    for (c, p) in children.into_iter().zip(&pos.children) {
+        node_positions(c, p, out);
+    }
 }
 
 fn dur_ms(d: &std::time::Duration) -> i64 {
@@ -618,6 +705,7 @@ impl Evaluator<'_> {
             deadline: self.deadline,
             cancel: self.cancel,
             stats: EvalStats::default(),
+            ann: self.ann,
         };
         let inner_steps = inner.steps.clone();
         let mut points = Vec::new();
@@ -695,6 +783,7 @@ impl Evaluator<'_> {
         let mut emit = |labels: Labels, points: &[Point], refs: &[i64], range: i64| -> Result<()> {
             f.start_series(points);
             range_fn_values(points, refs, range, f, &mut vals)?;
+            f.end_series(&labels, vals.iter().any(Option::is_some));
             if vals.iter().any(Option::is_some) {
                 let labels = if keep_name {
                     labels
@@ -857,18 +946,33 @@ impl Evaluator<'_> {
                 let mut f = CounterRate {
                     resets: functions::CounterResets::default(),
                     is_rate,
+                    names: Vec::new(),
                 };
-                return self.stream_windows(args[0], keep_name, &mut f, sink);
+                let r = self.stream_windows(args[0], keep_name, &mut f, sink);
+                for n in f.names {
+                    self.ann.add(
+                        format!("PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"),
+                        args[0],
+                    );
+                }
+                return r;
             }
             return self.stream_range_fn(args[0], keep_name, |i, _| Ok(func(i)), sink);
         }
         match name {
             "quantile_over_time" => {
                 let q = self.scalar_arg(args[0])?;
+                let (ann, at) = (self.ann, args[0]);
                 self.stream_range_fn(
                     args[1],
                     false,
-                    |i, k| Ok(functions::quantile_over_time(q[k], i)),
+                    |i, k| {
+                        let v = functions::quantile_over_time(q[k], i);
+                        if v.is_some() {
+                            ann.check_quantile(q[k], at);
+                        }
+                        Ok(v)
+                    },
                     sink,
                 )
             }
@@ -1055,15 +1159,33 @@ impl Evaluator<'_> {
             "histogram_quantile" => {
                 let q = self.scalar_arg(args[0])?;
                 let v = self.vector_arg(args[1])?;
-                Val::Vector(classic_histogram(v, |i, b| {
+                for &qi in &q {
+                    self.ann.check_quantile(qi, args[0]);
+                }
+                self.check_buckets(&v, args[1]);
+                let mut forced: Vec<String> = Vec::new();
+                let out = classic_histogram(v, |labels, i, b| {
+                    if (0.0..=1.0).contains(&q[i]) && functions::needs_monotonicity_fix(b) {
+                        let name = labels.get(METRIC_NAME).unwrap_or("").to_owned();
+                        if !forced.contains(&name) {
+                            forced.push(name);
+                        }
+                    }
                     functions::bucket_quantile(q[i], b)
-                })?)
+                })?;
+                for name in forced {
+                    self.ann.add(
+                        format!("PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {name:?}"),
+                        args[1],
+                    );
+                }
+                Val::Vector(out)
             }
             "histogram_fraction" => {
                 let lo = self.scalar_arg(args[0])?;
                 let hi = self.scalar_arg(args[1])?;
                 let v = self.vector_arg(args[2])?;
-                Val::Vector(classic_histogram(v, |i, b| {
+                Val::Vector(classic_histogram(v, |_, i, b| {
                     functions::bucket_fraction(lo[i], hi[i], b)
                 })?)
             }
@@ -1087,6 +1209,22 @@ impl Evaluator<'_> {
         Ok(v)
     }
 
+    /// Prometheus's warning for bucket series whose `le` is missing or not a number.
+    fn check_buckets(&self, v: &[StepSeries], at: &Expr) {
+        for s in v {
+            let le = s.labels.get("le").unwrap_or("");
+            if parse_le(le).is_err() || s.labels.get("le").is_none() {
+                self.ann.add(
+                    format!(
+                        "PromQL warning: bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {:?}",
+                        s.labels.get(METRIC_NAME).unwrap_or("")
+                    ),
+                    at,
+                );
+            }
+        }
+    }
+
     fn eval_aggregate(&mut self, a: &AggregateExpr) -> Result<Val> {
         let op = a.op.to_string().to_lowercase();
         let param = match &a.param {
@@ -1094,6 +1232,11 @@ impl Evaluator<'_> {
             Some(p) => Some(Val::Scalar(self.scalar_arg(p)?)),
             None => None,
         };
+        if let (Some(Val::Scalar(qs)), Some(p), "quantile") = (&param, &a.param, op.as_str()) {
+            for &q in qs {
+                self.ann.check_quantile(q, p);
+            }
+        }
         match Aggregation::new(&op, param, a.modifier.as_ref(), self.steps.len()) {
             Ok(mut agg) => {
                 self.for_each_series(&a.expr, &mut |labels, vals| {
@@ -1178,6 +1321,8 @@ fn simple_range_fn(name: &str) -> Option<(RangeFn, bool)> {
 trait WindowFn {
     /// Called with a series' points before its windows.
     fn start_series(&mut self, _points: &[Point]) {}
+    /// Called after a series' windows with its labels and whether any window had a value.
+    fn end_series(&mut self, _labels: &Labels, _produced: bool) {}
     /// The value for window `i` at step `step`; the window's points start at index `offset`
     /// of the series' points.
     fn window(&mut self, i: &RangeInput, step: usize, offset: usize) -> Result<Option<f64>>;
@@ -1196,11 +1341,24 @@ impl<F: FnMut(&RangeInput, usize) -> Result<Option<f64>>> WindowFn for PerWindow
 struct CounterRate {
     resets: functions::CounterResets,
     is_rate: bool,
+    /// Metric names of series with a value that do not look like counters (for 3.5's info).
+    names: Vec<String>,
 }
 
 impl WindowFn for CounterRate {
     fn start_series(&mut self, points: &[Point]) {
         self.resets.scan(points);
+    }
+    fn end_series(&mut self, labels: &Labels, produced: bool) {
+        let Some(name) = labels.get(METRIC_NAME) else {
+            return;
+        };
+        let counter_like = ["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|s| name.ends_with(s));
+        if produced && !counter_like && !self.names.iter().any(|n| n == name) {
+            self.names.push(name.to_owned());
+        }
     }
     fn window(&mut self, i: &RangeInput, _step: usize, offset: usize) -> Result<Option<f64>> {
         Ok(self.resets.rate(i, offset, self.is_rate))
@@ -1342,7 +1500,7 @@ pub(crate) fn lookback_values(
 /// drops the metric name; two groups that become equal then are the error Prometheus gives.
 fn classic_histogram(
     v: Vec<StepSeries>,
-    mut f: impl FnMut(usize, &mut Vec<(f64, f64)>) -> f64,
+    mut f: impl FnMut(&Labels, usize, &mut Vec<(f64, f64)>) -> f64,
 ) -> Result<Vec<StepSeries>> {
     // Group in order of first appearance.
     let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
@@ -1371,7 +1529,7 @@ fn classic_histogram(
             vals.push(if buckets.is_empty() {
                 None
             } else {
-                Some(f(i, &mut buckets))
+                Some(f(&labels, i, &mut buckets))
             });
         }
         if vals.iter().any(Option::is_some) {
@@ -1500,6 +1658,11 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(60),
             cancel: Some(cancel),
             stats: EvalStats::default(),
+            ann: Annotator {
+                notes: Box::leak(Box::default()),
+                positions: Box::leak(Box::default()),
+                query: "",
+            },
         }
     }
 

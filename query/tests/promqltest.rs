@@ -28,9 +28,10 @@
 //!   (those are not loaded: our storage holds floats only);
 //! - every other case must pass, except those in [`KNOWN_FAILING`] (file, line, reason); a
 //!   listed case that passes fails the test, so the list stays honest;
-//! - annotations (`eval_warn`, `eval_info`, `expect warn|info`) are not produced by our
-//!   evaluator yet, so those expectations are not checked (their values are); the runner
-//!   counts and prints how many were not checked.
+//! - annotations are checked as Prometheus's runner checks them: `eval_warn` / `eval_info`
+//!   need at least one warning / info, `expect warn|info msg: M` one with message `M` (the
+//!   position our annotations carry, ` (1:5)`, is not part of it), `expect no_warn|no_info`
+//!   none; the runner prints how many annotation expectations it checked.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -239,11 +240,45 @@ struct Case {
     ordered: bool,
     fail_message: Option<String>,
     fail_regexp: Option<regex::Regex>,
-    /// Annotation expectations we cannot check (eval_warn, eval_info, expect ...).
-    annotations: usize,
+    /// Annotation expectations (eval_warn, eval_info, expect ...).
+    expects: Vec<Expect>,
     /// Expected results: (labels, values); a scalar has `None` labels.
     expected: Vec<(Option<Labels>, Vec<Option<f64>>)>,
     native: bool,
+}
+
+/// An annotation expectation.
+#[derive(Debug)]
+struct Expect {
+    /// An info (else a warning).
+    info: bool,
+    /// Whether one must be there (`no_warn` / `no_info`: none may).
+    present: bool,
+    /// The message one must have.
+    msg: Option<String>,
+}
+
+/// Checks our annotations (`PromQL warning: ... (1:5)`) against the expectations.
+fn check_annotations(expects: &[Expect], got: &[String]) -> Result<(), String> {
+    for e in expects {
+        let of_kind: Vec<&str> = got
+            .iter()
+            .filter(|a| a.starts_with("PromQL info:") == e.info)
+            .map(|a| match a.rfind(" (") {
+                Some(i) if a.ends_with(')') => &a[..i],
+                _ => a.as_str(),
+            })
+            .collect();
+        let ok = match (&e.msg, e.present) {
+            (_, false) => of_kind.is_empty(),
+            (None, true) => !of_kind.is_empty(),
+            (Some(m), true) => of_kind.iter().any(|a| a == m),
+        };
+        if !ok {
+            return Err(format!("annotations {got:?} do not meet {e:?}"));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default)]
@@ -251,7 +286,7 @@ struct Counts {
     passed: usize,
     native: usize,
     known_failing: usize,
-    annotations_unchecked: usize,
+    annotations_checked: usize,
 }
 
 /// A series loaded as native histograms (not stored), to classify the cases that read it.
@@ -460,6 +495,7 @@ fn run_case(engine: &QueryEngine, db: &Db, case: &Case) -> Result<(), String> {
     }
     let value = result.map_err(|e| format!("error: {} ({})", e.message, e.kind.as_str()))?;
     compare(case, &value.value, &steps)?;
+    check_annotations(&case.expects, &value.warnings)?;
     // Prometheus's runner also checks an instant query's middle step in range mode.
     if let Query::Instant(t) = case.query {
         if case.ordered || matches!(value.value, Value::Matrix(_) | Value::String { .. }) {
@@ -585,11 +621,17 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
             continue;
         }
         let (cmd, rest) = line.split_once(' ').unwrap_or((line, ""));
-        let (fail, ordered, mut annotations) = match cmd {
-            "eval" => (false, false, 0),
-            "eval_fail" => (true, false, 0),
-            "eval_ordered" => (false, true, 0),
-            "eval_warn" | "eval_info" => (false, false, 1),
+        let mut expects = Vec::new();
+        let (fail, ordered) = match cmd {
+            "eval" | "eval_fail" | "eval_ordered" => (cmd == "eval_fail", cmd == "eval_ordered"),
+            "eval_warn" | "eval_info" => {
+                expects.push(Expect {
+                    info: cmd == "eval_info",
+                    present: true,
+                    msg: None,
+                });
+                (false, false)
+            }
             other => panic!("{ctx}: unknown command {other:?}"),
         };
         let (query, expr) = if let Some(r) = rest.strip_prefix("instant at ") {
@@ -626,7 +668,7 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
             ordered,
             fail_message: None,
             fail_regexp: None,
-            annotations: 0,
+            expects: Vec::new(),
             expected: Vec::new(),
             native: false,
         };
@@ -637,10 +679,13 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
                 case.fail_regexp =
                     Some(regex::Regex::new(m).unwrap_or_else(|e| panic!("{ctx}: {e}")));
             } else if let Some(m) = b.strip_prefix("expect ") {
-                if m.starts_with("warn") || m.starts_with("info") {
-                    annotations += 1;
-                } else if m.starts_with("no_info") || m.starts_with("no_warn") {
-                    // We give no annotations at all: trivially true, not counted as checked.
+                let kind = m.split([' ', ':']).next().unwrap_or("");
+                if matches!(kind, "warn" | "info" | "no_warn" | "no_info") {
+                    expects.push(Expect {
+                        info: kind.ends_with("info"),
+                        present: !kind.starts_with("no_"),
+                        msg: m.split_once("msg:").map(|(_, msg)| msg.trim().to_owned()),
+                    });
                 } else if m == "ordered" {
                     case.ordered = true;
                 } else {
@@ -663,7 +708,7 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
                 case.expected.push((None, vals));
             }
         }
-        case.annotations = annotations;
+        case.expects = expects;
         if reads_histograms(&case.expr, &hist) {
             case.native = true;
         }
@@ -671,7 +716,7 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
             counts.native += 1;
             continue;
         }
-        counts.annotations_unchecked += case.annotations;
+        counts.annotations_checked += case.expects.len();
         let known = KNOWN_FAILING
             .iter()
             .find(|(f, l, _)| *f == name && *l == case.line);
@@ -710,25 +755,25 @@ fn prometheus_conformance_files() {
         }
         let (c, failures) = run_file(f);
         println!(
-            "{name:28} passed {:4}  native-histogram (skipped) {:4}  known-failing {:3}  failing {:3}  annotations unchecked {:3}",
+            "{name:28} passed {:4}  native-histogram (skipped) {:4}  known-failing {:3}  failing {:3}  annotations checked {:3}",
             c.passed,
             c.native,
             c.known_failing,
             failures.len(),
-            c.annotations_unchecked
+            c.annotations_checked
         );
         totals.passed += c.passed;
         totals.native += c.native;
         totals.known_failing += c.known_failing;
-        totals.annotations_unchecked += c.annotations_unchecked;
+        totals.annotations_checked += c.annotations_checked;
         if !failures.is_empty() {
             all_failures.insert(name, failures);
         }
     }
     let failing: usize = all_failures.values().map(Vec::len).sum();
     println!(
-        "{:28} passed {:4}  native-histogram (skipped) {:4}  known-failing {:3}  failing {:3}  annotations unchecked {:3}",
-        "total", totals.passed, totals.native, totals.known_failing, failing, totals.annotations_unchecked
+        "{:28} passed {:4}  native-histogram (skipped) {:4}  known-failing {:3}  failing {:3}  annotations checked {:3}",
+        "total", totals.passed, totals.native, totals.known_failing, failing, totals.annotations_checked
     );
     for (f, fs) in &all_failures {
         for (l, m) in fs {

@@ -128,6 +128,27 @@ pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<(f64, f64)>) ->
     (rank(upper) - rank(lower)) / count
 }
 
+/// Whether classic buckets `(upper bound, cumulative count)` (any order) have a count below
+/// an earlier one, beyond float noise, once sorted and merged by bound: what makes
+/// Prometheus 3.5 fix them up and say so in an info annotation. Needs a `+Inf` bucket and two
+/// buckets, as the quantile does.
+pub fn needs_monotonicity_fix(buckets: &[(f64, f64)]) -> bool {
+    let mut b = buckets.to_vec();
+    b.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+    if b.len() < 2 || b.last().map(|x| x.0) != Some(f64::INFINITY) {
+        return false;
+    }
+    coalesce(&mut b);
+    let mut max = f64::NEG_INFINITY;
+    for &(_, c) in &b {
+        if c < max && (max - c) > 1e-12 * max.abs() {
+            return true;
+        }
+        max = max.max(c);
+    }
+    false
+}
+
 /// Raises every count to at least the largest count before it.
 fn ensure_monotonic(buckets: &mut [(f64, f64)]) {
     let mut max = f64::NEG_INFINITY;

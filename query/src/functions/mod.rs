@@ -25,7 +25,7 @@ pub mod range;
 pub mod table;
 
 pub use date::date_fn;
-pub use histogram::{bucket_fraction, bucket_quantile, quantile};
+pub use histogram::{bucket_fraction, bucket_quantile, needs_monotonicity_fix, quantile};
 pub use labels::{
     check_label_join_args, check_label_replace_dst, compile_label_replace_regex,
     is_valid_label_name, label_join, label_replace,
