@@ -460,3 +460,57 @@ fn unimplemented_discovery_is_reported_at_check_and_every_load() {
         serde_json::json!(["docker_sd_configs", "ec2_sd_configs"])
     );
 }
+
+#[test]
+fn oauth2_token_is_fetched_again_when_it_expires() {
+    let stub = HttpStub::start();
+    let issued = Arc::new(AtomicUsize::new(0));
+    {
+        let issued = issued.clone();
+        // `expires_in: 11`: usable for 1 s, as Go's oauth2 (and Tidemark) stop 10 s early.
+        stub.route("/token", move |_| {
+            let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+            StubResponse::ok(
+                "application/json",
+                format!(r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":11}}"#),
+            )
+        });
+    }
+    {
+        // Only the newest token is accepted: a client that keeps an expired one fails.
+        let issued = issued.clone();
+        stub.route("/metrics", move |r| {
+            let newest = format!("Bearer tok-{}", issued.load(Ordering::SeqCst));
+            if r.header("authorization") == Some(newest.as_str()) {
+                StubResponse::ok(TEXT, METRICS)
+            } else {
+                StubResponse::status(401)
+            }
+        });
+    }
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: expiring\n    oauth2: {{client_id: c, client_secret: s, token_url: '{}'}}\n    static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+        stub.url("/token"),
+        stub.port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tidemark = Tidemark::start(dir.path(), &config, &[]);
+    wait_for("three tokens", Duration::from_secs(30), || {
+        issued.load(Ordering::SeqCst) >= 3
+    });
+    wait_for(
+        "a scrape with a fresh token",
+        Duration::from_secs(20),
+        || {
+            view(&tidemark.targets())
+                .iter()
+                .any(|(_, _, _, h)| h == "up")
+        },
+    );
+    let scrapes = stub.requests_to("/metrics").len();
+    let tokens = issued.load(Ordering::SeqCst);
+    assert!(
+        tokens <= scrapes + 1,
+        "{tokens} tokens for {scrapes} scrapes: one per expiry at most"
+    );
+}
