@@ -265,6 +265,14 @@ mod proptests {
         }
 
         #[test]
+        fn never_panics_with_every_feature_on(
+            s in "[a-z_:{}()\\[\\]=~!\"',+*/%^@ .0-9mshdwy\u{e9}-]{0,40}"
+        ) {
+            let _ = parse_with(&s, crate::Features::all());
+            let _ = parse_metric_selector(&s);
+        }
+
+        #[test]
         fn printing_and_reparsing_gives_the_same_ast(q in query()) {
             // Type errors are fine here; only what parses is printed again.
             if let Ok(ast) = parse(&q) {
