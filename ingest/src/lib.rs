@@ -1,10 +1,10 @@
 //! Ingest for Tidemark: everything between a target and the engine's appender.
 //!
 //! In data order:
-//! - [`config`]: Prometheus's `prometheus.yml`, parsed strictly and validated before anything
-//!   starts.
-//! - [`discovery`]: target groups from `static_configs`, `file_sd_configs` and
-//!   `kubernetes_sd_configs`.
+//! - [`config`]: Prometheus's `prometheus.yml`, parsed strictly and validated as Prometheus
+//!   3.5 does before anything starts.
+//! - [`discovery`]: target groups from `static_configs`, `file_sd_configs`,
+//!   `kubernetes_sd_configs`, `http_sd_configs` and `dns_sd_configs`.
 //! - [`relabel`]: `relabel_configs` / `metric_relabel_configs`.
 //! - [`scrape`]: the scrape manager and one loop per target.
 //! - [`exposition`]: the text format 0.0.4 and OpenMetrics 1.0 parsers.

@@ -1,5 +1,6 @@
-//! Relabel table tests: every action and the edge cases of Prometheus 2.42's `relabel_test.go`
-//! (re-derived from the behaviour, not copied).
+//! Relabel table tests: every action and the edge cases of Prometheus's `relabel_test.go`
+//! (re-derived from the behaviour, not copied), with 3.x's semantics (UTF-8 names, `.`
+//! matching newlines).
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> LabelSet {
