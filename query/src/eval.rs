@@ -1232,10 +1232,27 @@ impl Evaluator<'_> {
             Some(p) => Some(Val::Scalar(self.scalar_arg(p)?)),
             None => None,
         };
-        if let (Some(Val::Scalar(qs)), Some(p), "quantile") = (&param, &a.param, op.as_str()) {
-            for &q in qs {
-                self.ann.check_quantile(q, p);
+        match (&param, &a.param, op.as_str()) {
+            (Some(Val::Scalar(qs)), Some(p), "quantile") => {
+                for &q in qs {
+                    self.ann.check_quantile(q, p);
+                }
             }
+            (Some(Val::Scalar(rs)), Some(p), "limit_ratio") => {
+                for &r in rs {
+                    if !(-1.0..=1.0).contains(&r) && !r.is_nan() {
+                        self.ann.add(
+                            format!(
+                                "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                                go_g(r),
+                                go_g(r.clamp(-1.0, 1.0))
+                            ),
+                            p,
+                        );
+                    }
+                }
+            }
+            _ => {}
         }
         match Aggregation::new(&op, param, a.modifier.as_ref(), self.steps.len()) {
             Ok(mut agg) => {

@@ -1,7 +1,8 @@
 //! Differential PromQL test: the same data is written to Debian's Prometheus 3.5 (by remote
 //! write, default feature flags) and to a Tidemark database, then every query below runs as
 //! instant queries at several times and as range queries at two steps on both; results must
-//! agree (same series, same labels, values within relative error 1e-6, same error types).
+//! agree (same series, same labels, values within relative error 1e-6, same error types, same
+//! annotations: `warnings` and `infos`).
 //! Differences that are understood and accepted are listed, with the reason, in
 //! `KNOWN_DIFFERENCES`; an entry that no longer differs fails the test.
 //!
@@ -26,38 +27,9 @@ const POINTS: i64 = 240; // one hour
 /// Queries whose results are known to differ, with the reason (none today).
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
-/// Why Tidemark gives no annotations (`warnings`/`infos`) where Prometheus 3.5 does.
-const NO_ANNOTATIONS: &str = "the evaluator produces no annotations yet; 3.5's carry the \
-    position of the expression they concern, which the AST we evaluate does not keep";
-
-/// Queries whose instant evaluations get annotations from Prometheus 3.5 and none from
-/// Tidemark (the results themselves agree); every other query must agree on annotations too.
-const KNOWN_ANNOTATION_DIFFERENCES: &[(&str, &str)] = &[
-    ("quantile(-1, node_temp_celsius)", NO_ANNOTATIONS),
-    ("quantile(2, node_temp_celsius)", NO_ANNOTATIONS),
-    (
-        "quantile_over_time(-1, node_temp_celsius[10m])",
-        NO_ANNOTATIONS,
-    ),
-    (
-        "quantile_over_time(2, node_temp_celsius[10m])",
-        NO_ANNOTATIONS,
-    ),
-    (
-        "histogram_quantile(-1, sum by (le) (rate(req_duration_seconds_bucket[5m])))",
-        NO_ANNOTATIONS,
-    ),
-    (
-        "histogram_quantile(2, sum by (le) (rate(req_duration_seconds_bucket[5m])))",
-        NO_ANNOTATIONS,
-    ),
-    (
-        "histogram_quantile(0.9, {__name__=~\"req_duration_seconds_bucket|rpc_seconds\"})",
-        NO_ANNOTATIONS,
-    ),
-    ("rate(node_temp_celsius[5m])", NO_ANNOTATIONS),
-    ("increase(rpc_seconds[5m])", NO_ANNOTATIONS),
-];
+/// Queries whose annotations (`warnings`/`infos`) are known to differ from Prometheus 3.5's,
+/// with the reason (none today); every other query must agree on them too.
+const KNOWN_ANNOTATION_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
     let mut s = seed;
@@ -217,6 +189,13 @@ const QUERIES: &[&str] = &[
     "rate(http_requests_total[5m] offset 10m)",
     "rate(node_temp_celsius[5m])",
     "increase(rpc_seconds[5m])",
+    "irate(node_temp_celsius[5m])",
+    "rate(node_temp_celsius[15s])",
+    "sum(rate({__name__=~\"node_temp_celsius|rpc_seconds|http_requests_total\"}[5m]))",
+    "delta(http_requests_total[5m])",
+    "histogram_quantile(0.5, rate(node_temp_celsius[5m]))",
+    "histogram_quantile(NaN, sum by (le) (req_duration_seconds_bucket))",
+    "quantile(NaN, node_temp_celsius)",
     // Over-time functions.
     "avg_over_time(node_temp_celsius[5m])",
     "min_over_time(node_temp_celsius[5m])",
@@ -622,6 +601,8 @@ const EXPERIMENTAL_QUERIES: &[&str] = &[
     "limit_ratio(1, node_temp_celsius)",
     "limit_ratio(-1, node_temp_celsius)",
     "limit_ratio(0, node_temp_celsius)",
+    "count(limit_ratio(1.5, node_temp_celsius))",
+    "count(limit_ratio(-2, node_temp_celsius))",
     "holt_winters(node_temp_celsius[10m], 0.5, 0.5)",
 ];
 
@@ -682,11 +663,28 @@ fn differences(
             }
         }
         for (start, stop, step) in [(0, end, 60_000), (300_000, 3_000_000, 37_000)] {
-            let want = api
+            let resp = api
                 .query_range(q, start, stop, step)
-                .unwrap_or_else(|e| panic!("{q}: {e}"))
-                .result;
-            let got = to_prom(engine.range(db, q, start, stop, step));
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
+            let want = resp.result;
+            let ours = engine.range(db, q, start, stop, step);
+            let mut want_notes: Vec<String> = resp.warnings;
+            want_notes.extend(resp.infos);
+            want_notes.sort();
+            let mut got_notes = ours
+                .as_ref()
+                .map(|r| r.warnings.clone())
+                .unwrap_or_default();
+            got_notes.sort();
+            if want_notes != got_notes {
+                notes.push((
+                    q.to_owned(),
+                    format!(
+                        "range {q} [{start}, {stop}] step {step}: annotations: expected {want_notes:?}, got {got_notes:?}"
+                    ),
+                ));
+            }
+            let got = to_prom(ours);
             compared += 1;
             if let Err(e) = compare(&want, &got, 1e-6) {
                 failures.push(format!("range {q} [{start}, {stop}] step {step}: {e}"));
@@ -700,7 +698,7 @@ fn differences(
         .filter(|(q, _)| KNOWN_ANNOTATION_DIFFERENCES.iter().any(|(k, _)| k == q))
         .count();
     eprintln!(
-        "{} instant evaluations with different annotations ({excused} excused by KNOWN_ANNOTATION_DIFFERENCES)",
+        "{} evaluations with different annotations ({excused} excused by KNOWN_ANNOTATION_DIFFERENCES)",
         notes.len()
     );
     for (q, n) in &notes {
