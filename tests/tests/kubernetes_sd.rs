@@ -645,6 +645,20 @@ async fn bad_settings_fail_at_start_with_a_clear_error() {
         .expect("must fail")
         .to_string();
     assert!(err.contains("/nonexistent/ca.crt"), "{err}");
+
+    // An api_server without a scheme loads, as in Prometheus 3.5 (the operator generates
+    // such configs), and fails when the discoverer starts.
+    let cfg: KubernetesSdConfig =
+        serde_yaml::from_str("role: pod\napi_server: example.com\nbearer_token: x\n").unwrap();
+    let err = kubernetes::KubernetesDiscoverer::new(cfg)
+        .await
+        .err()
+        .expect("must fail")
+        .to_string();
+    assert!(
+        err.contains("\"example.com\"") && err.contains("not an http(s) URL"),
+        "{err}"
+    );
 }
 
 /// "The discovery of a 5,000-pod cluster holds under 100 MiB": a separate process (so the
@@ -817,4 +831,76 @@ async fn streaming_lists_first_then_list_and_watch_without_them() {
             assert_eq!((streamed, refused, lists), (0, 1, 1), "{requests:#?}");
         }
     }
+}
+
+/// `oauth2` (client credentials), which 3.5 accepts in `kubernetes_sd_configs`: the token
+/// fetched from `token_url` is the API server's bearer token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_client_credentials_authenticate() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Headers, then a body of Content-Length bytes.
+            let request = loop {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break String::from_utf8_lossy(&buf).into_owned(),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break text;
+                    }
+                }
+            };
+            let _ = seen_tx.send(request);
+            let body = r#"{"access_token":"from-oauth","token_type":"Bearer","expires_in":3600}"#;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let server = KubeApiServer::start("from-oauth").await;
+    server.apply(pod("default", "web-0", "10.1.0.1", &[("m", 9000)]));
+    let yaml = format!(
+        "role: pod\napi_server: {}\ntls_config: {{ca_file: {}}}\n\
+         oauth2: {{client_id: tidemark, client_secret: s3cret, token_url: 'http://127.0.0.1:{port}/token', scopes: [k8s]}}\n",
+        server.url(),
+        server.ca_file().display()
+    );
+    let cfg: KubernetesSdConfig = serde_yaml::from_str(&yaml).unwrap();
+    let mut g = discover(cfg).await;
+    g.wait("pods through an OAuth 2.0 token", |st| {
+        st.contains_key("pod/default/web-0")
+    })
+    .await;
+    let request = seen_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(request.starts_with("POST /token "), "{request}");
+    assert!(
+        request.contains("grant_type=client_credentials"),
+        "{request}"
+    );
+    assert!(request.contains("scope=k8s"), "{request}");
+    assert!(
+        !server.requests().iter().any(|r| r.ends_with("-> 401")),
+        "{:#?}",
+        server.requests()
+    );
 }

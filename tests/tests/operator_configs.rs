@@ -17,21 +17,7 @@ use tidemark_tests::peers::{self, Peer};
 
 /// Configs where Tidemark's verdict still differs from 3.5's, each with the reason. An entry
 /// that no longer differs fails the test.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "K8SSDConfigGenerationBearerToken.yml",
-        "kubernetes_sd_configs api_server without a scheme (`example.com`): 3.5 accepts it, \
-         Tidemark's Kubernetes SD config refuses it (Kubernetes SD is not this test's area)",
-    ),
-    (
-        "K8SSDConfigGenerationTLSConfig.yml",
-        "kubernetes_sd_configs api_server without a scheme, as above",
-    ),
-    (
-        "K8SSDConfigGenerationTwo.yml",
-        "kubernetes_sd_configs api_server without a scheme, as above",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn corpus_dir() -> PathBuf {
     peers::workspace_root()

@@ -35,6 +35,14 @@ pub enum ClientError {
     /// missing or unreadable.
     #[error("in-cluster Kubernetes configuration: {0}")]
     InCluster(String),
+    /// `api_server` cannot be connected to (not an http(s) URL with a host).
+    #[error("api_server {url:?}: {reason}")]
+    ApiServer {
+        /// The configured value.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The kubeconfig file could not be loaded.
     #[error("kubeconfig_file {path:?}: {reason}")]
     Kubeconfig {
@@ -103,6 +111,63 @@ enum Credentials {
         username: Option<Secret>,
         password: Option<Secret>,
     },
+    /// The latest OAuth 2.0 token, kept fresh by a task.
+    OAuth2(Arc<OAuth2Token>),
+}
+
+/// The `Authorization` header of an OAuth 2.0 client-credentials token: fetched before the
+/// first request, then refreshed by a task (the token client reuses a token until it
+/// expires, so asking it every second costs nothing). The task ends with the discoverer.
+struct OAuth2Token {
+    header: Arc<parking_lot::Mutex<Result<HeaderValue, String>>>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for OAuth2Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OAuth2Token(..)")
+    }
+}
+
+impl Drop for OAuth2Token {
+    fn drop(&mut self) {
+        self.refresher.abort();
+    }
+}
+
+impl OAuth2Token {
+    async fn start(o: &crate::config::http::OAuth2) -> Result<OAuth2Token, ClientError> {
+        let client = crate::client::HttpClient::new(&crate::config::http::HttpClientConfig {
+            oauth2: Some(o.clone()),
+            ..Default::default()
+        })
+        .map_err(|e| ClientError::Tls(format!("oauth2: {e}")))?;
+        async fn fetch(client: &crate::client::HttpClient) -> Result<HeaderValue, String> {
+            let text = client
+                .authorization_header()
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("oauth2: no token")?;
+            let mut v = HeaderValue::from_str(&text)
+                .map_err(|_| "oauth2: the token is not a valid HTTP header value".to_owned())?;
+            v.set_sensitive(true);
+            Ok(v)
+        }
+        let header = Arc::new(parking_lot::Mutex::new(fetch(&client).await));
+        let shared = header.clone();
+        let refresher = tokio::spawn(async move {
+            loop {
+                let got = fetch(&client).await;
+                let wait = if got.is_ok() { 1 } else { 5 };
+                if let Err(e) = &got {
+                    tracing::warn!(error = %e, "Kubernetes SD: cannot fetch the OAuth 2.0 token");
+                }
+                *shared.lock() = got;
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            }
+        });
+        Ok(OAuth2Token { header, refresher })
+    }
 }
 
 impl Credentials {
@@ -123,6 +188,13 @@ impl Credentials {
                 let b64 =
                     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
                 format!("Basic {b64}")
+            }
+            Credentials::OAuth2(token) => {
+                return token
+                    .header
+                    .lock()
+                    .clone()
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::PermissionDenied, e));
             }
         };
         let mut v = HeaderValue::from_str(&text).map_err(|_| {
@@ -234,7 +306,7 @@ pub(crate) async fn connect(cfg: &KubernetesSdConfig) -> Result<Connection, Clie
         Some(url) if url.is_empty() => Err(ClientError::InCluster(
             "api_server is empty: set it to the API server's URL".into(),
         )),
-        Some(url) => out_of_cluster(cfg, url),
+        Some(url) => out_of_cluster(cfg, url).await,
         None => in_cluster(cfg),
     }
 }
@@ -287,7 +359,7 @@ fn in_cluster(cfg: &KubernetesSdConfig) -> Result<Connection, ClientError> {
     })
 }
 
-fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connection, ClientError> {
+async fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connection, ClientError> {
     if cfg.proxy_url.is_some()
         || cfg.no_proxy.is_some()
         || cfg.proxy_from_environment
@@ -311,9 +383,20 @@ fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connection, Cli
             "tls_config min_version/max_version",
         ));
     }
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| ClientError::InCluster(format!("api_server {url:?}: {e}")))?;
+    let uri: http::Uri =
+        url.parse()
+            .map_err(|e: http::uri::InvalidUri| ClientError::ApiServer {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+    // The configuration loads any URL Go parses (as Prometheus's does); connecting needs
+    // http(s) and a host.
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
+        return Err(ClientError::ApiServer {
+            url: url.to_owned(),
+            reason: "not an http(s) URL with a host".into(),
+        });
+    }
     let mut config = kube::Config::new(uri);
     config.accept_invalid_certs = tls.insecure_skip_verify;
     config.tls_server_name = tls.server_name.clone().filter(|s| !s.is_empty());
@@ -346,6 +429,8 @@ fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connection, Cli
             scheme: "Bearer".into(),
             secret,
         })
+    } else if let Some(o) = &cfg.oauth2 {
+        Some(Credentials::OAuth2(Arc::new(OAuth2Token::start(o).await?)))
     } else {
         cfg.basic_auth.as_ref().map(|b| Credentials::Basic {
             username: Secret::from_fields(Some(b.username.as_str()), b.username_file.as_deref()),

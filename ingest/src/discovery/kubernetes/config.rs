@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use super::selector;
-use crate::config::http::{default_true, Authorization, BasicAuth, HttpClientConfig, TlsConfig};
+use crate::config::http::{
+    default_true, Authorization, BasicAuth, HttpClientConfig, OAuth2, TlsConfig,
+};
 
 /// The kind of object a Kubernetes discoverer turns into targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -117,7 +119,7 @@ pub enum ConfigError {
     /// A label or field selector that does not parse.
     #[error("{0}")]
     Selector(#[from] selector::SelectorError),
-    /// `api_server` is not an http(s) URL with a host.
+    /// `api_server` does not parse as a URL.
     #[error("invalid api_server URL {url:?}: {reason}")]
     ApiServerUrl {
         /// The configured value.
@@ -188,6 +190,8 @@ pub struct KubernetesSdConfig {
     pub basic_auth: Option<BasicAuth>,
     /// `authorization`.
     pub authorization: Option<Authorization>,
+    /// `oauth2`: the client-credentials grant; the token is sent as a bearer token.
+    pub oauth2: Option<OAuth2>,
     /// `bearer_token`.
     pub bearer_token: Option<String>,
     /// `bearer_token_file`.
@@ -232,6 +236,8 @@ struct RawKubernetesSdConfig {
     #[serde(default)]
     authorization: Option<Authorization>,
     #[serde(default)]
+    oauth2: Option<OAuth2>,
+    #[serde(default)]
     bearer_token: Option<String>,
     #[serde(default)]
     bearer_token_file: Option<String>,
@@ -266,6 +272,7 @@ impl TryFrom<RawKubernetesSdConfig> for KubernetesSdConfig {
             attach_metadata: raw.attach_metadata,
             basic_auth: raw.basic_auth,
             authorization: raw.authorization,
+            oauth2: raw.oauth2,
             bearer_token: raw.bearer_token,
             bearer_token_file: raw.bearer_token_file,
             tls_config: raw.tls_config,
@@ -296,6 +303,7 @@ impl KubernetesSdConfig {
             attach_metadata: AttachMetadata::default(),
             basic_auth: http.basic_auth,
             authorization: http.authorization,
+            oauth2: http.oauth2,
             bearer_token: http.bearer_token,
             bearer_token_file: http.bearer_token_file,
             tls_config: http.tls_config,
@@ -366,7 +374,7 @@ impl KubernetesSdConfig {
         HttpClientConfig {
             basic_auth: self.basic_auth.clone(),
             authorization: self.authorization.clone(),
-            oauth2: None,
+            oauth2: self.oauth2.clone(),
             bearer_token: self.bearer_token.clone(),
             bearer_token_file: self.bearer_token_file.clone(),
             tls_config: self.tls_config.clone(),
@@ -381,21 +389,36 @@ impl KubernetesSdConfig {
     }
 }
 
-/// Prometheus parses `api_server` as a URL; a discoverer needs an http(s) scheme and a host.
+/// Prometheus parses `api_server` with Go's `url.Parse` and checks nothing more at load:
+/// `example.com` or `ftp://x` load (and fail when the discoverer connects, see
+/// `client::out_of_cluster`). Refused here is what `url.Parse` refuses: no scheme before
+/// `:`, an unclosed IPv6 bracket, a bad `%` escape, control characters.
 fn check_api_server_url(url: &str) -> Result<(), ConfigError> {
     let bad = |reason: &str| ConfigError::ApiServerUrl {
         url: url.to_owned(),
         reason: reason.to_owned(),
     };
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    match uri.scheme_str() {
-        Some("http") | Some("https") => {}
-        _ => return Err(bad("the scheme must be http or https")),
+    if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(bad("invalid control character in URL"));
     }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(bad("the URL has no host"));
+    if url.starts_with(':') {
+        return Err(bad("missing protocol scheme"));
+    }
+    let bytes = url.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        {
+            return Err(bad("invalid URL escape"));
+        }
+    }
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        if host.starts_with('[') && !host.contains(']') {
+            return Err(bad("missing ']' in host"));
+        }
     }
     Ok(())
 }
@@ -460,6 +483,32 @@ mod tests {
     }
 
     #[test]
+    fn api_server_loads_whatever_go_url_parse_accepts() {
+        for ok in [
+            "example.com",
+            "example.com:443",
+            "ftp://x",
+            "http://",
+            "/just/path",
+            "https://u:p@h:6443/prefix",
+        ] {
+            parse(&format!("role: pod\napi_server: '{ok}'"))
+                .and_then(|c| c.validate().map_err(|e| e.to_string()))
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, why) in [
+            ("://bad", "missing protocol scheme"),
+            ("http://[::1", "missing ']' in host"),
+            ("http://a/%zz", "invalid URL escape"),
+        ] {
+            let e = parse(&format!("role: pod\napi_server: '{bad}'"))
+                .and_then(|c| c.validate().map_err(|e| e.to_string()))
+                .unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn attach_metadata_knows_only_node_as_in_3_5() {
         assert!(
             parse("role: pod\napi_server: https://a\nattach_metadata: {node: true}")
@@ -498,6 +547,6 @@ mod tests {
     fn out_of_cluster_with_http_config_is_valid() {
         let c = parse("role: pod\napi_server: https://127.0.0.1:6443\nbearer_token_file: /t\ntls_config: {ca_file: /ca}").unwrap();
         assert_eq!(c.bearer_token_file.as_deref(), Some("/t"));
-        assert!(err("role: pod\napi_server: 'ftp://x'").contains("invalid api_server URL"));
+        assert!(err("role: pod\napi_server: '://x'").contains("invalid api_server URL"));
     }
 }
