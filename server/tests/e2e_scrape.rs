@@ -300,10 +300,13 @@ fn bad_flags_exit_with_code_2() {
     assert!(out.status.success());
 }
 
+/// The `(path, Accept header)` of every request a [`recording_target`] received.
+type Recorded = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
 /// A loopback target that records the `Accept` header of every request and answers with the
 /// `Content-Type` its path names: `/noct` none, `/unknownct` `application/json`, `/badct`
 /// `;;;`, anything else the text format. The body parses in both text formats.
-fn recording_target() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+fn recording_target() -> (u16, Recorded) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
