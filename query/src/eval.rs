@@ -1156,6 +1156,7 @@ impl Evaluator<'_> {
                 self.for_each_series(args[0], &mut |_, _| Ok(()))?;
                 Val::Vector(Vec::new())
             }
+            "info" => Val::Vector(self.info(args[0], args.get(1).copied())?),
             "histogram_quantile" => {
                 let q = self.scalar_arg(args[0])?;
                 let v = self.vector_arg(args[1])?;
@@ -1207,6 +1208,110 @@ impl Evaluator<'_> {
             },
         };
         Ok(v)
+    }
+
+    /// `info(v, [data-label selector])` (experimental): each series of `v` gains the data
+    /// labels (all but the name and the identifying `instance` and `job`) of the info series
+    /// (`target_info`, or those the selector's `__name__` matchers pick) that share its
+    /// `instance` and `job` at that step, without overwriting its own labels. Data matchers
+    /// in the selector restrict the info series and which labels are added; a series with no
+    /// matching info series stays as it is, unless those matchers cannot match an empty value,
+    /// when it is dropped.
+    fn info(&mut self, v: &Expr, selector: Option<&Expr>) -> Result<Vec<StepSeries>> {
+        const IDENTIFYING: [&str; 2] = ["instance", "job"];
+        let input = self.vector_arg(v)?;
+        let mut sel = match selector.map(strip_parens) {
+            None => VectorSelector::new(
+                Some("target_info".into()),
+                promql_parser::label::Matchers::new(Vec::new()),
+            ),
+            Some(Expr::VectorSelector(vs)) => vs.clone(),
+            Some(_) => {
+                return Err(QueryError::bad_data(
+                    "expected a vector selector as the second argument of info",
+                ))
+            }
+        };
+        let data: Vec<promql_parser::label::Matcher> = sel
+            .matchers
+            .matchers
+            .iter()
+            .filter(|m| m.name != METRIC_NAME)
+            .cloned()
+            .collect();
+        let all_match_empty = data.iter().all(|m| match &m.op {
+            MatchOp::Equal => m.value.is_empty(),
+            MatchOp::NotEqual => !m.value.is_empty(),
+            MatchOp::Re(_) | MatchOp::NotRe(_) => {
+                let kind = if matches!(m.op, MatchOp::Re(_)) {
+                    MatchType::RegexMatch
+                } else {
+                    MatchType::RegexNoMatch
+                };
+                Matcher::new(kind, m.name.clone(), m.value.clone()).is_ok_and(|x| x.matches(""))
+            }
+        });
+        let named =
+            sel.name.is_some() || sel.matchers.matchers.iter().any(|m| m.name == METRIC_NAME);
+        if !named {
+            sel.matchers
+                .matchers
+                .push(promql_parser::label::Matcher::new(
+                    MatchOp::Equal,
+                    METRIC_NAME,
+                    "target_info",
+                ));
+        }
+        let infos = self.collect_vector(&Expr::VectorSelector(sel))?;
+        let n = self.steps.len();
+        let mut out: Vec<StepSeries> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for s in &input {
+            let key: Vec<&str> = IDENTIFYING
+                .iter()
+                .map(|l| s.labels.get(l).unwrap_or(""))
+                .collect();
+            for i in 0..n {
+                let Some(x) = s.vals[i] else { continue };
+                let mut b = s.labels.builder();
+                let mut found = false;
+                for info in &infos {
+                    if info.vals[i].is_none()
+                        || IDENTIFYING
+                            .iter()
+                            .zip(&key)
+                            .any(|(l, k)| info.labels.get(l).unwrap_or("") != *k)
+                    {
+                        continue;
+                    }
+                    found = true;
+                    for l in info.labels.iter() {
+                        let wanted = data.is_empty() || data.iter().any(|m| m.name == l.name);
+                        if l.name == METRIC_NAME
+                            || IDENTIFYING.contains(&l.name)
+                            || !wanted
+                            || s.labels.get(l.name).is_some()
+                        {
+                            continue;
+                        }
+                        b.set(l.name, l.value);
+                    }
+                }
+                if !found && !all_match_empty {
+                    continue;
+                }
+                let labels = b.build().unwrap_or_default();
+                let k = *index.entry(labels.clone()).or_insert_with(|| {
+                    out.push(StepSeries {
+                        labels,
+                        vals: vec![None; n],
+                    });
+                    out.len() - 1
+                });
+                out[k].vals[i] = Some(x);
+            }
+        }
+        Ok(out)
     }
 
     /// Prometheus's warning for bucket series whose `le` is missing or not a number.
