@@ -120,3 +120,47 @@ fn delayed_name_removal_only_with_its_flag() {
         .unwrap();
     assert_eq!(labels_of(&got.value), ["{}"]);
 }
+
+#[test]
+fn info_joins_target_info_on_instance_and_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    let mut app = db.appender();
+    for (l, v) in [
+        (
+            labels!("__name__" => "m", "job" => "a", "instance" => "1", "x" => "own"),
+            5.0,
+        ),
+        (
+            labels!("__name__" => "m", "job" => "a", "instance" => "2"),
+            6.0,
+        ),
+        (
+            labels!("__name__" => "target_info", "job" => "a", "instance" => "1", "version" => "v1", "x" => "info"),
+            1.0,
+        ),
+    ] {
+        app.append(&l, 0, v).unwrap();
+    }
+    app.commit().unwrap();
+    let on = engine(Features {
+        experimental_functions: true,
+        ..Features::default()
+    });
+    let mut got = labels_of(&on.instant(&db, "info(m)", 0).unwrap().value);
+    got.sort();
+    // The series' own `x` wins; the series without target_info stays as it is.
+    assert_eq!(
+        got,
+        [
+            r#"{__name__="m", instance="1", job="a", version="v1", x="own"}"#,
+            r#"{__name__="m", instance="2", job="a"}"#
+        ]
+    );
+    // A data matcher that cannot match "" drops series without a matching info series.
+    let got = on.instant(&db, "info(m, {version=~\".+\"})", 0).unwrap();
+    assert_eq!(
+        labels_of(&got.value),
+        [r#"{__name__="m", instance="1", job="a", version="v1", x="own"}"#]
+    );
+}
