@@ -67,7 +67,7 @@ fn keys(v: &Value) -> Vec<String> {
 fn api_matches_prometheus_3_5() {
     let dir = tempfile::tempdir().unwrap();
     let tm_port = free_port();
-    let _tm = start_tidemark(tm_port, dir.path());
+    let tm = start_tidemark(tm_port, dir.path());
     let prom = PromServer::start_with(&PromOptions {
         config_yaml: Some(config(tm_port)),
         ..PromOptions::default()
@@ -308,6 +308,58 @@ fn api_matches_prometheus_3_5() {
         v["data"]["result"],
         serde_json::json!([]),
         "Prometheus 3.5 now commits the rest too: drop the known difference ({v})"
+    );
+
+    // A failed reload raises the same notification on both; a good one clears it.
+    let configs = [
+        dir.path().join("prometheus.yml"),
+        prom.dir().join("prometheus.yml"),
+    ];
+    let good: Vec<String> = configs
+        .iter()
+        .map(|c| std::fs::read_to_string(c).unwrap())
+        .collect();
+    let reload = |pids: [u32; 2]| {
+        for pid in pids {
+            let ok = Command::new("kill")
+                .args(["-HUP", &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "SIGHUP to {pid}");
+        }
+    };
+    let pids = [tm.0.id(), prom.pid()];
+    for c in &configs {
+        std::fs::write(c, "scrape_configs: [").unwrap();
+    }
+    reload(pids);
+    let notes = |port: u16| -> Vec<(Value, Value)> {
+        get_json(port, "/api/v1/notifications")["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["text"].clone(), n["active"].clone()))
+            .collect()
+    };
+    wait_for(
+        "both notify the failed reload",
+        Duration::from_secs(20),
+        || !notes(tm_port).is_empty() && !notes(pp).is_empty(),
+    );
+    assert_eq!(notes(tm_port), notes(pp));
+    let (t, p) = (
+        get_json(tm_port, "/api/v1/notifications"),
+        get_json(pp, "/api/v1/notifications"),
+    );
+    assert_eq!(keys(&t["data"][0]), keys(&p["data"][0]));
+    for (c, text) in configs.iter().zip(&good) {
+        std::fs::write(c, text).unwrap();
+    }
+    reload(pids);
+    wait_for(
+        "both clear it after a good reload",
+        Duration::from_secs(20),
+        || notes(tm_port).is_empty() && notes(pp).is_empty(),
     );
 }
 
