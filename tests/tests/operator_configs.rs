@@ -137,3 +137,144 @@ fn operator_corpus_agrees_with_promtool_3_5() {
         unexpected.join("\n")
     );
 }
+
+/// Mutations of the corpus's discovery blocks: for every `<mechanism>_sd_configs` entry shape
+/// found in the corpus, one config per field with that field removed, and one per field with
+/// its value replaced by a list, a mapping and a string with a space. Both checkers must give
+/// the same verdict on each (this exercises required fields and Go's strict field types of the
+/// mechanisms Tidemark only validates).
+#[test]
+fn mutated_discovery_blocks_agree_with_promtool_3_5() {
+    let dir = corpus_dir();
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIP: {} is absent (the shared fixtures are not checked out)",
+            dir.display()
+        );
+        return;
+    }
+    let promtool = peers::require(Peer::Promtool);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read corpus dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut mutations: Vec<(String, String)> = Vec::new();
+    for f in &files {
+        let Ok(doc) =
+            serde_yaml::from_str::<serde_yaml::Value>(&std::fs::read_to_string(f).unwrap())
+        else {
+            continue;
+        };
+        let jobs = doc
+            .get("scrape_configs")
+            .and_then(|j| j.as_sequence())
+            .cloned()
+            .unwrap_or_default();
+        for job in &jobs {
+            let Some(job) = job.as_mapping() else {
+                continue;
+            };
+            for (k, v) in job {
+                let key = k.as_str().unwrap_or_default();
+                // Kubernetes SD is another test's subject.
+                if !key.ends_with("_sd_configs") || key == "kubernetes_sd_configs" {
+                    continue;
+                }
+                for entry in v.as_sequence().into_iter().flatten() {
+                    let Some(entry) = entry.as_mapping() else {
+                        continue;
+                    };
+                    let shape: Vec<String> = entry
+                        .keys()
+                        .map(|k| k.as_str().unwrap_or_default().to_owned())
+                        .collect();
+                    for field in &shape {
+                        let mut variants: Vec<(&str, Option<serde_yaml::Value>)> =
+                            vec![("removed", None)];
+                        variants.push(("list", Some(serde_yaml::from_str("[a]").unwrap())));
+                        variants.push(("map", Some(serde_yaml::from_str("{a: b}").unwrap())));
+                        variants.push(("str", Some(serde_yaml::Value::from("x y"))));
+                        for (name, value) in variants {
+                            let sig = if name == "removed" {
+                                format!("{key}/{field}/removed/{}", shape.join(","))
+                            } else {
+                                format!("{key}/{field}/{name}")
+                            };
+                            if !seen.insert(sig.clone()) {
+                                continue;
+                            }
+                            let mut e = entry.clone();
+                            match value {
+                                None => {
+                                    e.remove(field.as_str());
+                                }
+                                Some(v) => {
+                                    e.insert(field.as_str().into(), v);
+                                }
+                            }
+                            let mut job = serde_yaml::Mapping::new();
+                            job.insert("job_name".into(), "x".into());
+                            job.insert(key.into(), serde_yaml::Value::Sequence(vec![e.into()]));
+                            let mut cfg = serde_yaml::Mapping::new();
+                            cfg.insert(
+                                "scrape_configs".into(),
+                                serde_yaml::Value::Sequence(vec![job.into()]),
+                            );
+                            mutations.push((sig, serde_yaml::to_string(&cfg).unwrap()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(mutations.len() > 500, "only {} mutations", mutations.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let queue = Mutex::new(mutations.iter().enumerate().collect::<Vec<_>>());
+    let disagreements = Mutex::new(Vec::new());
+    let accepted = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let Some((i, (sig, yaml))) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let path = tmp.path().join(format!("m{i}.yml"));
+                std::fs::write(&path, yaml).unwrap();
+                let out = Command::new(&promtool)
+                    .args(["check", "config", "--syntax-only"])
+                    .arg(&path)
+                    .output()
+                    .expect("run promtool");
+                let ours = Config::parse(yaml);
+                if out.status.success() {
+                    accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if out.status.success() != ours.is_ok() {
+                    disagreements.lock().unwrap().push(format!(
+                        "{sig}: promtool {} ({}), Tidemark {:?}",
+                        if out.status.success() {
+                            "accepts"
+                        } else {
+                            "refuses"
+                        },
+                        String::from_utf8_lossy(&out.stdout)
+                            .trim()
+                            .replace('\n', " | "),
+                        ours.as_ref().map(|_| ()).map_err(ToString::to_string)
+                    ));
+                }
+            });
+        }
+    });
+    let disagreements = disagreements.into_inner().unwrap();
+    println!(
+        "{} mutated discovery blocks: promtool 3.5 accepts {}, {} disagreement(s)",
+        mutations.len(),
+        accepted.into_inner(),
+        disagreements.len()
+    );
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}

@@ -319,8 +319,8 @@ pub(crate) fn check_unimplemented(
         }
         let client: HttpClientConfig = serde_yaml::from_value(Value::Mapping(http))
             .map_err(|e| (e.to_string(), at.clone()))?;
+        check_value_types(&map, schema.fields).map_err(|m| (m, at.clone()))?;
         client.validate().map_err(|m| (m, at.clone()))?;
-        check_value_types(&map).map_err(|m| (m, at.clone()))?;
         check_mechanism(schema.name, &map).map_err(|m| (m, at.clone()))?;
         out.push(UnimplementedSd {
             mechanism: mechanism.to_owned(),
@@ -529,9 +529,26 @@ fn check_mechanism(name: &str, map: &Mapping) -> Result<(), String> {
             if !ok {
                 return Err(format!("scaleway-sdk-go: invalid access key format '{access}', expected SCWXXXXXXXXXXXXXXXXX format"));
             }
+            let secret = text(map, "secret_key");
+            if present(map, "secret_key") && !is_uuid(&secret) {
+                return Err(format!("scaleway-sdk-go: invalid secret key format '{secret}', expected a UUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"));
+            }
             let project = text(map, "project_id");
             if !is_uuid(&project) {
                 return Err(format!("scaleway-sdk-go: invalid project ID format '{project}', expected a UUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"));
+            }
+            // The SDK's zone format `^[a-z]{2}-[a-z]{3}-[1-9]$`; its message lists the zones
+            // the SDK vendored by Debian's 3.5 knows.
+            let zone = text(map, "zone");
+            let b = zone.as_bytes();
+            let zone_ok = b.len() == 8
+                && b[..2].iter().all(u8::is_ascii_lowercase)
+                && b[2] == b'-'
+                && b[3..6].iter().all(u8::is_ascii_lowercase)
+                && b[6] == b'-'
+                && (b'1'..=b'9').contains(&b[7]);
+            if present(map, "zone") && !zone_ok {
+                return Err(format!("scaleway-sdk-go: invalid default zone format '{zone}', available zones are: fr-par-1, fr-par-2, fr-par-3, nl-ams-1, nl-ams-2, nl-ams-3, pl-waw-1, pl-waw-2, pl-waw-3"));
             }
             Ok(())
         }
@@ -567,22 +584,99 @@ fn check_mechanism(name: &str, map: &Mapping) -> Result<(), String> {
     }
 }
 
-/// The generic type checks every mechanism shares: durations and ports.
-fn check_value_types(map: &Mapping) -> Result<(), String> {
+/// How Go's strict YAML decoding types a mechanism's own field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldType {
+    /// A string: any scalar is accepted (Go's decoder turns numbers and booleans into text).
+    Str,
+    /// An integer: any number.
+    Int,
+    /// A boolean.
+    Bool,
+    /// A duration string.
+    Duration,
+    /// A list of strings.
+    StrList,
+    /// A list of `{name, values}` filters (docker, dockerswarm, ec2).
+    Filters,
+}
+
+fn field_type(name: &str) -> FieldType {
+    match name {
+        "port" | "version" => FieldType::Int,
+        "match_first_network" | "include_parameters" => FieldType::Bool,
+        "refresh_interval" | "timeout" => FieldType::Duration,
+        "servers" | "paths" | "tags_filter" | "groups" => FieldType::StrList,
+        "filters" => FieldType::Filters,
+        _ => FieldType::Str,
+    }
+}
+
+fn is_scalar(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_)
+    )
+}
+
+fn check_str_list(key: &str, v: &Value) -> Result<(), String> {
+    match v {
+        Value::Null => Ok(()),
+        Value::Sequence(items) if items.iter().all(is_scalar) => Ok(()),
+        other => Err(format!(
+            "invalid type: {} for {key}, expected a list of strings",
+            kind(other)
+        )),
+    }
+}
+
+/// The type checks of Go's strict decoding for the mechanism's own fields.
+fn check_value_types(map: &Mapping, own_fields: &[&str]) -> Result<(), String> {
     for (k, v) in map {
-        match k.as_str().unwrap_or_default() {
-            "refresh_interval" | "timeout" if !v.is_null() => {
+        let key = k.as_str().unwrap_or_default();
+        // The HTTP client fields are typed by their own deserialization.
+        if v.is_null() || !own_fields.contains(&key) {
+            continue;
+        }
+        let wrong =
+            |expected: &str| format!("invalid type: {} for {key}, expected {expected}", kind(v));
+        match field_type(key) {
+            FieldType::Str if !is_scalar(v) => return Err(wrong("a string")),
+            FieldType::Int if !v.is_number() => return Err(wrong("an integer")),
+            FieldType::Bool if !v.is_bool() => return Err(wrong("a boolean")),
+            FieldType::Duration => {
                 let s = match v {
                     Value::String(s) => s.clone(),
                     other => yaml_scalar(other),
                 };
                 s.parse::<super::Duration>().map_err(|e| e.to_string())?;
             }
-            "port" if !v.is_null() && v.as_i64().is_none() => {
-                return Err(format!(
-                    "invalid type: {} for port, expected an integer",
-                    kind(v)
-                ));
+            FieldType::StrList => check_str_list(key, v)?,
+            FieldType::Filters => {
+                let Value::Sequence(filters) = v else {
+                    return Err(wrong("a list of filters"));
+                };
+                for f in filters {
+                    let Value::Mapping(f) = f else {
+                        return Err(format!(
+                            "invalid type: {} for a filter, expected a mapping",
+                            kind(f)
+                        ));
+                    };
+                    for (fk, fv) in f {
+                        match fk.as_str().unwrap_or_default() {
+                            "name" if is_scalar(fv) => {}
+                            "name" => {
+                                return Err(format!(
+                                    "invalid type: {} for name, expected a string",
+                                    kind(fv)
+                                ))
+                            }
+                            "values" => check_str_list("values", fv)?,
+                            other => return Err(format!("unknown field {other:?}")),
+                        }
+                    }
+                }
             }
             _ => {}
         }
