@@ -285,6 +285,8 @@ fn check_annotations(expects: &[Expect], got: &[String]) -> Result<(), String> {
 struct Counts {
     passed: usize,
     native: usize,
+    /// Lines of the native-histogram cases (listed in the output).
+    native_lines: Vec<usize>,
     known_failing: usize,
     annotations_checked: usize,
 }
@@ -714,6 +716,7 @@ fn run_file(path: &Path) -> (Counts, Vec<(usize, String)>) {
         }
         if case.native {
             counts.native += 1;
+            counts.native_lines.push(case.line);
             continue;
         }
         counts.annotations_checked += case.expects.len();
@@ -762,6 +765,10 @@ fn prometheus_conformance_files() {
             failures.len(),
             c.annotations_checked
         );
+        if !c.native_lines.is_empty() {
+            let lines: Vec<String> = c.native_lines.iter().map(usize::to_string).collect();
+            println!("  skipped (native histograms), lines: {}", lines.join(" "));
+        }
         totals.passed += c.passed;
         totals.native += c.native;
         totals.known_failing += c.known_failing;
