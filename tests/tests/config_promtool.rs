@@ -205,6 +205,7 @@ fn cases() -> Vec<Case> {
         ("remote_write_max_retries_unknown", "remote_write:\n  - url: http://x\n    queue_config: {max_retries: 3}\n", RejectOwn("unknown field \"max_retries\""), None, Some(3)),
         ("remote_read_duplicate_name", "remote_read:\n  - url: http://x\n    name: a\n  - url: http://y\n    name: a\n", Reject("found multiple remote read configs with job name \"a\""), None, None),
         ("alertmanager_full", "alerting:\n  alertmanagers:\n    - scheme: https\n      path_prefix: /am\n      timeout: 5s\n      api_version: v2\n      oauth2: {client_id: a, client_secret: b, token_url: 'https://t/token'}\n      dns_sd_configs: [{names: [_am._tcp.example.org]}]\n      ec2_sd_configs: [{region: eu-west-1}]\n      relabel_configs: [{source_labels: [__meta_dns_name], target_label: x}]\n", Accept, None, None),
+        ("alertmanager_sigv4_unknown_field", "alerting:\n  alertmanagers:\n    - sigv4: {regoin: x}\n", RejectOwn("unknown field \"regoin\""), None, None),
         ("alertmanager_v1", "alerting:\n  alertmanagers:\n    - api_version: v1\n", Reject("expected Alertmanager api version to be one of [v2] but got v1"), None, None),
         ("alertmanager_sigv4_and_basic", "alerting:\n  alertmanagers:\n    - sigv4: {}\n      basic_auth: {username: u}\n", Reject("at most one of basic_auth, authorization, oauth2, & sigv4 must be configured"), None, None),
         ("alertmanager_url_target", "alerting:\n  alertmanagers:\n    - static_configs: [{targets: ['http://x']}]\n", Reject("\"http://x\" is not a valid hostname"), None, None),

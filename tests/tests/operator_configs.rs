@@ -231,8 +231,187 @@ fn mutated_discovery_blocks_agree_with_promtool_3_5() {
         }
     }
     assert!(mutations.len() > 500, "only {} mutations", mutations.len());
+    let (accepted, disagreements) = compare_with_promtool(&promtool, &mutations);
+    println!(
+        "{} mutated discovery blocks: promtool 3.5 accepts {accepted}, {} disagreement(s)",
+        mutations.len(),
+        disagreements.len()
+    );
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// The field mutations applied: removed, or replaced by a list, a mapping, a string with a
+/// space, an integer.
+fn field_variants() -> Vec<(&'static str, Option<serde_yaml::Value>)> {
+    vec![
+        ("removed", None),
+        ("list", Some(serde_yaml::from_str("[a]").unwrap())),
+        ("map", Some(serde_yaml::from_str("{a: b}").unwrap())),
+        ("str", Some(serde_yaml::Value::from("x y"))),
+        ("int", Some(serde_yaml::Value::from(7))),
+    ]
+}
+
+/// `map` with `key` removed (`None`) or set to `value`.
+fn mutated(
+    map: &serde_yaml::Mapping,
+    key: &serde_yaml::Value,
+    value: &Option<serde_yaml::Value>,
+) -> serde_yaml::Mapping {
+    let mut m = map.clone();
+    match value {
+        None => {
+            m.remove(key);
+        }
+        Some(v) => {
+            m.insert(key.clone(), v.clone());
+        }
+    }
+    m
+}
+
+/// Mutations of the corpus's job fields and of its `global`, `storage`, `tracing`, `otlp`,
+/// `runtime`, `remote_write`, `remote_read` and `alerting.alertmanagers` fields (one config per
+/// field and variant, the first time that field is seen): both checkers must agree on each.
+#[test]
+fn mutated_fields_agree_with_promtool_3_5() {
+    let dir = corpus_dir();
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIP: {} is absent (the shared fixtures are not checked out)",
+            dir.display()
+        );
+        return;
+    }
+    let promtool = peers::require(Peer::Promtool);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read corpus dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut mutations: Vec<(String, String)> = Vec::new();
+    let mut push = |sig: String, doc: serde_yaml::Mapping| {
+        if seen.insert(sig.clone()) {
+            mutations.push((sig, serde_yaml::to_string(&doc).unwrap()));
+        }
+    };
+    for f in &files {
+        let Ok(serde_yaml::Value::Mapping(doc)) =
+            serde_yaml::from_str::<serde_yaml::Value>(&std::fs::read_to_string(f).unwrap())
+        else {
+            continue;
+        };
+        // Job fields (discovery blocks have their own test), one job per config.
+        let jobs = doc
+            .get("scrape_configs")
+            .and_then(|j| j.as_sequence())
+            .cloned()
+            .unwrap_or_default();
+        for job in jobs.iter().filter_map(|j| j.as_mapping()) {
+            for key in job.keys() {
+                let name = key.as_str().unwrap_or_default();
+                if name.ends_with("_sd_configs") {
+                    continue;
+                }
+                for (variant, value) in field_variants() {
+                    let mut d = doc.clone();
+                    d.insert(
+                        "scrape_configs".into(),
+                        serde_yaml::Value::Sequence(vec![mutated(job, key, &value).into()]),
+                    );
+                    push(format!("job/{name}/{variant}"), d);
+                }
+            }
+        }
+        // Mapping sections.
+        for section in ["global", "storage", "tracing", "otlp", "runtime"] {
+            let Some(map) = doc.get(section).and_then(|s| s.as_mapping()) else {
+                continue;
+            };
+            for key in map.keys() {
+                for (variant, value) in field_variants() {
+                    let mut d = doc.clone();
+                    d.insert(section.into(), mutated(map, key, &value).into());
+                    push(
+                        format!("{section}/{}/{variant}", key.as_str().unwrap_or_default()),
+                        d,
+                    );
+                }
+            }
+        }
+        // List sections: every entry's fields.
+        for section in ["remote_write", "remote_read"] {
+            let entries = doc
+                .get(section)
+                .and_then(|s| s.as_sequence())
+                .cloned()
+                .unwrap_or_default();
+            for (i, entry) in entries.iter().enumerate() {
+                let Some(entry) = entry.as_mapping() else {
+                    continue;
+                };
+                for key in entry.keys() {
+                    for (variant, value) in field_variants() {
+                        let mut list = entries.clone();
+                        list[i] = mutated(entry, key, &value).into();
+                        let mut d = doc.clone();
+                        d.insert(section.into(), serde_yaml::Value::Sequence(list));
+                        push(
+                            format!("{section}/{}/{variant}", key.as_str().unwrap_or_default()),
+                            d,
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(alerting) = doc.get("alerting").and_then(|a| a.as_mapping()) {
+            let ams = alerting
+                .get("alertmanagers")
+                .and_then(|a| a.as_sequence())
+                .cloned()
+                .unwrap_or_default();
+            for (i, am) in ams.iter().enumerate() {
+                let Some(am) = am.as_mapping() else { continue };
+                for key in am.keys() {
+                    for (variant, value) in field_variants() {
+                        let mut list = ams.clone();
+                        list[i] = mutated(am, key, &value).into();
+                        let mut a = alerting.clone();
+                        a.insert("alertmanagers".into(), serde_yaml::Value::Sequence(list));
+                        let mut d = doc.clone();
+                        d.insert("alerting".into(), a.into());
+                        push(
+                            format!(
+                                "alertmanagers/{}/{variant}",
+                                key.as_str().unwrap_or_default()
+                            ),
+                            d,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(mutations.len() > 400, "only {} mutations", mutations.len());
+    let (accepted, disagreements) = compare_with_promtool(&promtool, &mutations);
+    println!(
+        "{} mutated fields: promtool 3.5 accepts {accepted}, {} disagreement(s)",
+        mutations.len(),
+        disagreements.len()
+    );
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// Runs promtool (`--syntax-only`) and [`Config::parse`] on each `(name, yaml)`: how many
+/// promtool accepts, and the cases where the verdicts differ.
+fn compare_with_promtool(
+    promtool: &std::path::Path,
+    cases: &[(String, String)],
+) -> (usize, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
-    let queue = Mutex::new(mutations.iter().enumerate().collect::<Vec<_>>());
+    let queue = Mutex::new(cases.iter().enumerate().collect::<Vec<_>>());
     let disagreements = Mutex::new(Vec::new());
     let accepted = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -243,7 +422,7 @@ fn mutated_discovery_blocks_agree_with_promtool_3_5() {
                 };
                 let path = tmp.path().join(format!("m{i}.yml"));
                 std::fs::write(&path, yaml).unwrap();
-                let out = Command::new(&promtool)
+                let out = Command::new(promtool)
                     .args(["check", "config", "--syntax-only"])
                     .arg(&path)
                     .output()
@@ -269,12 +448,5 @@ fn mutated_discovery_blocks_agree_with_promtool_3_5() {
             });
         }
     });
-    let disagreements = disagreements.into_inner().unwrap();
-    println!(
-        "{} mutated discovery blocks: promtool 3.5 accepts {}, {} disagreement(s)",
-        mutations.len(),
-        accepted.into_inner(),
-        disagreements.len()
-    );
-    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+    (accepted.into_inner(), disagreements.into_inner().unwrap())
 }

@@ -318,7 +318,7 @@ pub(crate) fn check_unimplemented(
             }
         }
         let client: HttpClientConfig = serde_yaml::from_value(Value::Mapping(http))
-            .map_err(|e| (e.to_string(), at.clone()))?;
+            .map_err(|e| (super::sections::yaml_message(&e), at.clone()))?;
         check_value_types(&map, schema.fields).map_err(|m| (m, at.clone()))?;
         client.validate().map_err(|m| (m, at.clone()))?;
         check_mechanism(schema.name, &map).map_err(|m| (m, at.clone()))?;

@@ -31,8 +31,8 @@ pub struct AlertmanagerConfig {
     pub timeout: Duration,
     /// `api_version` (only `v2`).
     pub api_version: String,
-    /// `sigv4`, kept as written.
-    pub sigv4: Option<serde_yaml::Value>,
+    /// `sigv4`.
+    pub sigv4: Option<SigV4Config>,
     /// `relabel_configs`.
     pub relabel_configs: Vec<RelabelConfig>,
     /// `alert_relabel_configs`.
@@ -99,7 +99,7 @@ impl AlertingYaml {
                 }
             }
             let own: AlertmanagerOwnYaml = serde_yaml::from_value(serde_yaml::Value::Mapping(own))
-                .map_err(|e| (e.to_string(), field.clone()))?;
+                .map_err(|e| (yaml_message(&e), field.clone()))?;
             for key in map.keys() {
                 let key = key.as_str().unwrap_or_default();
                 let discovery = key == "static_configs"
@@ -112,14 +112,8 @@ impl AlertingYaml {
             }
             map.insert("job_name".into(), format!("alertmanagers[{i}]").into());
             let mut as_job: ScrapeConfigYaml =
-                serde_yaml::from_value(serde_yaml::Value::Mapping(map)).map_err(|e| {
-                    let m = e.to_string();
-                    let m = m
-                        .strip_prefix("unknown field `")
-                        .and_then(|r| r.split_once('`'))
-                        .map_or(m.clone(), |(name, _)| format!("unknown field {name:?}"));
-                    (m, field.clone())
-                })?;
+                serde_yaml::from_value(serde_yaml::Value::Mapping(map))
+                    .map_err(|e| (yaml_message(&e), field.clone()))?;
             let relabel_configs = own.relabel_configs.unwrap_or_default();
             if relabel_configs.iter().any(Option::is_none) {
                 return Err((
@@ -182,6 +176,19 @@ impl AlertingYaml {
     }
 }
 
+/// A serde_yaml error of a value parsed on its own: without the path prefix, an unknown field
+/// worded as elsewhere (`unknown field "x"`).
+pub(crate) fn yaml_message(e: &serde_yaml::Error) -> String {
+    let m = e.to_string();
+    let m = match m.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => rest.to_owned(),
+        _ => m,
+    };
+    m.strip_prefix("unknown field `")
+        .and_then(|r| r.split_once('`'))
+        .map_or(m.clone(), |(name, _)| format!("unknown field {name:?}"))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlertmanagerOwnYaml {
@@ -194,7 +201,7 @@ struct AlertmanagerOwnYaml {
     #[serde(default)]
     api_version: Option<String>,
     #[serde(default)]
-    sigv4: Option<serde_yaml::Value>,
+    sigv4: Option<SigV4Config>,
     #[serde(default)]
     relabel_configs: Option<Vec<Option<RelabelConfig>>>,
     #[serde(default)]
