@@ -255,6 +255,10 @@ pub fn router() -> Router<Arc<AppState>> {
             "/format_query",
             get(status::format_query).post(status::format_query),
         )
+        .route(
+            "/parse_query",
+            get(status::parse_query).post(status::parse_query),
+        )
         .route("/rules", get(status::rules))
         .route("/alerts", get(status::alerts))
         .route(

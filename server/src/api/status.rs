@@ -269,6 +269,135 @@ pub async fn format_query(
     Ok(success(&out, &[]))
 }
 
+/// `GET|POST /api/v1/parse_query`: the expression's syntax tree as Prometheus's
+/// `translateAST` writes it (the `promql-parser` crate's serialization of the tree our parser
+/// builds).
+pub async fn parse_query(
+    State(st): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let p = read_params(req).await?;
+    let q = p.get("query").unwrap_or("");
+    let features = tidemark_query::Features {
+        experimental_functions: st.settings.promql_experimental_functions,
+        duration_expressions: st.settings.promql_duration_expr,
+        delayed_name_removal: st.settings.promql_delayed_name_removal,
+    };
+    let expr = tidemark_query::parser::parse_with(q, features)
+        .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    let mut tree = serde_json::to_value(&expr)
+        .map_err(|e| ApiError::internal(format!("writing the syntax tree: {e}")))?;
+    to_prometheus_ast(&mut tree);
+    Ok(success(&tree.to_string(), &[]))
+}
+
+/// Rewrites the `promql-parser` crate's serialization into the shape of Prometheus 3.5's
+/// `translateAST`, returning the node's value type: selectors list their `__name__` matcher
+/// (last, as Prometheus's parser adds it) and a missing name is `""`; functions carry no
+/// `experimental` field; vector matching is `null` unless both sides are instant vectors,
+/// with `card` a string and `group_left`/`group_right` labels in `include`; `Inf` is
+/// `+Inf`.
+fn to_prometheus_ast(node: &mut serde_json::Value) -> &'static str {
+    use serde_json::{json, Value};
+    let Some(obj) = node.as_object_mut() else {
+        return "none";
+    };
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    match kind.as_str() {
+        "vectorSelector" | "matrixSelector" => {
+            let name = obj.get("name").and_then(Value::as_str).map(str::to_owned);
+            if let Some(name) = &name {
+                if let Some(Value::Array(ms)) = obj.get_mut("matchers") {
+                    if !ms.iter().any(|m| m["name"] == "__name__") {
+                        ms.push(json!({"name": "__name__", "type": "=", "value": name}));
+                    }
+                }
+            }
+            obj.insert("name".into(), Value::String(name.unwrap_or_default()));
+            if kind == "vectorSelector" {
+                "vector"
+            } else {
+                "matrix"
+            }
+        }
+        "numberLiteral" => {
+            if obj.get("val").and_then(Value::as_str) == Some("Inf") {
+                obj.insert("val".into(), json!("+Inf"));
+            }
+            "scalar"
+        }
+        "stringLiteral" => "string",
+        "subquery" => {
+            if let Some(e) = obj.get_mut("expr") {
+                to_prometheus_ast(e);
+            }
+            "matrix"
+        }
+        "parenExpr" | "unaryExpr" => obj.get_mut("expr").map_or("none", to_prometheus_ast),
+        "aggregation" => {
+            for k in ["expr", "param"] {
+                if let Some(e) = obj.get_mut(k) {
+                    to_prometheus_ast(e);
+                }
+            }
+            "vector"
+        }
+        "call" => {
+            if let Some(Value::Array(args)) = obj.get_mut("args") {
+                for a in args {
+                    to_prometheus_ast(a);
+                }
+            }
+            let Some(Value::Object(func)) = obj.get_mut("func") else {
+                return "none";
+            };
+            func.remove("experimental");
+            match func.get("returnType").and_then(Value::as_str) {
+                Some("scalar") => "scalar",
+                Some("matrix") => "matrix",
+                Some("string") => "string",
+                _ => "vector",
+            }
+        }
+        "binaryExpr" => {
+            let lt = obj.get_mut("lhs").map_or("none", to_prometheus_ast);
+            let rt = obj.get_mut("rhs").map_or("none", to_prometheus_ast);
+            let both_vectors = lt == "vector" && rt == "vector";
+            if !both_vectors {
+                obj.insert("matching".into(), Value::Null);
+            } else if obj.get("matching").is_none_or(Value::is_null) {
+                let set_op = matches!(
+                    obj.get("op").and_then(Value::as_str),
+                    Some("and" | "or" | "unless")
+                );
+                let card = if set_op { "many-to-many" } else { "one-to-one" };
+                obj.insert(
+                    "matching".into(),
+                    json!({"card": card, "include": [], "labels": [], "on": false}),
+                );
+            } else if let Some(Value::Object(m)) = obj.get_mut("matching") {
+                m.remove("fillValues");
+                if let Some(Value::Object(card)) = m.get("card").cloned() {
+                    if let Some((c, include)) = card.into_iter().next() {
+                        m.insert("card".into(), Value::String(c));
+                        m.insert("include".into(), include);
+                    }
+                }
+            }
+            if lt == "scalar" && rt == "scalar" {
+                "scalar"
+            } else {
+                "vector"
+            }
+        }
+        _ => "none",
+    }
+}
+
 /// `GET /api/v1/rules`: Tidemark evaluates no rules yet.
 pub async fn rules() -> Response {
     success("{\"groups\":[]}", &[])
@@ -423,6 +552,17 @@ mod tests {
             .get_json("/api/v1/format_query?query=sum(up)by(job)")
             .await;
         assert_eq!(v["data"], "sum by (job) (up)");
+        let (_, v) = h.get_json("/api/v1/parse_query?query=sum(up)").await;
+        assert_eq!(
+            v["data"],
+            json!({"expr": {"matchers": [{"name": "__name__", "type": "=", "value": "up"}],
+                "name": "up", "offset": 0, "startOrEnd": null, "timestamp": null,
+                "type": "vectorSelector"},
+                "grouping": [], "op": "sum", "param": null, "type": "aggregation",
+                "without": false})
+        );
+        let (_, v) = h.get_json("/api/v1/parse_query?query=a%3Ebool%201").await;
+        assert_eq!(v["data"]["matching"], json!(null));
         let (s, v) = h.get_json("/api/v1/format_query?query=sum(").await;
         assert_eq!(s, 400);
         assert_eq!(
