@@ -579,6 +579,39 @@ mod tests {
         assert_eq!(v["data"]["droppedTargetCounts"], json!({"tidemark": 0}));
     }
 
+    async fn next_event(b: &mut axum::body::BodyDataStream) -> String {
+        use futures_util::StreamExt;
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), b.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream goes on")
+            .unwrap();
+        String::from_utf8(chunk.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn live_notifications_stream_current_and_later_ones() {
+        use tower::ServiceExt;
+        let h = Harness::new(&[]);
+        h.state.notifications.add(crate::state::RELOAD_FAILED);
+        let req = axum::http::Request::builder()
+            .uri("/api/v1/notifications/live")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = crate::web::app(h.state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        let mut body = resp.into_body().into_data_stream();
+        let first = next_event(&mut body).await;
+        assert!(
+            first.starts_with("data: {") && first.ends_with("}\n\n"),
+            "{first}"
+        );
+        assert!(first.contains("\"active\":true"), "{first}");
+        h.state.notifications.remove(crate::state::RELOAD_FAILED);
+        let second = next_event(&mut body).await;
+        assert!(second.contains("\"active\":false"), "{second}");
+    }
+
     #[tokio::test]
     async fn cors_echoes_a_matching_origin() {
         let h = Harness::new(&["--web.cors.origin=https?://ok\\.org"]);
