@@ -679,6 +679,88 @@ mod tests {
         assert_eq!(conf.name_list("x."), vec!["x."]);
     }
 
+    /// A response to `query` (its id and question echoed) with `flags` and one A record.
+    fn a_response(query: &[u8], flags: u16, with_answer: bool) -> Vec<u8> {
+        let qend = read_name(query, 12).unwrap().1 + 4;
+        let mut m = query[..2].to_vec();
+        m.extend_from_slice(&flags.to_be_bytes());
+        m.extend_from_slice(&[0, 1, 0, u8::from(with_answer), 0, 0, 0, 0]);
+        m.extend_from_slice(&query[12..qend]);
+        if with_answer {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 1, 2, 3]);
+        }
+        m
+    }
+
+    #[tokio::test]
+    async fn truncated_udp_answers_are_asked_again_over_tcp() {
+        // One port for both: TCP first, then UDP on the same number.
+        let (tcp, udp) = loop {
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = tcp.local_addr().unwrap().port();
+            if let Ok(udp) = tokio::net::UdpSocket::bind(("127.0.0.1", port)).await {
+                break (tcp, udp);
+            }
+        };
+        let server = udp.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = udp.recv_from(&mut buf).await {
+                // TC set, no answers: the client must retry over TCP.
+                let _ = udp
+                    .send_to(&a_response(&buf[..n], 0x8380, false), from)
+                    .await;
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = tcp.accept().await {
+                let mut len = [0u8; 2];
+                s.read_exact(&mut len).await.unwrap();
+                let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+                s.read_exact(&mut q).await.unwrap();
+                let r = a_response(&q, 0x8180, true);
+                s.write_all(&(r.len() as u16).to_be_bytes()).await.unwrap();
+                s.write_all(&r).await.unwrap();
+            }
+        });
+        let conf = ResolvConf {
+            servers: vec![server],
+            search: Vec::new(),
+            ndots: 1,
+        };
+        let records = lookup(&conf, "big.example", RecordType::A).await.unwrap();
+        assert_eq!(records, vec![Record::A(Ipv4Addr::new(10, 1, 2, 3))]);
+    }
+
+    #[tokio::test]
+    async fn nxdomain_everywhere_is_an_empty_answer_and_silence_an_error() {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server = udp.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = udp.recv_from(&mut buf).await {
+                let _ = udp
+                    .send_to(&a_response(&buf[..n], 0x8183, false), from)
+                    .await;
+            }
+        });
+        let conf = ResolvConf {
+            servers: vec![server],
+            search: vec!["one.test".into(), "two.test".into()],
+            ndots: 1,
+        };
+        assert_eq!(lookup(&conf, "x", RecordType::A).await, Ok(Vec::new()));
+        // A server that never answers: the lookup fails (and the group keeps its targets).
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let conf = ResolvConf {
+            servers: vec![silent.local_addr().unwrap()],
+            search: Vec::new(),
+            ndots: 1,
+        };
+        let e = lookup(&conf, "x.", RecordType::A).await.unwrap_err();
+        assert!(e.contains("all servers responded with errors"), "{e}");
+    }
+
     #[test]
     fn config_checks_match_prometheus() {
         let parse = |y: &str| serde_yaml::from_str::<DnsSdConfig>(y).map_err(|e| e.to_string());
