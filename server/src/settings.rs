@@ -173,16 +173,21 @@ impl Settings {
             },
             None => None,
         };
-        // As Prometheus 3.5: without either retention flag, time retention is 15d; with only
-        // a size, there is no time limit.
-        let retention_time_text = match (&cli.retention_time, &cli.retention_size) {
-            (Some(t), _) => t.clone(),
-            (None, None) => "15d".to_owned(),
-            (None, Some(_)) => "0s".to_owned(),
+        // As Prometheus 3.5: when neither a time nor a size retention is set (unset or 0),
+        // time retention is 15d; with only a size, there is no time limit.
+        let given_time = match &cli.retention_time {
+            Some(t) => duration("storage.tsdb.retention.time", t)?,
+            None => Duration::ZERO,
         };
-        let retention_time = match duration("storage.tsdb.retention.time", &retention_time_text)? {
-            d if d.is_zero() => None,
-            d => Some(d),
+        let (retention_time, retention_time_text) = if !given_time.is_zero() {
+            (
+                Some(given_time),
+                canonical_duration(cli.retention_time.as_deref().unwrap_or_default()),
+            )
+        } else if retention_size.is_none() {
+            (Some(Duration::from_secs(15 * 86_400)), "15d".to_owned())
+        } else {
+            (None, "0s".to_owned())
         };
         if cli.listen_address.is_empty() {
             return Err(FlagError {
@@ -269,22 +274,22 @@ impl Settings {
             ),
             (
                 "storage.tsdb.retention.size".into(),
-                cli.retention_size.clone().unwrap_or_else(|| "0B".into()),
+                crate::api::base2_bytes(retention_size.unwrap_or(0)),
             ),
             (
                 "storage.tsdb.min-block-duration".into(),
-                cli.min_block_duration.clone(),
+                canonical_duration(&cli.min_block_duration),
             ),
             (
                 "storage.tsdb.max-block-duration".into(),
                 match &cli.max_block_duration {
-                    Some(v) => v.clone(),
+                    Some(v) => canonical_duration(v),
                     None => default_max_block_duration(retention_time),
                 },
             ),
             (
                 "storage.tsdb.wal-segment-size".into(),
-                cli.wal_segment_size.clone(),
+                crate::api::base2_bytes(wal_segment_size.unwrap_or(0)),
             ),
             ("web.listen-address".into(), cli.listen_address.join(",")),
             ("web.config.file".into(), cli.web_config_file.clone()),
@@ -313,9 +318,15 @@ impl Settings {
                     cli.no_enable_remote_write_receiver,
                 ),
             ),
-            ("query.lookback-delta".into(), cli.lookback_delta.clone()),
+            (
+                "query.lookback-delta".into(),
+                canonical_duration(&cli.lookback_delta),
+            ),
             ("query.max-samples".into(), cli.max_samples.clone()),
-            ("query.timeout".into(), cli.query_timeout.clone()),
+            (
+                "query.timeout".into(),
+                canonical_duration(&cli.query_timeout),
+            ),
             ("query.max-concurrency".into(), cli.max_concurrency.clone()),
             ("enable-feature".into(), cli.enable_feature.join(",")),
             ("log.level".into(), cli.log_level.clone()),
@@ -380,6 +391,12 @@ impl Settings {
             }
         }
     }
+}
+
+/// A duration as Prometheus prints it back (`120s` → `2m`, `24h` → `1d`); the text itself if
+/// it does not parse (it was validated already where that matters).
+fn canonical_duration(text: &str) -> String {
+    PromDuration::parse(text).map_or_else(|_| text.to_owned(), |d| d.to_string())
 }
 
 /// Prometheus's default `--storage.tsdb.max-block-duration`, as `/api/v1/status/flags` shows
@@ -464,6 +481,12 @@ mod tests {
         let only_size = s(&["--storage.tsdb.retention.size=512MB"]).unwrap();
         assert_eq!(only_size.retention_time, None);
         assert_eq!(only_size.retention_size, Some(512 << 20));
+        let zero = s(&[
+            "--storage.tsdb.retention.time=0s",
+            "--storage.tsdb.retention.size=0B",
+        ])
+        .unwrap();
+        assert_eq!(zero.retention_time, Some(Duration::from_secs(15 * 86400)));
         let e = s(&["--storage.tsdb.retention.size=100"]).unwrap_err();
         assert!(e.to_string().contains("unknown unit"), "{e}");
         let both = s(&[
@@ -492,6 +515,21 @@ mod tests {
         let flags: std::collections::BTreeMap<_, _> = s.flags.iter().cloned().collect();
         assert_eq!(flags["web.listen-address"], "127.0.0.1:1,127.0.0.1:2");
         assert_eq!(flags["auto-gomemlimit.ratio"], "0.9");
+        let p = Parsed::try_parse_from(["tidemark", "--query.timeout=120s"]).unwrap();
+        let s = Settings::from_cli(&p).unwrap();
+        let flags: std::collections::BTreeMap<_, _> = s.flags.iter().cloned().collect();
+        assert_eq!(flags["query.timeout"], "2m");
+        let p = Parsed::try_parse_from([
+            "tidemark",
+            "--storage.tsdb.retention.size=512MB",
+            "--storage.tsdb.retention.time=24h",
+        ])
+        .unwrap();
+        let s = Settings::from_cli(&p).unwrap();
+        let flags: std::collections::BTreeMap<_, _> = s.flags.iter().cloned().collect();
+        assert_eq!(flags["storage.tsdb.retention.size"], "512MiB");
+        assert_eq!(flags["storage.tsdb.retention.time"], "1d");
+        assert_eq!(flags["storage.tsdb.max-block-duration"], "2h24m");
         assert_eq!(flags.len(), 66, "{flags:?}");
     }
 }

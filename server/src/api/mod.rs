@@ -26,6 +26,7 @@ use tidemark_query::{ErrorKind, QueryError};
 
 use crate::state::AppState;
 pub use params::Params;
+pub(crate) use status::base2_bytes;
 pub(crate) use targets::rfc3339;
 
 /// An API error: Prometheus's `errorType` and message.

@@ -108,7 +108,7 @@ fn storage_retention(s: &crate::settings::Settings) -> String {
 }
 
 /// Go's `units.Base2Bytes` string: the largest exact binary unit (`512MiB`, `1GiB`, `1000B`).
-fn base2_bytes(n: u64) -> String {
+pub(crate) fn base2_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["EiB", "PiB", "TiB", "GiB", "MiB", "KiB"];
     for (i, u) in UNITS.iter().enumerate() {
         let size = 1u64 << (10 * (6 - i));
