@@ -164,7 +164,18 @@ const PER_SERVER: &[&str] = &["config.file", "storage.tsdb.path", "web.listen-ad
 
 #[test]
 fn status_flags_match_prometheus_3_5() {
-    let prom = PromServer::start_with(&PromOptions::default()).expect("starting Prometheus 3.5");
+    // Non-default values both must print back the same way (canonical durations and sizes).
+    let shared = [
+        "--query.timeout=120s",
+        "--storage.tsdb.retention.size=512MB",
+        "--enable-feature=promql-duration-expr,native-histograms",
+        "--web.cors.origin=https?://x\\.org",
+    ];
+    let prom = PromServer::start_with(&PromOptions {
+        extra_args: shared.iter().map(|s| s.to_string()).collect(),
+        ..PromOptions::default()
+    })
+    .expect("starting Prometheus 3.5");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("prometheus.yml"), "scrape_configs: []\n").unwrap();
     let port = free_port();
@@ -175,6 +186,7 @@ fn status_flags_match_prometheus_3_5() {
         .arg("--log.level=info")
         .arg("--rules.alert.resend-delay=1m")
         .arg("--no-auto-gomaxprocs")
+        .args(shared)
         .spawn()
         .unwrap();
     let _tm = Proc(child);
