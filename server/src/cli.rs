@@ -78,6 +78,11 @@ pub struct Cli {
     #[arg(long = "web.route-prefix")]
     pub route_prefix: Option<String>,
 
+    /// Maximum number of simultaneous connections across all listeners (`0`: no limit);
+    /// further connections wait to be accepted.
+    #[arg(long = "web.max-connections", default_value = "512")]
+    pub max_connections: String,
+
     /// Regex for CORS origin. It is fully anchored.
     #[arg(long = "web.cors.origin", default_value = ".*")]
     pub cors_origin: String,
@@ -241,8 +246,6 @@ pub const INACTIVE_FLAGS: &[InactiveFlag] = &[
     flag("auto-gomemlimit.ratio", "0.9", FlagKind::Value, true, GO_RUNTIME),
     flag("web.read-timeout", "5m", FlagKind::Value, true,
         "requests are not timed out while being read"),
-    flag("web.max-connections", "512", FlagKind::Value, true,
-        "connections are not limited"),
     flag("web.max-notifications-subscribers", "16", FlagKind::Value, true,
         "/api/v1/notifications/live is not implemented"),
     flag("web.page-title", "Prometheus Time Series Collection and Processing Server",

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine as _;
 use parking_lot::Mutex;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::web_config::WebConfig;
 
@@ -52,24 +53,132 @@ pub fn protect(app: Router, web: &WebConfig) -> Router {
     app
 }
 
+/// `--web.max-connections`: at most this many connections are open at once across all
+/// listeners; while the limit is reached, further connections wait to be accepted (as
+/// Prometheus's `netutil.LimitListener`). `None` is no limit (the flag's `0`).
+pub type ConnectionLimit = Option<Arc<Semaphore>>;
+
+/// The limit for `--web.max-connections=n` (`0`: none).
+pub fn connection_limit(n: usize) -> ConnectionLimit {
+    (n > 0).then(|| Arc::new(Semaphore::new(n)))
+}
+
+/// A connection holding its place under the connection limit until it is dropped.
+pub struct LimitedStream {
+    stream: TcpStream,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Accepts connections under a [`ConnectionLimit`].
+struct LimitedListener {
+    inner: TcpListener,
+    limit: ConnectionLimit,
+}
+
+/// Waits for a place under the limit (none needed without one).
+async fn acquire(limit: &ConnectionLimit) -> Option<OwnedSemaphorePermit> {
+    match limit {
+        // The semaphore is never closed.
+        Some(sem) => sem.clone().acquire_owned().await.ok(),
+        None => None,
+    }
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = acquire(&self.limit).await;
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    return (
+                        LimitedStream {
+                            stream,
+                            _permit: permit,
+                        },
+                        addr,
+                    )
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
 /// Serves `app` on every listener (`--web.listen-address` can be repeated) until `shutdown`
-/// completes, then drains in-flight requests on each.
+/// completes, then drains in-flight requests on each. `limit` is shared by all listeners.
 pub async fn serve_all(
     listeners: Vec<TcpListener>,
     app: Router,
     web: &WebConfig,
+    limit: ConnectionLimit,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::with_capacity(listeners.len());
     for listener in listeners {
         let mut stopped = stopped.clone();
-        let (app, web) = (app.clone(), web.clone());
+        let (app, web, limit) = (app.clone(), web.clone(), limit.clone());
         tasks.push(tokio::spawn(async move {
             let until = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            serve(listener, app, &web, until).await
+            serve(listener, app, &web, limit, until).await
         }));
     }
     shutdown.await;
@@ -90,10 +199,15 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     web: &WebConfig,
+    limit: ConnectionLimit,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = protect(app, web);
     let Some(tls) = web.tls.clone() else {
+        let listener = LimitedListener {
+            inner: listener,
+            limit,
+        };
         return axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -103,6 +217,10 @@ pub async fn serve(
     let http2 = web.http2;
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            p = acquire(&limit) => p,
+            _ = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
@@ -118,6 +236,8 @@ pub async fn serve(
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            // The connection's place under the limit, given back when it ends.
+            let _permit = permit;
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -279,5 +399,51 @@ mod tests {
             status(Some("alice:test")).await,
             (StatusCode::OK, Some("deny".to_owned()))
         );
+    }
+
+    /// One request on a kept-alive connection; returns the connection and whether an answer
+    /// came within `wait`.
+    async fn request(port: u16, wait: Duration) -> (tokio::net::TcpStream, bool) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let answered = matches!(
+            tokio::time::timeout(wait, c.read(&mut buf)).await,
+            Ok(Ok(n)) if n > 0 && buf.starts_with(b"HTTP/1.1 200")
+        );
+        (c, answered)
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_limit_wait_for_a_place() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let web = WebConfig::default();
+            let until = async move {
+                let _ = stopped.await;
+            };
+            serve_all(vec![listener], app, &web, connection_limit(1), until).await
+        });
+        let (first, ok) = request(port, Duration::from_secs(5)).await;
+        assert!(ok, "the first connection is served");
+        let second = tokio::spawn(request(port, Duration::from_secs(10)));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !second.is_finished(),
+            "the second waits while the first is open"
+        );
+        drop(first);
+        let (_second, ok) = second.await.unwrap();
+        assert!(ok, "served once the first closed");
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
     }
 }

@@ -42,6 +42,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
         std_listeners.push(l);
     }
+    let limit = crate::listener::connection_limit(settings.max_connections);
     let (stop_starting, starting_stopped) = tokio::sync::oneshot::channel::<()>();
     let starting = {
         let listeners = std_listeners
@@ -50,11 +51,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             .collect::<std::io::Result<Vec<_>>>()?;
         let app = web::starting_app(&settings.route_prefix);
         let web_config = web_config.clone();
+        let limit = limit.clone();
         tokio::spawn(async move {
             let stopped = async move {
                 let _ = starting_stopped.await;
             };
-            if let Err(e) = crate::listener::serve_all(listeners, app, &web_config, stopped).await {
+            if let Err(e) =
+                crate::listener::serve_all(listeners, app, &web_config, limit, stopped).await
+            {
                 tracing::error!(error = %e, "serving while starting failed");
             }
         })
@@ -159,7 +163,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let shutdown = state.shutdown.clone();
     let app = web::app(state.clone());
-    crate::listener::serve_all(listeners, app, &web_config, async move {
+    crate::listener::serve_all(listeners, app, &web_config, limit, async move {
         let mut term = match tokio::signal::unix::signal(
             tokio::signal::unix::SignalKind::terminate(),
         ) {

@@ -52,6 +52,8 @@ pub struct Settings {
     pub query_timeout: Duration,
     /// The number of queries evaluated at once.
     pub max_concurrency: usize,
+    /// `--web.max-connections` (`0`: no limit).
+    pub max_connections: usize,
     /// `--web.cors.origin`, compiled fully anchored.
     pub cors_origin: tidemark_ingest::relabel::Regex,
     /// The `--enable-feature` values Prometheus 3.5 knows, as given.
@@ -259,6 +261,7 @@ impl Settings {
                 n => Some(n),
             };
         let max_concurrency: usize = number("query.max-concurrency", &cli.max_concurrency)?;
+        let max_connections: usize = number("web.max-connections", &cli.max_connections)?;
         let bool_flag = |yes: bool, no: bool| (yes && !no).to_string();
         let mut flags = vec![
             (
@@ -303,6 +306,7 @@ impl Settings {
                 },
             ),
             ("web.cors.origin".into(), cli.cors_origin.clone()),
+            ("web.max-connections".into(), cli.max_connections.clone()),
             (
                 "web.enable-lifecycle".into(),
                 bool_flag(cli.enable_lifecycle, cli.no_enable_lifecycle),
@@ -360,6 +364,7 @@ impl Settings {
             query_timeout: duration("query.timeout", &cli.query_timeout)?,
             max_concurrency: max_concurrency.max(1),
             cors_origin,
+            max_connections,
             promql_experimental_functions: has("promql-experimental-functions"),
             promql_duration_expr: has("promql-duration-expr"),
             promql_delayed_name_removal: has("promql-delayed-name-removal"),
