@@ -179,6 +179,8 @@ fn status_flags_match_prometheus_3_5() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("prometheus.yml"), "scrape_configs: []\n").unwrap();
     let port = free_port();
+    // A second listener: --web.listen-address can be repeated.
+    let port2 = free_port();
     // The flags PromServer starts Prometheus with, plus two flags Tidemark does not act on.
     let child = tidemark_command(port, dir.path())
         .arg("--web.enable-remote-write-receiver")
@@ -186,6 +188,7 @@ fn status_flags_match_prometheus_3_5() {
         .arg("--log.level=info")
         .arg("--rules.alert.resend-delay=1m")
         .arg("--no-auto-gomaxprocs")
+        .arg(format!("--web.listen-address=127.0.0.1:{port2}"))
         .args(shared)
         .spawn()
         .unwrap();
@@ -193,6 +196,11 @@ fn status_flags_match_prometheus_3_5() {
     wait_for("tidemark to be ready", Duration::from_secs(30), || {
         http_get(port, "/-/ready").is_some_and(|(s, _)| s == 200)
     });
+    assert_eq!(
+        http_get(port2, "/-/ready").map(|(s, _)| s),
+        Some(200),
+        "the second listen address serves too"
+    );
     let flags = |port: u16| -> BTreeMap<String, String> {
         let (s, body) = http_get(port, "/api/v1/status/flags").unwrap();
         assert_eq!(s, 200, "{body}");
@@ -208,6 +216,10 @@ fn status_flags_match_prometheus_3_5() {
     let t = flags(port);
     // Prometheus was not given --no-auto-gomaxprocs; its value is the default, true.
     assert_eq!(t["auto-gomaxprocs"], "false");
+    assert_eq!(
+        t["web.listen-address"],
+        format!("127.0.0.1:{port},127.0.0.1:{port2}")
+    );
     p.insert("auto-gomaxprocs".into(), "false".into());
     assert_eq!(
         t.keys().collect::<Vec<_>>(),
