@@ -96,7 +96,7 @@ pub(crate) fn binary(b: &BinaryExpr, lhs: Val, rhs: Val, steps: usize) -> Result
     if let Some(m) = &b.modifier {
         if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
             return Err(QueryError::bad_data(
-                "fill modifiers are not supported by Prometheus 2.42",
+                "fill modifiers are not supported by Prometheus 3.5",
             ));
         }
     }

@@ -13,7 +13,7 @@
 //! What must stay true:
 //! - Instant-vector values are kept per series as one optional value per step; a series
 //!   absent at a step has `None` there.
-//! - `__name__` is dropped exactly where Prometheus 2.42 drops it: arithmetic and `bool`
+//! - `__name__` is dropped exactly where Prometheus 3.5 drops it: arithmetic and `bool`
 //!   comparisons, most functions, and aggregations.
 //! - Stale markers end a series at once: a step whose newest sample in the lookback window is
 //!   a stale marker has no value.
@@ -200,7 +200,7 @@ fn offset_ms(o: &Option<Offset>) -> i64 {
 fn to_matchers(vs: &VectorSelector) -> Result<Vec<Matcher>> {
     if !vs.matchers.or_matchers.is_empty() {
         return Err(QueryError::bad_data(
-            "the 'or' operator in label matchers is not supported by Prometheus 2.42",
+            "the 'or' operator in label matchers is not supported by Prometheus 3.5",
         ));
     }
     let mut out = Vec::new();
@@ -923,7 +923,7 @@ impl Evaluator<'_> {
         })
     }
 
-    /// Checks a call against Prometheus 2.42's function table; returns its name and arguments.
+    /// Checks a call against Prometheus 3.5's function table; returns its name and arguments.
     fn checked_call<'c>(&self, c: &'c Call) -> Result<(&'static str, Vec<&'c Expr>)> {
         let name = call_name(c);
         let Some(def) = functions::function_def(name) else {
@@ -932,7 +932,7 @@ impl Evaluator<'_> {
             )));
         };
         let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
-        // The parser knows a newer function table; hold every call to 2.42's signatures.
+        // Hold every call to the signatures of the function table (the parser checked them too).
         def.check_arity(args.len()).map_err(QueryError::bad_data)?;
         Ok((name, args))
     }
@@ -1410,7 +1410,7 @@ fn duplicate_labelset() -> QueryError {
 type RangeFn = fn(&RangeInput) -> Option<f64>;
 
 /// Range-vector functions that take only the range argument: the function and whether it
-/// keeps `__name__` (only `last_over_time` does in 2.42).
+/// keeps `__name__` (only `last_over_time` does in 3.5).
 fn simple_range_fn(name: &str) -> Option<(RangeFn, bool)> {
     let f: RangeFn = match name {
         "rate" => functions::rate,

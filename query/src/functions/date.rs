@@ -1,7 +1,7 @@
 //! Calendar functions of a Unix time in seconds, in UTC: `day_of_month`, `day_of_week`,
 //! `day_of_year`, `days_in_month`, `hour`, `minute`, `month`, `year`.
 //!
-//! Prometheus 2.42 converts the value with Go's `int64(v)` (truncation; on amd64 NaN, ±Inf and
+//! Prometheus 3.5 converts the value with Go's `int64(v)` (truncation; on amd64 NaN, ±Inf and
 //! out-of-range values become `i64::MIN`) and then uses Go's `time` package, whose calendar
 //! arithmetic counts days from an "absolute" epoch in wrapping 64-bit integers. This module
 //! follows the same arithmetic, so ordinary dates (any proleptic Gregorian date, before 1970

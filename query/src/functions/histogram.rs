@@ -1,10 +1,10 @@
 //! Quantile estimation: `histogram_quantile`'s interpolation over one classic histogram's
-//! buckets (Prometheus 2.42's `bucketQuantile`) and the rule of the `quantile` aggregation and
+//! buckets (Prometheus 3.5's `bucketQuantile`) and the rule of the `quantile` aggregation and
 //! `quantile_over_time`.
 
 use std::cmp::Ordering;
 
-/// Prometheus 2.42's `bucketQuantile` over one bucket set of `(upper bound, cumulative count)`
+/// Prometheus 3.5's `bucketQuantile` over one bucket set of `(upper bound, cumulative count)`
 /// pairs in any order (the vector is sorted and may be rewritten).
 ///
 /// NaN `q` → NaN; `q < 0` → -Inf; `q > 1` → +Inf. NaN without a `+Inf` bucket, with fewer than

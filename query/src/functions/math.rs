@@ -1,5 +1,5 @@
 //! Element-wise math functions (`abs` … `tanh`, `deg`, `rad`, `sgn`), `round` and the
-//! `clamp` family, with Prometheus 2.42's (Go's) handling of NaN, infinities and signed zero.
+//! `clamp` family, with Prometheus's (Go's) handling of NaN, infinities and signed zero.
 
 use super::{go_max, go_min};
 

@@ -1,4 +1,4 @@
-//! The `*_over_time` range-vector functions, as Prometheus 2.42 computes them: Kahan–Neumaier
+//! The `*_over_time` range-vector functions, as Prometheus 3.5 computes them: Kahan–Neumaier
 //! summation in `sum_over_time`, an incremental Kahan mean in `avg_over_time` (with its
 //! infinity handling), Welford-style variance with Kahan compensation, and NaN-skipping
 //! min/max.
@@ -229,7 +229,7 @@ mod tests {
     fn kahan_sum_and_avg() {
         let v = [1.0, 1e100, 1.0, -1e100];
         assert_eq!(with(&v, sum_over_time), Some(2.0));
-        // 2.42's incremental mean does not recover this one exactly; it must not panic and
+        // The mean, as Prometheus computes it, need not recover this one exactly; it must not panic and
         // stays finite.
         assert!(with(&v, avg_over_time).is_some_and(f64::is_finite));
         // Overflowing sum, finite mean thanks to the incremental computation.

@@ -1,6 +1,6 @@
 //! Rate-like range-vector functions: `rate`, `increase`, `delta` (extrapolated), `irate`,
 //! `idelta`, `deriv`, `predict_linear`, `double_exponential_smoothing`, `changes` and `resets`, each over the
-//! points of one series in a range selector's window, as Prometheus 2.42 computes them.
+//! points of one series in a range selector's window, as Prometheus 3.5 computes them.
 //!
 //! `None` means the series contributes no sample at this step.
 
@@ -237,7 +237,7 @@ pub fn deriv(i: &RangeInput) -> Option<f64> {
 /// evaluation time `eval_t` (ms). `None` with fewer than two points.
 ///
 /// `eval_t` is the step's evaluation time (Prometheus's `enh.Ts`), not shifted by an `offset`,
-/// while point timestamps are the stored ones, exactly as Prometheus 2.42 does it.
+/// while point timestamps are the stored ones, exactly as Prometheus 3.5 does it.
 pub fn predict_linear(i: &RangeInput, eval_t: i64, duration_secs: f64) -> Option<f64> {
     if i.points.len() < 2 {
         return None;
