@@ -1,5 +1,5 @@
 //! `GET /federate?match[]=...`: the newest sample (within the lookback delta) of every
-//! matching series, in the text exposition format 0.0.4, as Prometheus 2.42 writes it.
+//! matching series, in the text exposition format 0.0.4, as Prometheus 3.5 writes it.
 //!
 //! Output rules kept from Prometheus: series grouped by metric name, each group preceded by
 //! `# TYPE <name> untyped`; labels in name order, then the external labels a series lacks

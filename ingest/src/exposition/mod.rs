@@ -77,11 +77,13 @@ impl fmt::Display for Format {
     }
 }
 
-/// What the parser drops. The defaults keep everything, as Prometheus 2.42 does.
+/// What the parser drops. The defaults keep everything, as Prometheus 3.5 does without
+/// `created-timestamp-zero-ingestion`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParserOptions {
     /// OpenMetrics: skip the `<family>_created` samples of counters, histograms and
-    /// summaries (2.42 ingests them as ordinary series). They are still validated.
+    /// summaries (3.5 without `created-timestamp-zero-ingestion` ingests them as ordinary
+    /// series). They are still validated.
     pub skip_created: bool,
     /// OpenMetrics: do not return exemplars (they are still validated, so a malformed one
     /// still fails the body).

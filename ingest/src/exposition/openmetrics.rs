@@ -1,4 +1,5 @@
-//! OpenMetrics 1.0 text, parsed like Prometheus 2.42's `textparse.OpenMetricsParser`.
+//! OpenMetrics 1.0 text, parsed like Prometheus 3.5's `textparse.OpenMetricsParser` (without
+//! its quoted UTF-8 names).
 //!
 //! What that parser enforces, and so this one:
 //! - tokens are separated by exactly one space; no tabs, no blank lines, no leading or

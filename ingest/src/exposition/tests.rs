@@ -1,5 +1,6 @@
-//! Edge cases of both formats, each checked against what Prometheus 2.42 (and, for the text
-//! format, promtool) does with the same bytes.
+//! Edge cases of both formats, each checked against what Prometheus (2.42 when written; 3.5's
+//! parsers differ from it in the `le`/`quantile` normalization tested here) and, for the text
+//! format, promtool do with the same bytes.
 
 use super::*;
 use proptest::prelude::*;

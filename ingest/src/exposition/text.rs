@@ -1,4 +1,5 @@
-//! The Prometheus text format 0.0.4, parsed like Prometheus 2.42's `textparse.PromParser`,
+//! The Prometheus text format 0.0.4, parsed like Prometheus 3.5's `textparse.PromParser`
+//! (without its quoted UTF-8 names),
 //! and additionally accepting everything `promtool check metrics` (client_golang's `expfmt`
 //! parser) accepts.
 //!

@@ -79,6 +79,9 @@ pub struct AppendOptions {
     pub label_value_length_limit: u64,
     /// `metric_relabel_configs`.
     pub metric_relabel: Arc<Vec<RelabelConfig>>,
+    /// `track_timestamps_staleness` (3.x): series exposed with their own timestamps get
+    /// stale markers too when they go away.
+    pub track_timestamps_staleness: bool,
 }
 
 /// Counts of one scrape, for the report series and the self-metrics.
@@ -113,7 +116,8 @@ struct CacheEntry {
     last_iter: u64,
     /// Whether the scrape before the current one exposed it.
     prev_seen: bool,
-    /// The series carried an explicit timestamp: no stale markers for it (as in 2.42).
+    /// The series carried an explicit timestamp and `track_timestamps_staleness` is off: no
+    /// stale markers for it (as in Prometheus).
     explicit_ts: bool,
 }
 
@@ -324,7 +328,11 @@ impl SeriesCache {
             }
             let new_series = entry.last_iter == 0 || !entry.prev_seen;
             entry.last_iter = iter;
-            entry.explicit_ts = sample.timestamp_ms().is_some();
+            // Only series staleness tracks get stale markers: as in Prometheus, not those
+            // appended with their own timestamps, unless `track_timestamps_staleness`.
+            entry.explicit_ts = sample.timestamp_ms().is_some()
+                && opts.honor_timestamps
+                && !opts.track_timestamps_staleness;
             match append(app, sref, labels, ts, sample.value()) {
                 Ok(()) => {
                     if new_series {
@@ -581,6 +589,25 @@ mod tests {
             }
             out
         }
+    }
+
+    #[test]
+    fn explicit_timestamps_go_stale_only_when_tracked() {
+        for track in [false, true] {
+            let mut f = Fixture::new();
+            f.opts.honor_timestamps = true;
+            f.opts.track_timestamps_staleness = track;
+            f.scrape(1000, "a 1 900\nb 1\n").unwrap();
+            f.scrape(2000, "b 2\n").unwrap();
+            let stale = f.samples("a").iter().any(|(_, v)| v == "stale");
+            assert_eq!(stale, track, "track_timestamps_staleness: {track}");
+        }
+        // Timestamps not honoured: the sample is appended at the scrape time and tracked.
+        let mut f = Fixture::new();
+        f.opts.honor_timestamps = false;
+        f.scrape(1000, "a 1 900\nb 1\n").unwrap();
+        f.scrape(2000, "b 2\n").unwrap();
+        assert_eq!(f.samples("a"), [(1000, "1".into()), (2000, "stale".into())]);
     }
 
     #[test]

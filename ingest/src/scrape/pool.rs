@@ -70,6 +70,7 @@ impl ScrapePool {
             label_name_length_limit: cfg.limits.label_name_length_limit,
             label_value_length_limit: cfg.limits.label_value_length_limit,
             metric_relabel: Arc::new(cfg.metric_relabel_configs.clone()),
+            track_timestamps_staleness: cfg.track_timestamps_staleness,
         };
         let accept = crate::exposition::accept_header(
             &cfg.scrape_protocols,

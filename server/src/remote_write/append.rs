@@ -2,9 +2,9 @@
 //!
 //! A sample the head refuses (out of order, duplicate, too old, bad labels) is skipped and
 //! reported with its series and timestamp; the rest of the request is still committed, so a
-//! sender's retry cannot be blocked forever by one bad sample. This is what later Prometheus
-//! releases do; Prometheus 2.42 itself rolls the whole request back on the first refused
-//! sample and answers a bare `out of order sample` (checked against Debian's 2.42 binary).
+//! sender's retry cannot be blocked forever by one bad sample. Prometheus 3.5 (remote-write
+//! 1.0) answers 400 too but rolls the whole request back on the first refused sample
+//! (checked against the 3.5.3 binary in `server/tests/e2e_api.rs`): a known difference.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
