@@ -244,12 +244,12 @@ fn plain_http_and_self_metrics() {
     let mut promtool = Command::new(tidemark_tests::peers::require(
         tidemark_tests::peers::Peer::Promtool,
     ))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting promtool");
+    .args(["check", "metrics"])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("starting promtool");
     promtool
         .stdin
         .take()
