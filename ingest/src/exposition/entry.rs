@@ -34,9 +34,10 @@ pub enum Entry<'a> {
     Comment(&'a [u8]),
 }
 
-/// A metric family name from a metadata line: validated (legacy charset, so ASCII) but kept
-/// as bytes, because a scrape loop's metadata cache compares bytes and the `&str` conversion
-/// costs a UTF-8 check per line.
+/// A metric family name from a metadata line: validated (legacy charset, or a quoted name
+/// that is valid UTF-8, given without its quotes and, as Prometheus 3.5 keeps metadata names,
+/// without unescaping) but kept as bytes, because a scrape loop's metadata cache compares
+/// bytes and the `&str` conversion costs a UTF-8 check per line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MetricName<'a>(&'a [u8]);
 
@@ -147,8 +148,9 @@ impl<'a> RawLabels<'a> {
         self.raw
     }
 
-    /// The `(name, value)` pairs in written order, values unescaped (borrowed unless they
-    /// contain an escape).
+    /// The `(name, value)` pairs in written order, unescaped (borrowed unless they contain an
+    /// escape; a quoted label name is unescaped like a value). A quoted metric name among the
+    /// labels (`{"my.metric", a="b"}`) is not a label and is skipped.
     pub fn iter(&self) -> RawLabelsIter<'a> {
         RawLabelsIter {
             raw: self.raw,
@@ -156,23 +158,48 @@ impl<'a> RawLabels<'a> {
         }
     }
 
-    /// Raw `(name, escaped value)` pairs, in written order.
+    /// Raw `(name, name is quoted, escaped value)` triples, in written order.
     fn raw_pairs(&self) -> RawPairs<'a> {
-        RawPairs {
+        RawPairs(RawItems {
+            raw: self.raw,
+            pos: 0,
+        })
+    }
+
+    /// The quoted metric name among the labels (without quotes, still escaped), if any.
+    fn quoted_metric_name(&self) -> Option<&'a [u8]> {
+        RawItems {
             raw: self.raw,
             pos: 0,
         }
+        .find_map(|item| match item {
+            RawItem::MetricName(n) => Some(n),
+            RawItem::Label { .. } => None,
+        })
     }
 }
 
+/// One item of a validated label list: a label or a quoted metric name.
+enum RawItem<'a> {
+    /// `name="value"`: the name as written (without quotes, still escaped when `quoted`) and
+    /// the escaped value.
+    Label {
+        name: &'a [u8],
+        quoted: bool,
+        value: &'a [u8],
+    },
+    /// A quoted metric name (`"my.metric"` followed by `,` or `}`), without quotes, escaped.
+    MetricName(&'a [u8]),
+}
+
 /// Iterates over validated label text; tolerant of the text format's blanks and commas.
-struct RawPairs<'a> {
+struct RawItems<'a> {
     raw: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Iterator for RawPairs<'a> {
-    type Item = (&'a [u8], &'a [u8]);
+impl<'a> Iterator for RawItems<'a> {
+    type Item = RawItem<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.raw;
@@ -180,17 +207,51 @@ impl<'a> Iterator for RawPairs<'a> {
         while i < b.len() && matches!(b[i], b' ' | b'\t' | b',') {
             i += 1;
         }
-        if i >= b.len() || !lex::is_label_start(b[i]) {
+        let (name, quoted, name_end) = if i < b.len() && b[i] == b'"' {
+            // The parser validated this text, so the closing quote exists.
+            let close = lex::scan_label_value(b, i + 1, true).unwrap_or(b.len());
+            let after = skip_blanks(b, close + 1);
+            if after >= b.len() || b[after] != b'=' {
+                self.pos = after;
+                return Some(RawItem::MetricName(&b[(i + 1).min(close)..close]));
+            }
+            (&b[(i + 1).min(close)..close], true, close + 1)
+        } else if i < b.len() && lex::is_label_start(b[i]) {
+            let name_end = lex::scan_label_name(b, i);
+            (&b[i..name_end], false, name_end)
+        } else {
             self.pos = b.len();
             return None;
-        }
-        let name_end = lex::scan_label_name(b, i);
+        };
         let eq = skip_blanks(b, name_end);
         let q = skip_blanks(b, eq + 1);
-        // The parser validated this text, so the closing quote exists.
         let close = lex::scan_label_value(b, q + 1, true).unwrap_or(b.len());
         self.pos = close + 1;
-        Some((&b[i..name_end], &b[(q + 1).min(close)..close]))
+        Some(RawItem::Label {
+            name,
+            quoted,
+            value: &b[(q + 1).min(close)..close],
+        })
+    }
+}
+
+/// The labels of [`RawItems`]: `(name, name is quoted, escaped value)`.
+struct RawPairs<'a>(RawItems<'a>);
+
+impl<'a> Iterator for RawPairs<'a> {
+    type Item = (&'a [u8], bool, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.0.next()? {
+                RawItem::Label {
+                    name,
+                    quoted,
+                    value,
+                } => return Some((name, quoted, value)),
+                RawItem::MetricName(_) => {}
+            }
+        }
     }
 }
 
@@ -201,22 +262,28 @@ pub struct RawLabelsIter<'a> {
 }
 
 impl<'a> Iterator for RawLabelsIter<'a> {
-    type Item = (&'a str, Cow<'a, str>);
+    type Item = (Cow<'a, str>, Cow<'a, str>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let mut inner = RawPairs {
+        let mut inner = RawPairs(RawItems {
             raw: self.raw,
             pos: self.pos,
+        });
+        let (n, quoted, v) = inner.next()?;
+        self.pos = inner.0.pos;
+        let name = if quoted {
+            lex::unescape(n, true)
+        } else {
+            Cow::Borrowed(ascii(n))
         };
-        let (n, v) = inner.next()?;
-        self.pos = inner.pos;
-        Some((ascii(n), lex::unescape(v, true)))
+        Some((name, lex::unescape(v, true)))
     }
 }
 
-/// A validated ASCII name as `&str`.
+/// A validated name as `&str`.
 pub(crate) fn ascii(b: &[u8]) -> &str {
-    // Names are checked against the ASCII name charset before they get here.
+    // Names are checked against the ASCII name charset (or, quoted, for UTF-8) before they
+    // get here.
     std::str::from_utf8(b).unwrap_or_default()
 }
 
@@ -267,8 +334,8 @@ impl<'a> Sample<'a> {
         self.expected
     }
 
-    /// The series identity exactly as written: `name` or `name{labels}` (text format: with any
-    /// blanks inside). Equal bytes mean the same series, so the scrape loop can key its cache
+    /// The series identity exactly as written: `name`, `name{labels}` or, with a quoted
+    /// UTF-8 name, `{"name", labels}` (text format: with any blanks inside). Equal bytes mean the same series, so the scrape loop can key its cache
     /// on this without materialising labels (the same series written differently misses the
     /// cache but resolves to the same labels).
     #[inline]
@@ -276,19 +343,37 @@ impl<'a> Sample<'a> {
         &self.body[self.start as usize..self.series_end as usize]
     }
 
-    /// The metric name.
+    /// The metric name, unescaped (a quoted name, `{"my\\"name"}`, may hold escapes as a
+    /// label value does).
     #[inline]
-    pub fn metric_name(&self) -> &'a str {
-        ascii(&self.body[self.start as usize..self.name_end as usize])
+    pub fn metric_name(&self) -> Cow<'a, str> {
+        if self.start == self.name_end {
+            lex::unescape(self.metric_name_raw(), true)
+        } else {
+            Cow::Borrowed(ascii(self.metric_name_raw()))
+        }
     }
 
-    /// The labels between the braces, unmaterialised (empty without braces).
+    /// The metric name as written, without quotes and escapes undone.
+    #[inline]
+    pub(crate) fn metric_name_raw(&self) -> &'a [u8] {
+        if self.start == self.name_end {
+            // A series `{"name", labels}`: the parser made sure the name is there.
+            self.raw_labels().quoted_metric_name().unwrap_or_default()
+        } else {
+            &self.body[self.start as usize..self.name_end as usize]
+        }
+    }
+
+    /// The labels between the braces, unmaterialised (empty without braces). A quoted metric
+    /// name among them is skipped by their iterator.
     pub fn raw_labels(&self) -> RawLabels<'a> {
         let (name_end, end) = (self.name_end as usize, self.series_end as usize);
         if end == name_end {
             return RawLabels::default();
         }
-        // The series is `name [blanks] { labels }`.
+        // The series is `name [blanks] { labels }`, or `{ labels }` when the name is quoted
+        // inside (then `name_end == start`).
         let open = skip_blanks(self.body, name_end);
         RawLabels::new(&self.body[open + 1..end - 1])
     }
@@ -328,19 +413,25 @@ impl<'a> Sample<'a> {
     /// [`LabelBuf::to_labels`].
     pub fn labels_into(&self, buf: &mut LabelBuf) -> Result<(), ParseError> {
         buf.clear();
-        buf.push(b"__name__", self.metric_name().as_bytes(), false);
+        buf.push(
+            b"__name__",
+            false,
+            self.metric_name_raw(),
+            self.start == self.name_end,
+        );
         let normalized = match self.mtype {
             MetricType::Histogram => Some(&b"le"[..]),
             MetricType::Summary => Some(&b"quantile"[..]),
             _ => None,
         };
-        for (n, v) in self.raw_labels().raw_pairs() {
+        for (n, quoted, v) in self.raw_labels().raw_pairs() {
+            // Prometheus normalizes by the unescaped name; `le`/`quantile` have no escapes.
             match normalized
                 .filter(|&l| l == n)
                 .and_then(|_| normalize_float_label(v))
             {
-                Some(norm) => buf.push(n, norm.as_bytes(), false),
-                None => buf.push(n, v, true),
+                Some(norm) => buf.push(n, quoted, norm.as_bytes(), false),
+                None => buf.push(n, quoted, v, true),
             }
         }
         if let Some(dup) = buf.sort_and_find_duplicate() {
@@ -392,9 +483,13 @@ impl LabelBuf {
         self.spans.clear();
     }
 
-    fn push(&mut self, name: &[u8], value: &[u8], unescape: bool) {
+    fn push(&mut self, name: &[u8], unescape_name: bool, value: &[u8], unescape: bool) {
         let start = self.text.len() as u32;
-        self.text.extend_from_slice(name);
+        if unescape_name {
+            lex::unescape_into(name, true, &mut self.text);
+        } else {
+            self.text.extend_from_slice(name);
+        }
         let name_end = self.text.len() as u32;
         if unescape {
             lex::unescape_into(value, true, &mut self.text);
@@ -405,8 +500,8 @@ impl LabelBuf {
     }
 
     fn str_at(&self, a: u32, b: u32) -> &str {
-        // Names are ASCII and values were validated as UTF-8 by the parser; an escape
-        // replacement only inserts ASCII.
+        // Names are ASCII or (quoted) validated as UTF-8 and values were validated as UTF-8
+        // by the parser; an escape replacement only inserts ASCII.
         std::str::from_utf8(&self.text[a as usize..b as usize]).unwrap_or_default()
     }
 

@@ -85,6 +85,22 @@ pub enum ErrorKind {
     /// A label value is not valid UTF-8.
     #[error("label value is not valid UTF-8")]
     InvalidUtf8LabelValue,
+    /// A quoted metric name inside the braces, but the series already has a name (before the
+    /// braces or quoted earlier): `foo{"bar"}`, `{"a","b"}`.
+    #[error("metric name already set")]
+    MetricNameTwice,
+    /// A series in braces without a quoted metric name among them: `{a="b"}`.
+    #[error("metric name not set: expected a quoted metric name inside the braces")]
+    MetricNameNotSet,
+    /// A quoted metric or label name is empty (`{""}`, `{"m",""="v"}`).
+    #[error("empty quoted name")]
+    EmptyQuotedName,
+    /// A quoted metric name inside an OpenMetrics exemplar's labels.
+    #[error("metric name not allowed in an exemplar")]
+    MetricNameInExemplar,
+    /// After a quoted name inside braces: expected `=`, `,` or `}`.
+    #[error("expected '=', ',' or '}}' after the quoted name")]
+    ExpectedAfterQuotedName,
     /// OpenMetrics: after a label value, expected `,` or `}`.
     #[error("expected ',' or '}}' after the label value")]
     ExpectedComma,

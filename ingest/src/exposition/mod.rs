@@ -316,8 +316,12 @@ fn fuzz_check(data: &[u8], format: Format) {
         };
         match entry {
             Entry::Sample(s) => {
-                assert!(s.series().starts_with(s.metric_name().as_bytes()));
-                assert!(!s.metric_name().is_empty());
+                let name = s.metric_name();
+                assert!(
+                    s.series().starts_with(name.as_bytes()) || s.series().starts_with(b"{"),
+                    "{name:?}"
+                );
+                assert!(!name.is_empty());
                 let _ = s.raw_labels().iter().count();
                 if let Some(ex) = s.exemplar() {
                     let _ = ex.to_labels();
@@ -325,11 +329,11 @@ fn fuzz_check(data: &[u8], format: Format) {
                 if s.labels_into(&mut buf).is_err() {
                     continue;
                 }
-                assert_eq!(buf.get("__name__"), Some(s.metric_name()));
+                assert_eq!(buf.get("__name__"), Some(&*name));
                 line.clear();
                 write_text_sample(
                     &mut line,
-                    s.metric_name(),
+                    &name,
                     buf.iter().filter(|(n, _)| *n != "__name__"),
                     s.value(),
                     s.timestamp_ms(),

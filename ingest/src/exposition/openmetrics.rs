@@ -1,9 +1,9 @@
-//! OpenMetrics 1.0 text, parsed like Prometheus 3.5's `textparse.OpenMetricsParser` (without
-//! its quoted UTF-8 names).
+//! OpenMetrics 1.0 text, parsed like Prometheus 3.5's `textparse.OpenMetricsParser`, quoted
+//! UTF-8 names included.
 //!
 //! What that parser enforces, and so this one:
 //! - tokens are separated by exactly one space; no tabs, no blank lines, no leading or
-//!   trailing spaces, no spaces inside braces; no trailing comma in a label list;
+//!   trailing spaces, no spaces inside braces; a trailing comma in a label list is fine;
 //! - the only `#` lines are `# HELP`, `# TYPE`, `# UNIT` and `# EOF`; the body must end with
 //!   `# EOF` and an optional line break, with nothing after it;
 //! - label values and help text share one escaping (`\\`, `\"`, `\n`); a raw line break may
@@ -13,7 +13,10 @@
 //!   family name after `_`;
 //! - timestamps are float seconds (any Prometheus float but NaN and ±Inf), converted with
 //!   `int64(ts * 1000)`;
-//! - `sample # {labels} value [timestamp]` exemplars may follow any sample.
+//! - `sample # {labels} value [timestamp]` exemplars may follow any sample;
+//! - quoted names as in the text format (`{"my.metric",a="b"}`, `m{"some.label"="x"}`,
+//!   `# TYPE "my.metric" counter`), without blanks; not the metric name inside an
+//!   exemplar's labels.
 //!
 //! Not enforced (neither does Prometheus): suffix/type agreement, family grouping and order.
 
@@ -92,9 +95,9 @@ impl<'a> OpenMetricsParser<'a> {
                 return Err(self.err(i, ErrorKind::MissingEof));
             }
             let c = b[i];
-            if lex::is_metric_start(c) {
+            if lex::is_metric_start(c) || c == b'{' {
                 let s = self.sample(i)?;
-                if self.opts.skip_created && self.is_created(s.metric_name().as_bytes()) {
+                if self.opts.skip_created && self.is_created(s.metric_name_raw()) {
                     continue;
                 }
                 return Ok(Some(Entry::Sample(s)));
@@ -123,7 +126,7 @@ impl<'a> OpenMetricsParser<'a> {
             return false;
         }
         if line.starts_with(b"# TYPE ") {
-            // Names hold no spaces: the last one separates the name from the type.
+            // Types hold no spaces: the last one separates the name from the type.
             let Some(sep) = line.iter().rposition(|&c| c == b' ').filter(|&p| p > 7) else {
                 return false;
             };
@@ -131,6 +134,9 @@ impl<'a> OpenMetricsParser<'a> {
                 return false;
             };
             self.family = &b[start + 7..start + sep];
+            if let [b'"', inner @ .., b'"'] = self.family {
+                self.family = inner;
+            }
             self.family_type = kind;
         } else if !(line.starts_with(b"# HELP ") || line.starts_with(b"# UNIT ")) {
             return false;
@@ -175,10 +181,18 @@ impl<'a> OpenMetricsParser<'a> {
             return Err(self.err(i, ErrorKind::InvalidComment));
         };
         let name_start = i + 7;
-        if name_start >= b.len() || !lex::is_metric_start(b[name_start]) {
+        let (metric_bytes, name_end) = if name_start < b.len() && b[name_start] == b'"' {
+            // Quoted: kept as written between the quotes, as Prometheus keeps it.
+            match lex::scan_label_value(b, name_start + 1, false) {
+                Ok(close) => (&b[name_start + 1..close], close + 1),
+                Err(e) => return Err(self.err(name_start, value_scan_kind(e))),
+            }
+        } else if name_start < b.len() && lex::is_metric_start(b[name_start]) {
+            let name_end = lex::scan_metric_name(b, name_start);
+            (&b[name_start..name_end], name_end)
+        } else {
             return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
-        }
-        let name_end = lex::scan_metric_name(b, name_start);
+        };
         let line_end = memchr::memchr(b'\n', &b[name_end..]);
         let line_end = match line_end {
             Some(p) if b[name_end] == b' ' => name_end + p,
@@ -186,7 +200,6 @@ impl<'a> OpenMetricsParser<'a> {
         };
         self.pos = line_end + 1;
         self.meta_line = (i, line_end);
-        let metric_bytes = &b[name_start..name_end];
         let metric = MetricName::new(metric_bytes);
         let text = &b[name_end + 1..line_end];
         match what {
@@ -224,7 +237,7 @@ impl<'a> OpenMetricsParser<'a> {
                         },
                     ));
                 }
-                // A suffix of an ASCII name is ASCII.
+                // A suffix of a valid name is valid UTF-8, and so is an empty unit.
                 Ok(Some(Entry::Unit {
                     metric,
                     unit: ascii(text),
@@ -268,9 +281,10 @@ impl<'a> OpenMetricsParser<'a> {
             && b[start..end] == *expected
             && (expected.ends_with(b"}") || b[end] == b' ')
         {
+            // `{"name",...}` gives `name_end == start`, as the full parse does.
             let name_end = lex::scan_metric_name(b, start);
             let mut s = self.sample_value(start, name_end, end)?;
-            if self.opts.skip_created && self.is_created(s.metric_name().as_bytes()) {
+            if self.opts.skip_created && self.is_created(s.metric_name_raw()) {
                 return self.next_entry();
             }
             s.expected = true;
@@ -279,13 +293,24 @@ impl<'a> OpenMetricsParser<'a> {
         self.next_entry()
     }
 
+    /// A sample line starting at `start`: a metric name, or `{` with the quoted name inside.
     #[inline]
     fn sample(&mut self, start: usize) -> Result<Sample<'a>, ParseError> {
         let b = self.body;
+        // `name_end == start` for `{"name",...}`.
         let name_end = lex::scan_metric_name(b, start);
         let mut i = name_end;
         if i < b.len() && b[i] == b'{' {
-            i = self.labels(i + 1)? + 1;
+            let names = if name_end > start {
+                Names::Named
+            } else {
+                Names::Unnamed
+            };
+            let (close, quoted_name) = self.labels(i + 1, names)?;
+            if name_end == start && !quoted_name {
+                return Err(self.err(start, ErrorKind::MetricNameNotSet));
+            }
+            i = close + 1;
         }
         self.sample_value(start, name_end, i)
     }
@@ -384,7 +409,7 @@ impl<'a> OpenMetricsParser<'a> {
     /// An exemplar whose labels start at `i` (after `# {`); returns it and the index after it.
     fn exemplar(&self, i: usize) -> Result<(Exemplar<'a>, usize), ParseError> {
         let b = self.body;
-        let close = self.labels(i)?;
+        let (close, _) = self.labels(i, Names::Exemplar)?;
         let labels = RawLabels::new(&b[i..close]);
         let Some((vs, ve)) = self.spaced_token(close + 1) else {
             return Err(self.err(close + 1, ErrorKind::ExpectedExemplarValue));
@@ -423,18 +448,57 @@ impl<'a> OpenMetricsParser<'a> {
         ))
     }
 
-    /// Strict label list after `{` at `i - 1`; returns the index of the closing `}`.
+    /// Strict label list after `{` at `i - 1`; returns the index of the closing `}` and
+    /// whether a quoted metric name was among the labels (`names` says where one may be).
     #[inline]
-    fn labels(&self, mut i: usize) -> Result<usize, ParseError> {
+    fn labels(&self, mut i: usize, names: Names) -> Result<(usize, bool), ParseError> {
         let b = self.body;
         if i < b.len() && b[i] == b'}' {
-            return Ok(i);
+            return Ok((i, false));
         }
+        let mut named = names != Names::Unnamed;
+        let mut quoted_name = false;
         loop {
-            if i >= b.len() || !lex::is_label_start(b[i]) {
+            if i < b.len() && b[i] == b'"' {
+                let open = i;
+                let close = match lex::scan_label_value(b, i + 1, false) {
+                    Ok(close) => close,
+                    Err(e) => return Err(self.err(i, value_scan_kind(e))),
+                };
+                // Prometheus 3.5 refuses an empty series name or label name when it appends
+                // the series, but keeps exemplars labelled `""="v"`.
+                if close == open + 1 && names != Names::Exemplar {
+                    return Err(self.err(open, ErrorKind::EmptyQuotedName));
+                }
+                i = close + 1;
+                match b.get(i) {
+                    Some(b',' | b'}') => {
+                        if names == Names::Exemplar {
+                            return Err(self.err(open, ErrorKind::MetricNameInExemplar));
+                        }
+                        if named {
+                            return Err(self.err(open, ErrorKind::MetricNameTwice));
+                        }
+                        named = true;
+                        quoted_name = true;
+                        if b[i] == b'}' {
+                            return Ok((i, quoted_name));
+                        }
+                        i += 1;
+                        // Prometheus 3.5 takes `{"name",}`.
+                        if b.get(i) == Some(&b'}') {
+                            return Ok((i, quoted_name));
+                        }
+                        continue;
+                    }
+                    Some(b'=') => {}
+                    _ => return Err(self.err(i, ErrorKind::ExpectedAfterQuotedName)),
+                }
+            } else if i < b.len() && lex::is_label_start(b[i]) {
+                i = lex::scan_label_name(b, i);
+            } else {
                 return Err(self.err(i, ErrorKind::ExpectedLabelName));
             }
-            i = lex::scan_label_name(b, i);
             if i >= b.len() || b[i] != b'=' {
                 return Err(self.err(i, ErrorKind::ExpectedEqual));
             }
@@ -447,10 +511,23 @@ impl<'a> OpenMetricsParser<'a> {
                 Err(e) => return Err(self.err(i, value_scan_kind(e))),
             };
             match b.get(i) {
+                // Prometheus 3.5 takes a trailing comma (`m{a="b",}`).
+                Some(b',') if b.get(i + 1) == Some(&b'}') => return Ok((i + 1, quoted_name)),
                 Some(b',') => i += 1,
-                Some(b'}') => return Ok(i),
+                Some(b'}') => return Ok((i, quoted_name)),
                 _ => return Err(self.err(i, ErrorKind::ExpectedComma)),
             }
         }
     }
+}
+
+/// Where a label list is, for the quoted metric name it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// A series whose name precedes the braces: no quoted name.
+    Named,
+    /// A series starting with `{`: exactly one quoted name.
+    Unnamed,
+    /// An exemplar's labels: no metric name at all.
+    Exemplar,
 }

@@ -15,8 +15,17 @@ pub fn escape_label_value(out: &mut String, value: &str) {
     }
 }
 
+/// Whether `name` matches `re` fully: `[a-zA-Z_:][a-zA-Z0-9_:]*` for metric names (`colon`),
+/// `[a-zA-Z_][a-zA-Z0-9_]*` for label names.
+fn is_legacy_name(name: &str, colon: bool) -> bool {
+    let b = name.as_bytes();
+    let start = |c: u8| c.is_ascii_alphabetic() || c == b'_' || (colon && c == b':');
+    !b.is_empty() && start(b[0]) && b[1..].iter().all(|&c| start(c) || c.is_ascii_digit())
+}
+
 /// Appends one sample line `name{labels} value [timestamp]\n`. `labels` must not contain
-/// `__name__`; names are written as given. Values use Rust's shortest round-trip form
+/// `__name__`. A name outside the legacy charset is written quoted, as Prometheus 3 does
+/// (`{"my.metric","some.label"="x"}`). Values use Rust's shortest round-trip form
 /// (`NaN`, `inf`, `-inf` for the special values, all of which the parser accepts).
 pub fn write_text_sample<'l>(
     out: &mut String,
@@ -25,12 +34,25 @@ pub fn write_text_sample<'l>(
     value: f64,
     timestamp_ms: Option<i64>,
 ) {
-    out.push_str(name);
     let mut first = true;
+    if is_legacy_name(name, true) {
+        out.push_str(name);
+    } else {
+        out.push_str("{\"");
+        escape_label_value(out, name);
+        out.push('"');
+        first = false;
+    }
     for (n, v) in labels {
         out.push(if first { '{' } else { ',' });
         first = false;
-        out.push_str(n);
+        if is_legacy_name(n, false) {
+            out.push_str(n);
+        } else {
+            out.push('"');
+            escape_label_value(out, n);
+            out.push('"');
+        }
         out.push_str("=\"");
         escape_label_value(out, v);
         out.push('"');

@@ -43,7 +43,7 @@ fn parse_with(format: Format, opts: ParserOptions, body: &[u8]) -> Result<Vec<E>
                     .map(|(n, v)| (n.to_owned(), v.to_owned()))
                     .collect();
                 out.push(E::S(
-                    smp.metric_name().to_owned(),
+                    smp.metric_name().into_owned(),
                     labels,
                     smp.value().to_bits(),
                     smp.timestamp_ms(),
@@ -52,7 +52,7 @@ fn parse_with(format: Format, opts: ParserOptions, body: &[u8]) -> Result<Vec<E>
                     let labels = ex
                         .labels
                         .iter()
-                        .map(|(n, v)| (n.to_owned(), v.into_owned()))
+                        .map(|(n, v)| (n.into_owned(), v.into_owned()))
                         .collect();
                     out.push(E::Ex(
                         String::new(),
@@ -307,7 +307,7 @@ fn text_errors_name_the_line() {
             ErrorKind::InvalidTimestamp("99999999999999999999".into()),
             1,
         ),
-        ("{__name__=\"x\"} 1\n", ErrorKind::InvalidStart, 1),
+        ("{__name__=\"x\"} 1\n", ErrorKind::MetricNameNotSet, 1),
         ("x{a=\"\u{ff}\"} 1", ErrorKind::InvalidUtf8LabelValue, 1),
         ("\n\n  9x 1\n", ErrorKind::InvalidStart, 3),
     ];
@@ -455,7 +455,7 @@ fn om_is_strict_about_whitespace_and_comments() {
         ("x\t1\n# EOF\n", ErrorKind::ExpectedValue),
         ("x 1 \n# EOF\n", ErrorKind::TrailingData(" ".into())),
         ("x 1 2 3\n# EOF\n", ErrorKind::TrailingData(" 3".into())),
-        ("x{a=\"1\",} 1\n# EOF\n", ErrorKind::ExpectedLabelName),
+        ("x{a=\"1\",,} 1\n# EOF\n", ErrorKind::ExpectedLabelName),
         ("x{ a=\"1\"} 1\n# EOF\n", ErrorKind::ExpectedLabelName),
         ("x{a=\"1\" ,b=\"2\"} 1\n# EOF\n", ErrorKind::ExpectedComma),
         ("x{a=\"1\"b=\"2\"} 1\n# EOF\n", ErrorKind::ExpectedComma),
@@ -569,7 +569,7 @@ fn om_created_and_exemplars_can_be_skipped() {
         let mut out = Vec::new();
         while let Some(e) = p.next_entry().unwrap() {
             if let Entry::Sample(s) = e {
-                out.push((s.metric_name().to_owned(), s.exemplar().is_some()));
+                out.push((s.metric_name().into_owned(), s.exemplar().is_some()));
             }
         }
         out
@@ -908,15 +908,22 @@ proptest! {
     fn expecting_never_changes_what_is_parsed_in_openmetrics(
         lines in proptest::collection::vec(
             (
-                prop_oneof![Just("a"), Just("a_total"), Just("a_created"), Just("# TYPE a counter"), Just("")],
-                prop_oneof![Just(""), Just("{x=\"1\"}"), Just("{x=\"1\",}"), Just("{x=\"1\"")],
+                prop_oneof![Just("a"), Just("a_total"), Just("a_created"), Just("# TYPE a counter"),
+                    Just("# TYPE \"a\" counter"), Just("# TYPE \"a b\" counter"),
+                    Just("# HELP \"a.b\" h"), Just("{\"a.b\""), Just("{\"a_created\""),
+                    Just("{\"a b_created\""), Just("{\"a\\\"\""), Just("")],
+                prop_oneof![Just(""), Just("{x=\"1\"}"), Just("{x=\"1\",}"), Just("{x=\"1\""),
+                    Just("}"), Just(",x=\"1\"}"), Just(",\"x.y\"=\"1\"}"), Just(",}"),
+                    Just("{\"x.y\"=\"1\"}"), Just("{\"q\"}")],
                 prop_oneof![Just(" 1"), Just(" NaN"), Just("1"), Just(" 1 5"), Just("  1"),
                     Just(" 1 # {e=\"1\"} 1"), Just("")],
             ),
             0..10,
         ),
         hints in proptest::collection::vec(
-            prop_oneof![Just("a"), Just("a_total"), Just("a_created"), Just("a{x=\"1\"}"), Just("")],
+            prop_oneof![Just("a"), Just("a_total"), Just("a_created"), Just("a{x=\"1\"}"),
+                Just("{\"a.b\"}"), Just("{\"a.b\",x=\"1\"}"), Just("{\"a_created\"}"),
+                Just("{\"a b_created\"}"), Just("")],
             0..4,
         ),
         eof in any::<bool>(),
@@ -938,9 +945,13 @@ proptest! {
     fn expecting_never_changes_what_is_parsed(
         lines in proptest::collection::vec(
             (
-                prop_oneof![Just("a"), Just("a_b"), Just("a:b"), Just(" a"), Just("#"), Just("")],
+                prop_oneof![Just("a"), Just("a_b"), Just("a:b"), Just(" a"), Just("#"),
+                    Just("# TYPE \"a b\" counter"), Just("# TYPE \"a counter\""),
+                    Just("# HELP \"a.b\" x"), Just("{\"a.b\""), Just("{ \"a.b\" "),
+                    Just("{\"a\\n\""), Just("")],
                 prop_oneof![Just(""), Just(" "), Just("{x=\"1\"}"), Just(" {x=\"1\"}"),
-                    Just("{x=\"1\",}"), Just("{x=\"1\"")],
+                    Just("{x=\"1\",}"), Just("{x=\"1\""), Just("}"), Just(", x=\"1\"}"),
+                    Just("{\"x.y\"=\"1\"}"), Just(",\"x.y\" = \"1\",}"), Just("{\"q\"}")],
                 prop_oneof![Just(" 1"), Just(" NaN"), Just("1"), Just(" x"), Just(" 1 5"),
                     Just(" 1 5 6"), Just("")],
             ),
@@ -948,7 +959,8 @@ proptest! {
         ),
         hints in proptest::collection::vec(
             prop_oneof![Just("a"), Just("a_b"), Just("a{x=\"1\"}"), Just("a {x=\"1\"}"),
-                Just("a:b{x=\"1\",}"), Just("")],
+                Just("a:b{x=\"1\",}"), Just("{\"a.b\"}"), Just("{ \"a.b\" }"),
+                Just("{\"a.b\", x=\"1\"}"), Just("")],
             0..4,
         ),
     ) {
@@ -1063,7 +1075,22 @@ fn skipped_metadata_lines_change_nothing_else() {
         check_skipping(Format::Text, ParserOptions::default(), text),
         3
     );
+    // Quoted names, one holding blanks and a type word; `# TYPE name` alone is a comment
+    // and leaves the type (here histogram, which normalizes `le`) as it was.
+    let text = "# TYPE \"h.x\" histogram\n# TYPE \"a counter\"\n{\"h.x\",le=\"1\"} 1\n# HELP \"a b\" x y\n# TYPE \"a b\" gauge\n{\"a b\"} 2\n";
+    assert_eq!(
+        check_skipping(Format::Text, ParserOptions::default(), text),
+        3
+    );
     let om = "# TYPE a counter\n# HELP a A \\\\ b.\n# UNIT a \na_total 1\na_created 5\n# TYPE b gauge\n# HELP b x\nb 2\nb_created 3\n# EOF\n";
+    let quoted = "# TYPE \"a b\" counter\n{\"a b_total\"} 1\n{\"a b_created\"} 5\n# EOF\n";
+    for skip_created in [false, true] {
+        let opts = ParserOptions {
+            skip_created,
+            ..ParserOptions::default()
+        };
+        assert_eq!(check_skipping(Format::OpenMetrics, opts, quoted), 1);
+    }
     for skip_created in [false, true] {
         let opts = ParserOptions {
             skip_created,
@@ -1120,4 +1147,180 @@ fn le_and_quantile_are_normalized_as_prometheus_3() {
             "s le=None quantile=Some(\"1.0\")",
         ]
     );
+}
+
+/// Every series' labels, sorted, as `name=value` strings; or the error's kind.
+fn series_of(body: &str, format: Format) -> Result<Vec<String>, ErrorKind> {
+    let mut p = Parser::new(body.as_bytes(), format, ParserOptions::default());
+    let mut out = Vec::new();
+    loop {
+        match p.next_entry() {
+            Ok(Some(Entry::Sample(s))) => {
+                let l = s.to_labels().map_err(|e| e.kind().clone())?;
+                let pairs: Vec<String> = l
+                    .iter()
+                    .map(|l| format!("{}={}", l.name, l.value))
+                    .collect();
+                out.push(pairs.join(","));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(e.kind().clone()),
+        }
+    }
+}
+
+/// Prometheus 3.5's quoted UTF-8 names (each case checked against the 3.5.3 scraper): what
+/// it stores, and the bodies whose scrape it fails.
+#[test]
+fn quoted_names_as_prometheus_3_5() {
+    let ok = |body: &str, format: Format, want: &[&str]| {
+        assert_eq!(
+            series_of(body, format),
+            Ok(want.iter().map(|s| s.to_string()).collect()),
+            "{body:?}"
+        );
+    };
+    let t = Format::Text;
+    ok(
+        "{\"my.metric\", a=\"b\"} 1\n",
+        t,
+        &["__name__=my.metric,a=b"],
+    );
+    ok("{\"my.metric\"} 1\n", t, &["__name__=my.metric"]);
+    ok(
+        "my_metric{\"some.label\"=\"x\"} 1\n",
+        t,
+        &["__name__=my_metric,some.label=x"],
+    );
+    ok(
+        "# HELP \"my.metric\" help me\n# TYPE \"my.metric\" counter\n{\"my.metric\"} 1\n",
+        t,
+        &["__name__=my.metric"],
+    );
+    ok("{\"my\\\"q\\\\x\\ny\"} 1\n", t, &["__name__=my\"q\\x\ny"]);
+    ok("{\"my.metric\",} 1\n", t, &["__name__=my.metric"]);
+    ok(
+        "{ \"my.metric\" , a=\"b\" } 1\n",
+        t,
+        &["__name__=my.metric,a=b"],
+    );
+    ok(
+        "{a=\"b\",\"my.metric\"} 1\n",
+        t,
+        &["__name__=my.metric,a=b"],
+    );
+    ok("{\"my.metric\"}1\n", t, &["__name__=my.metric"]);
+    ok(
+        "foo{\"a.b\"=\"1\",c=\"2\"} 1\n",
+        t,
+        &["__name__=foo,a.b=1,c=2"],
+    );
+    ok("{\"\u{ff}\"} 1\n", t, &["__name__=\u{ff}"]);
+    ok("{\t\"m\"\t} 1\n", t, &["__name__=m"]);
+    ok("{\"m\" ,a=\"b\"} 1\n", t, &["__name__=m,a=b"]);
+    ok("{\"m\" , } 1\n", t, &["__name__=m"]);
+    ok(
+        "# TYPE \"h.x\" histogram\n{\"h.x_bucket\",\"le\"=\"1\"} 1\n",
+        t,
+        &["__name__=h.x_bucket,le=1.0"],
+    );
+    let bad = |body: &str, format: Format, kind: ErrorKind| {
+        assert_eq!(series_of(body, format), Err(kind), "{body:?}");
+    };
+    bad("{a=\"b\"} 1\n", t, ErrorKind::MetricNameNotSet);
+    bad("{\"x\"=\"y\"} 1\n", t, ErrorKind::MetricNameNotSet);
+    bad("foo{\"bar\"} 1\n", t, ErrorKind::MetricNameTwice);
+    bad("{\"a\",\"b\"} 1\n", t, ErrorKind::MetricNameTwice);
+    bad("{\"\"} 1\n", t, ErrorKind::EmptyQuotedName);
+    bad("{\"m\", \"\"=\"x\"} 1\n", t, ErrorKind::EmptyQuotedName);
+    bad("\"my.metric\" 1\n", t, ErrorKind::InvalidStart);
+    bad(
+        "{\"my.metric\" a=\"b\"} 1\n",
+        t,
+        ErrorKind::ExpectedAfterQuotedName,
+    );
+    bad("{\"m\" \"x\"} 1\n", t, ErrorKind::ExpectedAfterQuotedName);
+    bad("{\"m\"=} 1\n", t, ErrorKind::ExpectedLabelValue);
+    bad("{\"m} 1\n", t, ErrorKind::UnterminatedLabelValue);
+    bad(
+        "{\"m\", \"a\"=\"b\",\"a\"=\"c\"} 1\n",
+        t,
+        ErrorKind::DuplicateLabel("a".into()),
+    );
+
+    let o = Format::OpenMetrics;
+    ok(
+        "{\"my.metric\",a=\"b\"} 1\n# EOF\n",
+        o,
+        &["__name__=my.metric,a=b"],
+    );
+    ok(
+        "my_metric{\"some.label\"=\"x\"} 1\n# EOF\n",
+        o,
+        &["__name__=my_metric,some.label=x"],
+    );
+    ok("# HELP \"my.metric\" help me\n# TYPE \"my.metric\" counter\n# UNIT \"my.metric\" \n{\"my.metric_total\"} 1\n# EOF\n", o, &["__name__=my.metric_total"]);
+    ok("{\"m\"} 1 # {\"a.b\"=\"c\"} 1\n# EOF\n", o, &["__name__=m"]);
+    ok("{\"my\\\"q\\\\x\"} 1\n# EOF\n", o, &["__name__=my\"q\\x"]);
+    ok("{\"m\",} 1\n# EOF\n", o, &["__name__=m"]);
+    ok("m{a=\"b\",} 1\n# EOF\n", o, &["__name__=m,a=b"]);
+    ok("{\"m\",a=\"b\",} 1\n# EOF\n", o, &["__name__=m,a=b"]);
+    ok("{a=\"b\",\"m\"} 1\n# EOF\n", o, &["__name__=m,a=b"]);
+    ok("{\"m\"} 1 # {\"\"=\"z\"} 1\n# EOF\n", o, &["__name__=m"]);
+    ok(
+        "# UNIT \"my.m_seconds\" seconds\n{\"my.m_seconds\"} 1\n# EOF\n",
+        o,
+        &["__name__=my.m_seconds"],
+    );
+    bad(
+        "{\"my.metric\", a=\"b\"} 1\n# EOF\n",
+        o,
+        ErrorKind::ExpectedLabelName,
+    );
+    bad("{a=\"b\"} 1\n# EOF\n", o, ErrorKind::MetricNameNotSet);
+    bad("foo{\"bar\"} 1\n# EOF\n", o, ErrorKind::MetricNameTwice);
+    bad(
+        "{\"m\"} 1 # {\"x\"} 1\n# EOF\n",
+        o,
+        ErrorKind::MetricNameInExemplar,
+    );
+    bad("{\"\"} 1\n# EOF\n", o, ErrorKind::EmptyQuotedName);
+    bad("{\"m\"=\"v\"} 1\n# EOF\n", o, ErrorKind::MetricNameNotSet);
+
+    // Metadata keeps the quoted name as written (Prometheus 3.5 does not unescape it).
+    let mut p = Parser::new(
+        b"# HELP \"a\\\"b\" x\n# TYPE \"a b\" counter\n{\"a b\"} 1\n",
+        t,
+        ParserOptions::default(),
+    );
+    let Ok(Some(Entry::Help(h))) = p.next_entry() else {
+        panic!()
+    };
+    assert_eq!((h.metric.as_str(), &*h.text()), ("a\\\"b", "x"));
+    let Ok(Some(Entry::Type { metric, kind })) = p.next_entry() else {
+        panic!()
+    };
+    assert_eq!((metric.as_str(), kind), ("a b", MetricType::Counter));
+    let Ok(Some(Entry::Sample(s))) = p.next_entry() else {
+        panic!()
+    };
+    assert_eq!((&*s.metric_name(), s.series()), ("a b", &b"{\"a b\"}"[..]));
+    // Skipped `_created` by the quoted family name, as Prometheus compares it as written.
+    let opts = ParserOptions {
+        skip_created: true,
+        ..ParserOptions::default()
+    };
+    let mut p = Parser::new(
+        b"# TYPE \"a.b\" counter\n{\"a.b_total\"} 1\n{\"a.b_created\"} 5\n# EOF\n",
+        o,
+        opts,
+    );
+    let mut names = Vec::new();
+    while let Some(e) = p.next_entry().unwrap() {
+        if let Entry::Sample(s) = e {
+            names.push(s.metric_name().into_owned());
+        }
+    }
+    assert_eq!(names, ["a.b_total"]);
 }

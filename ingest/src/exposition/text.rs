@@ -1,6 +1,5 @@
 //! The Prometheus text format 0.0.4, parsed like Prometheus 3.5's `textparse.PromParser`
-//! (without its quoted UTF-8 names),
-//! and additionally accepting everything `promtool check metrics` (client_golang's `expfmt`
+//! (quoted UTF-8 names included), and additionally accepting everything `promtool check metrics` (client_golang's `expfmt`
 //! parser) accepts.
 //!
 //! Prometheus's lexer rules that shape this parser:
@@ -12,6 +11,12 @@
 //! - a NUL byte where a line would start ends the body (the lexer's end-of-input rule);
 //! - `#` followed by blanks and `HELP`/`TYPE` and blanks is metadata; any other `#` line is a
 //!   comment. The help text is the rest of the line minus its first byte.
+//! - Prometheus 3's quoted names: a double-quoted string inside the braces followed by `,`
+//!   or `}` is the metric name (`{"my.metric", a="b"}`, `{a="b", "my.metric"}`), allowed
+//!   once and only when no name precedes the braces; one followed by `=` is a label name
+//!   (`m{"some.label"="x"}`). Quoted names escape like label values and are unescaped the
+//!   same way; empty ones are refused (Prometheus fails the scrape on them too). Metadata
+//!   lines may quote the name (`# TYPE "my.metric" counter`); it is kept as written.
 //!
 //! Where `promtool` accepts what Prometheus's scrape parser rejects, Tidemark accepts too:
 //! - a `# TYPE` value is matched case-insensitively after skipping extra leading blanks
@@ -30,26 +35,18 @@ use super::lex::{self, skip_blanks, ValueScanError};
 use super::Format;
 
 /// The type a `# TYPE name type` line (as [`TextParser::metadata_line`] returns it) sets;
-/// `None` for any other line.
+/// `None` for any other line (comments such as `# TYPE name` without a type included). The
+/// line is parsed again as the parser did, so a quoted name holding blanks or a type word
+/// cannot mislead it.
 fn type_of_type_line(line: &[u8]) -> Option<MetricType> {
     let kw = skip_blanks(line, 1);
     if !line.get(kw..)?.starts_with(b"TYPE") {
         return None;
     }
-    let t = line
-        .rsplit(|&c| c == b' ' || c == b'\t')
-        .find(|t| !t.is_empty())?;
-    Some(if t.eq_ignore_ascii_case(b"histogram") {
-        MetricType::Histogram
-    } else if t.eq_ignore_ascii_case(b"summary") {
-        MetricType::Summary
-    } else if t.eq_ignore_ascii_case(b"counter") {
-        MetricType::Counter
-    } else if t.eq_ignore_ascii_case(b"gauge") {
-        MetricType::Gauge
-    } else {
-        MetricType::Unknown
-    })
+    match TextParser::new(line).comment(0) {
+        Ok(Entry::Type { kind, .. }) => Some(kind),
+        _ => None,
+    }
 }
 
 /// Pull parser for the text format. See the module docs for the accepted syntax.
@@ -97,6 +94,7 @@ impl<'a> TextParser<'a> {
             match c {
                 b'\n' => self.pos = i + 1,
                 b'#' => return self.comment(i).map(Some),
+                b'{' => return self.sample(i).map(|s| Some(Entry::Sample(s))),
                 0 => {
                     self.pos = b.len();
                     return Ok(None);
@@ -168,11 +166,19 @@ impl<'a> TextParser<'a> {
             // promtool ignores `# HELP ` without a name.
             return comment;
         }
-        if !lex::is_metric_start(b[name_start]) {
+        let (metric, name_end) = if b[name_start] == b'"' {
+            // A quoted name ends on its line here (Prometheus's lexer would run on into
+            // the next line and then fail on what follows).
+            match lex::scan_label_value(&b[..end], name_start + 1, true) {
+                Ok(close) => (MetricName::new(&b[name_start + 1..close]), close + 1),
+                Err(e) => return Err(self.err(name_start, value_scan_kind(e))),
+            }
+        } else if lex::is_metric_start(b[name_start]) {
+            let name_end = lex::scan_metric_name(b, name_start).min(end);
+            (MetricName::new(&b[name_start..name_end]), name_end)
+        } else {
             return Err(self.err(name_start, ErrorKind::ExpectedMetricName(what)));
-        }
-        let name_end = lex::scan_metric_name(b, name_start).min(end);
-        let metric = MetricName::new(&b[name_start..name_end]);
+        };
         let rest = &b[name_end..end];
         let text: &[u8] = if rest.iter().all(|&c| c == b' ' || c == b'\t') {
             &[]
@@ -225,6 +231,7 @@ impl<'a> TextParser<'a> {
                 lex::scan_metric_name(b, end) == end && (next >= b.len() || b[next] != b'{')
             };
             if whole {
+                // `{"name", ...}` gives `name_end == start`, as the full parse does.
                 let name_end = lex::scan_metric_name(b, start);
                 let mut s = self.sample_value(start, name_end, end)?;
                 s.expected = true;
@@ -234,14 +241,19 @@ impl<'a> TextParser<'a> {
         self.next_entry()
     }
 
+    /// A sample line starting at `start`: a metric name, or `{` with the quoted name inside.
     #[inline]
     fn sample(&mut self, start: usize) -> Result<Sample<'a>, ParseError> {
         let b = self.body;
+        // `name_end == start` for `{"name", ...}`.
         let name_end = lex::scan_metric_name(b, start);
         let i = skip_blanks(b, name_end);
         let mut series_end = name_end;
         if i < b.len() && b[i] == b'{' {
-            let close = self.labels(i + 1)?;
+            let (close, quoted_name) = self.labels(i + 1, name_end > start)?;
+            if name_end == start && !quoted_name {
+                return Err(self.err(start, ErrorKind::MetricNameNotSet));
+            }
             series_end = close + 1;
         }
         self.sample_value(start, name_end, series_end)
@@ -347,22 +359,50 @@ impl<'a> TextParser<'a> {
         self.err(at, kind)
     }
 
-    /// Label list after `{` at `i - 1`; returns the index of the closing `}`.
+    /// Label list after `{` at `i - 1`; returns the index of the closing `}` and whether a
+    /// quoted metric name was among the labels. `named`: the series has a name already.
     #[inline]
-    fn labels(&self, mut i: usize) -> Result<usize, ParseError> {
+    fn labels(&self, mut i: usize, mut named: bool) -> Result<(usize, bool), ParseError> {
         let b = self.body;
+        let mut quoted_name = false;
         loop {
             i = skip_blanks(b, i);
             if i >= b.len() {
                 return Err(self.err(i, ErrorKind::ExpectedLabelName));
             }
             if b[i] == b'}' {
-                return Ok(i);
+                return Ok((i, quoted_name));
             }
-            if !lex::is_label_start(b[i]) {
+            if b[i] == b'"' {
+                let open = i;
+                let close = match lex::scan_label_value(b, i + 1, true) {
+                    Ok(close) => close,
+                    Err(e) => return Err(self.err(i, value_scan_kind(e))),
+                };
+                if close == open + 1 {
+                    return Err(self.err(open, ErrorKind::EmptyQuotedName));
+                }
+                i = skip_blanks(b, close + 1);
+                match b.get(i) {
+                    Some(b',' | b'}') => {
+                        if named {
+                            return Err(self.err(open, ErrorKind::MetricNameTwice));
+                        }
+                        named = true;
+                        quoted_name = true;
+                        if b[i] == b',' {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    Some(b'=') => {}
+                    _ => return Err(self.err(i, ErrorKind::ExpectedAfterQuotedName)),
+                }
+            } else if lex::is_label_start(b[i]) {
+                i = skip_blanks(b, lex::scan_label_name(b, i));
+            } else {
                 return Err(self.err(i, ErrorKind::ExpectedLabelName));
             }
-            i = skip_blanks(b, lex::scan_label_name(b, i));
             if i >= b.len() || b[i] != b'=' {
                 return Err(self.err(i, ErrorKind::ExpectedEqual));
             }
