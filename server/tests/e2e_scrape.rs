@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    free_port, http_get, http_request, in_cluster, node_exporter, python_app, wait_for, Tidemark,
+    form_escape, free_port, http_get, http_request, in_cluster, instant_query, node_exporter,
+    python_app, wait_for, Tidemark,
 };
 use serde_json::Value;
 
@@ -449,4 +450,162 @@ fn scrape_protocols_and_content_types_match_prometheus_3_5() {
         assert_eq!(headers, expected, "Accept headers sent for {path}");
     }
     println!("Accept headers: {excused} known difference excused (no protobuf parser)");
+}
+
+/// A loopback target serving fixed bodies: path → (`Content-Type`, body).
+fn body_target(bodies: Vec<(&'static str, &'static str, &'static str)>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = std::sync::Arc::new(bodies);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let bodies = bodies.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("").to_owned();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let (ct, body) = bodies
+                    .iter()
+                    .find(|(p, _, _)| *p == path)
+                    .map_or(("text/plain", ""), |(_, ct, b)| (*ct, *b));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+/// Issue 10: Prometheus 3.5's quoted UTF-8 names in scraped bodies. The real `tidemark` and
+/// Prometheus 3.5 scrape the same loopback target (text format and OpenMetrics bodies with
+/// quoted metric and label names, escapes, metadata, and malformed quoted forms); both must
+/// store the same series, report the same health per job, and answer `{"my.metric"}` alike.
+#[test]
+fn quoted_utf8_names_are_scraped_as_prometheus_3_5() {
+    const TEXT: &str = "text/plain; version=0.0.4";
+    const OM: &str = "application/openmetrics-text; version=1.0.0";
+    let bodies = vec![
+        (
+            "/text",
+            TEXT,
+            "# HELP \"my.metric\" help me\n# TYPE \"my.metric\" counter\n{\"my.metric\", a=\"b\"} 1\n{\"my.metric\"} 2\nmy_metric{\"some.label\"=\"x\"} 3\n{a=\"c\", \"my.metric\" } 4\n{\"esc\\\"aped\\\\name\\n\"} 5\n",
+        ),
+        (
+            "/om",
+            OM,
+            "# TYPE \"om.gauge\" gauge\n# UNIT \"om.m_seconds\" seconds\n{\"om.gauge\",\"k.k\"=\"v\"} 1 # {\"t.id\"=\"x\"} 1\n{\"om.m_seconds\",} 2\nom_plain{a=\"b\",} 3\n# EOF\n",
+        ),
+        ("/text_no_name", TEXT, "{a=\"b\"} 1\n"),
+        ("/text_twice", TEXT, "foo{\"bar\"} 1\n"),
+        ("/text_empty", TEXT, "{\"\"} 1\n"),
+        ("/text_no_equal", TEXT, "{\"m\" a=\"b\"} 1\n"),
+        ("/om_exemplar_name", OM, "{\"m\"} 1 # {\"x\"} 1\n# EOF\n"),
+        ("/om_blank", OM, "{\"m\", a=\"b\"} 1\n# EOF\n"),
+    ];
+    let jobs: Vec<(&str, &str)> = bodies
+        .iter()
+        .map(|(path, ct, _)| {
+            (
+                &path[1..],
+                if *ct == TEXT {
+                    "PrometheusText0.0.4"
+                } else {
+                    "OpenMetricsText1.0.0"
+                },
+            )
+        })
+        .collect();
+    let target = body_target(bodies);
+    let mut config = "global:\n  scrape_interval: 1s\nscrape_configs:\n".to_owned();
+    for (name, protocol) in &jobs {
+        config.push_str(&format!(
+            "  - job_name: q_{name}\n    metrics_path: /{name}\n    scrape_protocols: [{protocol}]\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n"
+        ));
+    }
+    let prom = tidemark_tests::prom::PromServer::start_with(&tidemark_tests::prom::PromOptions {
+        config_yaml: Some(config.clone()),
+        ..Default::default()
+    })
+    .expect("starting Prometheus 3.5");
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tidemark::start_on(free_port(), dir.path(), &config, &[]);
+    let health = |port: u16| -> std::collections::BTreeMap<String, String> {
+        let (_, body) = http_get(port, "/api/v1/targets").unwrap();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["scrapePool"].as_str().unwrap().to_owned(),
+                    t["health"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    wait_for(
+        "every target scraped by both",
+        Duration::from_secs(30),
+        || {
+            [t.port, prom.port()].iter().all(|&p| {
+                let h = health(p);
+                h.len() == jobs.len() && h.values().all(|s| s != "unknown")
+            })
+        },
+    );
+    let (th, ph) = (health(t.port), health(prom.port()));
+    assert_eq!(th, ph, "health per job");
+    assert_eq!(ph["q_text"], "up");
+    assert_eq!(ph["q_om"], "up");
+    assert_eq!(ph["q_text_no_name"], "down");
+
+    let series = |port: u16| -> std::collections::BTreeSet<String> {
+        let path = format!(
+            "/api/v1/series?match[]={}",
+            form_escape("{job=~\"q_.*\",__name__!~\"up|scrape_.*\"}")
+        );
+        let (status, body) = http_get(port, &path).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let (ts, ps) = (series(t.port), series(prom.port()));
+    assert_eq!(ts, ps, "stored series");
+    assert!(ps.len() >= 8, "{ps:?}");
+    assert!(
+        ps.iter().any(|s| s.contains("esc\\\"aped\\\\name\\n")),
+        "{ps:?}"
+    );
+
+    let query = |port: u16| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = instant_query(port, "{\"my.metric\"}")
+            .into_iter()
+            .map(|(m, v)| (Value::Object(m).to_string(), v))
+            .collect();
+        out.sort();
+        out
+    };
+    let (tq, pq) = (query(t.port), query(prom.port()));
+    assert_eq!(tq, pq, "{{\"my.metric\"}}");
+    assert_eq!(pq.len(), 3, "{pq:?}");
 }
