@@ -157,6 +157,28 @@ const EDGE_CASES: &[&[u8]] = &[
     b"x{a:b=\"1\"} 1\n",
     b"# EOF\n",
     b"x_total 1 # {a=\"b\"} 1\n",
+    // Prometheus 3's quoted names: promtool 3.5 validates names with the legacy charset, so
+    // it parses the quoted forms of legacy names only (the UTF-8 ones are compared with the
+    // 3.5 scraper in `server/tests/e2e_scrape.rs`).
+    b"{\"x\"} 1\n",
+    b"{\"x\" , } 1\n",
+    b"{\"x\", a=\"1\"} 1\n",
+    b"{a=\"1\", \"x\"} 1\n",
+    b"x{\"a\"=\"1\"} 1\n",
+    b"x{\"a\" = \"1\",\"b\"=\"2\"} 1\n",
+    b"# HELP \"x\" help\n# TYPE \"x\" counter\n{\"x\"} 1\n",
+    b"# TYPE \"x\" histogram\n{\"x_bucket\",\"le\"=\"1\"} 1\n{\"x_bucket\",le=\"+Inf\"} 1\nx_sum 1\nx_count 1\n",
+    b"{\"my.metric\"} 1\n",
+    b"x{\"a.b\"=\"1\"} 1\n",
+    b"{\"x\",\"y\"} 1\n",
+    b"x{\"y\"} 1\n",
+    b"{a=\"1\"} 1\n",
+    b"{\"\"} 1\n",
+    b"{\"x\" a=\"1\"} 1\n",
+    b"{\"x\"=\"1\"} 1\n",
+    b"{\"x\\\"y\"} 1\n",
+    b"# HELP \"x\"h\nx 1\n",
+    b"# TYPE \"x counter\nx 1\n",
 ];
 
 const TOKENS: &[&[u8]] = &[
@@ -189,6 +211,9 @@ const TOKENS: &[&[u8]] = &[
     b"\xff",
     b"a=\"b\"",
     b"le",
+    b"{\"x\"",
+    b"\"a\"=",
+    b"\"a.b\"",
 ];
 
 /// Deterministic xorshift64*.
