@@ -149,7 +149,7 @@ impl HttpClient {
         let fail = |m: String| ClientError::OAuth2(m);
         let secret = match (&o.client_secret, &o.client_secret_file) {
             (_, Some(path)) if !path.is_empty() => read_secret(path, "client_secret_file")?,
-            (Some(s), _) => s.clone(),
+            (Some(s), _) => s.expose().to_owned(),
             _ => String::new(),
         };
         let token_client_cfg = HttpClientConfig {
@@ -248,7 +248,7 @@ impl HttpClient {
             let kind = auth.kind.as_deref().filter(|k| !k.is_empty());
             let credentials = match (&auth.credentials, &auth.credentials_file) {
                 (_, Some(path)) => read_secret(path, "credentials_file")?,
-                (Some(c), None) => c.clone(),
+                (Some(c), None) => c.expose().to_owned(),
                 (None, None) => String::new(),
             };
             return Ok(Some(format!(
@@ -264,7 +264,7 @@ impl HttpClient {
             )));
         }
         if let Some(token) = &cfg.bearer_token {
-            return Ok(Some(format!("Bearer {token}")));
+            return Ok(Some(format!("Bearer {}", token.expose())));
         }
         if let Some(basic) = &cfg.basic_auth {
             let user = match &basic.username_file {
@@ -273,7 +273,7 @@ impl HttpClient {
             };
             let password = match (&basic.password, &basic.password_file) {
                 (_, Some(path)) => read_secret(path, "password_file")?,
-                (Some(p), None) => p.clone(),
+                (Some(p), None) => p.expose().to_owned(),
                 (None, None) => String::new(),
             };
             return Ok(Some(format!(
@@ -499,6 +499,7 @@ pub fn scrape_headers(timeout: Duration) -> Vec<(HeaderName, HeaderValue)> {
 mod tests {
     use super::*;
     use crate::config::http::{Authorization, BasicAuth};
+    use crate::config::Secret;
 
     #[test]
     fn form_encoding_is_go_query_escape() {
@@ -538,7 +539,7 @@ mod tests {
         cfg.bearer_token_file = None;
         cfg.authorization = Some(Authorization {
             kind: Some("Token".into()),
-            credentials: Some("xyz".into()),
+            credentials: Some(Secret::new("xyz")),
             credentials_file: None,
             credentials_ref: None,
         });
@@ -548,7 +549,7 @@ mod tests {
         cfg.authorization = None;
         cfg.basic_auth = Some(BasicAuth {
             username: "user".into(),
-            password: Some("pass".into()),
+            password: Some(Secret::new("pass")),
             ..Default::default()
         });
         let c = HttpClient::new(&cfg).unwrap();

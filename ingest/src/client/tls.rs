@@ -29,7 +29,11 @@ impl TlsMaterial {
         Ok(Self {
             ca: pem_source(&cfg.ca, &cfg.ca_file, "ca_file")?,
             cert: pem_source(&cfg.cert, &cfg.cert_file, "cert_file")?,
-            key: pem_source(&cfg.key, &cfg.key_file, "key_file")?,
+            key: pem_source(
+                &cfg.key.as_ref().map(|k| k.expose().to_owned()),
+                &cfg.key_file,
+                "key_file",
+            )?,
         })
     }
 }

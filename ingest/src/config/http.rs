@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::secret::Secret;
+
 /// `basic_auth`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +23,7 @@ pub struct BasicAuth {
     pub username_file: Option<String>,
     /// The password.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// A file holding the password, read on every request (whitespace trimmed).
     #[serde(default)]
     pub password_file: Option<String>,
@@ -42,7 +44,7 @@ pub struct Authorization {
     pub kind: Option<String>,
     /// The credentials.
     #[serde(default)]
-    pub credentials: Option<String>,
+    pub credentials: Option<Secret>,
     /// A file holding the credentials, read on every request (whitespace trimmed).
     #[serde(default)]
     pub credentials_file: Option<String>,
@@ -61,7 +63,7 @@ pub struct OAuth2 {
     pub client_id: String,
     /// `client_secret`.
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// `client_secret_file`, read whenever a token is fetched.
     #[serde(default)]
     pub client_secret_file: Option<String>,
@@ -91,7 +93,7 @@ pub struct OAuth2 {
     pub proxy_from_environment: bool,
     /// `proxy_connect_header`.
     #[serde(default)]
-    pub proxy_connect_header: BTreeMap<String, Vec<String>>,
+    pub proxy_connect_header: BTreeMap<String, Vec<Secret>>,
 }
 
 impl OAuth2 {
@@ -104,12 +106,12 @@ impl OAuth2 {
             return Err("oauth2 token_url must be configured".to_owned());
         }
         if [
-            &self.client_secret,
-            &self.client_secret_file,
-            &self.client_secret_ref,
+            set(&self.client_secret),
+            set(&self.client_secret_file),
+            set(&self.client_secret_ref),
         ]
         .into_iter()
-        .filter(|s| set(s))
+        .filter(|s| *s)
         .count()
             > 1
         {
@@ -143,7 +145,7 @@ pub struct TlsConfig {
     pub cert_file: Option<String>,
     /// PEM text of the client key.
     #[serde(default)]
-    pub key: Option<String>,
+    pub key: Option<Secret>,
     /// A file holding the client key.
     #[serde(default)]
     pub key_file: Option<String>,
@@ -186,7 +188,7 @@ pub struct HttpClientConfig {
     pub oauth2: Option<OAuth2>,
     /// Legacy `bearer_token` (becomes `authorization` with type `Bearer`).
     #[serde(default)]
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     /// Legacy `bearer_token_file`.
     #[serde(default)]
     pub bearer_token_file: Option<String>,
@@ -204,7 +206,7 @@ pub struct HttpClientConfig {
     pub proxy_from_environment: bool,
     /// `proxy_connect_header`.
     #[serde(default)]
-    pub proxy_connect_header: BTreeMap<String, Vec<String>>,
+    pub proxy_connect_header: BTreeMap<String, Vec<Secret>>,
     /// `follow_redirects` (default `true`).
     #[serde(default = "default_true")]
     pub follow_redirects: bool,
@@ -262,8 +264,26 @@ const RESERVED_HEADERS: [&str; 17] = [
     "X-Amz-Security-Token",
 ];
 
-fn set(s: &Option<String>) -> bool {
-    s.as_deref().is_some_and(|s| !s.is_empty())
+/// A configuration string, plain or secret, that may be unset.
+trait Text {
+    fn text(&self) -> &str;
+}
+
+impl Text for String {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+impl Text for Secret {
+    fn text(&self) -> &str {
+        self.expose()
+    }
+}
+
+/// Whether an optional field is set to something non-empty (Go's zero value is "unset").
+fn set<T: Text>(s: &Option<T>) -> bool {
+    s.as_ref().is_some_and(|s| !s.text().is_empty())
 }
 
 impl TlsConfig {
@@ -272,18 +292,18 @@ impl TlsConfig {
         for (what, values) in [
             (
                 "ca, ca_file & ca_ref",
-                [&self.ca, &self.ca_file, &self.ca_ref],
+                [set(&self.ca), set(&self.ca_file), set(&self.ca_ref)],
             ),
             (
                 "cert, cert_file & cert_ref",
-                [&self.cert, &self.cert_file, &self.cert_ref],
+                [set(&self.cert), set(&self.cert_file), set(&self.cert_ref)],
             ),
             (
                 "key, key_file & key_ref",
-                [&self.key, &self.key_file, &self.key_ref],
+                [set(&self.key), set(&self.key_file), set(&self.key_ref)],
             ),
         ] {
-            if values.into_iter().filter(|s| set(s)).count() > 1 {
+            if values.into_iter().filter(|s| *s).count() > 1 {
                 return Err(format!("at most one of {what} must be configured"));
             }
         }
@@ -315,7 +335,7 @@ fn validate_proxy(
     proxy_url: &Option<String>,
     no_proxy: &Option<String>,
     from_env: bool,
-    connect_header: &BTreeMap<String, Vec<String>>,
+    connect_header: &BTreeMap<String, Vec<Secret>>,
 ) -> Result<(), String> {
     if set(no_proxy) && !set(proxy_url) {
         return Err("if no_proxy is configured, proxy_url must also be configured".to_owned());
@@ -367,9 +387,9 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if [&b.password, &b.password_file, &b.password_ref]
+            if [set(&b.password), set(&b.password_file), set(&b.password_ref)]
                 .into_iter()
-                .filter(|s| set(s))
+                .filter(|s| *s)
                 .count()
                 > 1
             {
@@ -386,9 +406,13 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if [&a.credentials, &a.credentials_file, &a.credentials_ref]
-                .into_iter()
-                .filter(|s| set(s))
+            if [
+                set(&a.credentials),
+                set(&a.credentials_file),
+                set(&a.credentials_ref),
+            ]
+            .into_iter()
+            .filter(|s| *s)
                 .count()
                 > 1
             {

@@ -17,6 +17,8 @@
 mod duration;
 pub mod http;
 pub mod sd;
+mod secret;
+mod show;
 mod size;
 
 use std::collections::{BTreeMap, HashSet};
@@ -34,6 +36,7 @@ use crate::relabel::RelabelConfig;
 pub use duration::{Duration, DurationError};
 pub use http::HttpClientConfig;
 pub use sd::UnimplementedSd;
+pub use secret::{Secret, MASK};
 pub use sections::{
     AlertingConfig, AlertmanagerConfig, ExemplarsConfig, MetadataConfig, OtlpConfig, QueueConfig,
     RemoteReadConfig, RemoteWriteConfig, RuntimeConfig, SigV4Config, StorageConfig, TracingConfig,
@@ -58,7 +61,7 @@ macro_rules! http_inline_struct {
             #[serde(default)]
             oauth2: Option<$crate::config::http::OAuth2>,
             #[serde(default)]
-            bearer_token: Option<String>,
+            bearer_token: Option<$crate::config::secret::Secret>,
             #[serde(default)]
             bearer_token_file: Option<String>,
             #[serde(default, deserialize_with = "crate::config::null_default")]
@@ -70,7 +73,7 @@ macro_rules! http_inline_struct {
             #[serde(default)]
             proxy_from_environment: bool,
             #[serde(default, deserialize_with = "crate::config::null_default")]
-            proxy_connect_header: std::collections::BTreeMap<String, Vec<String>>,
+            proxy_connect_header: std::collections::BTreeMap<String, Vec<$crate::config::secret::Secret>>,
             #[serde(default = "crate::config::http::default_true")]
             follow_redirects: bool,
             #[serde(default = "crate::config::http::default_true")]

@@ -220,7 +220,7 @@ pub struct SigV4Config {
     pub access_key: Option<String>,
     /// `secret_key`.
     #[serde(default)]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<super::Secret>,
     /// `profile`.
     #[serde(default)]
     pub profile: Option<String>,

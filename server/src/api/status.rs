@@ -31,9 +31,10 @@ pub async fn buildinfo() -> Response {
     success(&data.to_string(), &[])
 }
 
-/// `GET /api/v1/status/config`.
+/// `GET /api/v1/status/config`: the loaded configuration written back as YAML with every secret
+/// masked, as Prometheus 3.5 shows it (never the file's text, which holds the secrets).
 pub async fn config(State(st): State<Arc<AppState>>) -> Response {
-    let text = st.config.read().1.clone();
+    let text = st.config.read().0.to_masked_yaml();
     let data = serde_json::json!({ "yaml": text });
     success(&data.to_string(), &[])
 }

@@ -417,12 +417,12 @@ async fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connectio
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| "Bearer".into());
         Secret::from_fields(
-            auth.credentials.as_deref(),
+            auth.credentials.as_ref().map(|c| c.expose()),
             auth.credentials_file.as_deref(),
         )
         .map(|secret| Credentials::Scheme { scheme, secret })
     } else if let Some(secret) = Secret::from_fields(
-        cfg.bearer_token.as_deref(),
+        cfg.bearer_token.as_ref().map(|c| c.expose()),
         cfg.bearer_token_file.as_deref(),
     ) {
         Some(Credentials::Scheme {
@@ -434,7 +434,10 @@ async fn out_of_cluster(cfg: &KubernetesSdConfig, url: &str) -> Result<Connectio
     } else {
         cfg.basic_auth.as_ref().map(|b| Credentials::Basic {
             username: Secret::from_fields(Some(b.username.as_str()), b.username_file.as_deref()),
-            password: Secret::from_fields(b.password.as_deref(), b.password_file.as_deref()),
+            password: Secret::from_fields(
+                b.password.as_ref().map(|p| p.expose()),
+                b.password_file.as_deref(),
+            ),
         })
     };
     Ok(Connection {

@@ -193,7 +193,7 @@ pub struct KubernetesSdConfig {
     /// `oauth2`: the client-credentials grant; the token is sent as a bearer token.
     pub oauth2: Option<OAuth2>,
     /// `bearer_token`.
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<crate::config::Secret>,
     /// `bearer_token_file`.
     pub bearer_token_file: Option<String>,
     /// `tls_config`.
@@ -205,7 +205,7 @@ pub struct KubernetesSdConfig {
     /// `proxy_from_environment`.
     pub proxy_from_environment: bool,
     /// `proxy_connect_header`.
-    pub proxy_connect_header: BTreeMap<String, Vec<String>>,
+    pub proxy_connect_header: BTreeMap<String, Vec<crate::config::Secret>>,
     /// `follow_redirects`.
     pub follow_redirects: bool,
     /// `enable_http2`.
@@ -238,7 +238,7 @@ struct RawKubernetesSdConfig {
     #[serde(default)]
     oauth2: Option<OAuth2>,
     #[serde(default)]
-    bearer_token: Option<String>,
+    bearer_token: Option<crate::config::Secret>,
     #[serde(default)]
     bearer_token_file: Option<String>,
     #[serde(default)]
@@ -250,7 +250,7 @@ struct RawKubernetesSdConfig {
     #[serde(default)]
     proxy_from_environment: bool,
     #[serde(default)]
-    proxy_connect_header: BTreeMap<String, Vec<String>>,
+    proxy_connect_header: BTreeMap<String, Vec<crate::config::Secret>>,
     #[serde(default = "default_true")]
     follow_redirects: bool,
     #[serde(default = "default_true")]
