@@ -154,7 +154,9 @@ impl Db {
         };
         let mut head = Head::new(head_opts, &dir.join("chunks_head"), None)?;
         if let Some(maxt) = blocks.iter().map(|b| b.max_time()).max() {
-            head.set_min_valid_time(maxt);
+            // A block reaching past the append limit (written before the limit existed) must
+            // not close the head to every ordinary sample.
+            head.set_min_valid_time(maxt.min(head.appendable_max_time()));
         }
         let wal_dir = dir.join("wal");
         let replay = head.replay_wal(&wal_dir)?;
@@ -346,7 +348,9 @@ impl Db {
         let range = self.opts.block_range;
         // 1. Head → blocks while the head spans more than 1.5 block ranges.
         loop {
-            let (hmin, hmax) = (self.head.min_time(), self.head.max_time());
+            // Far-future samples (stored before the append limit existed) do not count: they
+            // would otherwise push the head's persisted end, and so its lower bound, past now.
+            let (hmin, hmax) = (self.head.min_time(), self.head.effective_max_time());
             if self.head.is_empty() || hmax.saturating_sub(hmin) <= range / 2 * 3 {
                 break;
             }
@@ -407,6 +411,8 @@ impl Db {
         let Some(newest) = self.max_time() else {
             return Ok(());
         };
+        // A far-future sample must not make every block look expired.
+        let newest = newest.min(self.head.appendable_max_time());
         let blocks = self.blocks();
         let plan: Vec<(PlanBlock, u64)> = blocks
             .iter()

@@ -535,3 +535,160 @@ fn stats_and_cardinality() {
     assert_eq!(c.label_value_count_by_label_name[0], ("i".to_owned(), 6));
     assert_eq!(c.label_value_count_by_label_name.len(), 2);
 }
+
+/// A fixed "now" for the clock-dependent tests (2023-11-14).
+const NOW: i64 = 1_700_000_000_000;
+
+fn fixed_clock(db: &Db, now: i64) {
+    db.head().set_clock(std::sync::Arc::new(move || now));
+}
+
+#[test]
+fn far_future_samples_are_refused_and_ingestion_goes_on() {
+    use tidemark_engine::head::MAX_AHEAD_MS;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    fixed_clock(&db, NOW);
+    fill(&db, 3, (0..10).map(|k| NOW - 600_000 + k * 60_000));
+    let far = series(100);
+    let mut app = db.appender();
+    assert_eq!(app.max_time(), NOW + MAX_AHEAD_MS);
+    // Microseconds instead of milliseconds: refused, as Prometheus 3.5 refuses it.
+    assert_eq!(
+        app.append(&far, NOW * 1000, 1.0).map(|_| ()),
+        Err(AppendError::OutOfBounds)
+    );
+    // The limit is inclusive: now + 10m is accepted, one millisecond more is not.
+    let r = app.append(&series(50), NOW + MAX_AHEAD_MS, 1.0).unwrap();
+    assert_eq!(
+        app.append(&series(51), NOW + MAX_AHEAD_MS + 1, 1.0)
+            .map(|_| ()),
+        Err(AppendError::OutOfBounds)
+    );
+    assert_eq!(
+        app.append_ref(&r, NOW + MAX_AHEAD_MS + 1, 1.0),
+        Some(Err(AppendError::OutOfBounds))
+    );
+    let st = app.commit().unwrap();
+    assert_eq!(st.appended, 1);
+    assert_eq!(
+        db.head()
+            .counters()
+            .out_of_bounds
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+    // Ordinary samples of every series carry on.
+    fill(&db, 3, [NOW + 15_000]);
+    assert!(query(&db, &[eq("i", "100")], i64::MIN, i64::MAX).is_empty());
+    // When the clock has moved on, the same timestamp is fine.
+    fixed_clock(&db, NOW + 60_000);
+    let mut app = db.appender();
+    app.append(&series(51), NOW + MAX_AHEAD_MS + 1, 1.0)
+        .unwrap();
+    app.commit().unwrap();
+    // And after a restart.
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    fixed_clock(&db, NOW + 60_000);
+    fill(&db, 1, [NOW + 30_000]);
+    let s0 = query(&db, &[eq("i", "0")], i64::MIN, i64::MAX);
+    assert_eq!(s0[0].1.len(), 10 + 1 + 1, "{s0:?}");
+    assert!(query(&db, &[eq("i", "100")], i64::MIN, i64::MAX).is_empty());
+}
+
+#[test]
+fn a_stored_far_future_sample_moves_nothing_for_other_series() {
+    // A sample stored while the clock was far ahead (as a database written before the limit
+    // existed holds it): neither appends, compaction, retention nor a restart may let it
+    // close the head to ordinary samples.
+    let far_t = NOW * 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let o = DbOptions {
+        retention_time: Some(15 * 24 * H),
+        ..opts()
+    };
+    {
+        let db = Db::open(dir.path(), o.clone()).unwrap();
+        fixed_clock(&db, NOW);
+        fill(&db, 2, (0..8 * 60).map(|k| NOW - 8 * H + k * 60_000));
+        fixed_clock(&db, far_t);
+        let mut app = db.appender();
+        app.append(&series(100), far_t, 1.0).unwrap();
+        app.commit().unwrap();
+        fixed_clock(&db, NOW);
+        assert_eq!(db.head().max_time(), far_t);
+        assert!(db.head().appendable_min_time() < NOW);
+        fill(&db, 2, [NOW + 1_000]);
+        let report = db.compact().unwrap();
+        assert!(!report.head_blocks.is_empty(), "{report:?}");
+        assert_eq!(
+            db.counters()
+                .retention_deletions
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        assert_eq!(
+            query(&db, &[eq("i", "0")], i64::MIN, i64::MAX)[0].1.len(),
+            8 * 60 + 1
+        );
+        assert!(db.head().appendable_min_time() <= NOW);
+        fill(&db, 2, [NOW + 2_000]);
+        db.close().unwrap();
+    }
+    let db = Db::open(dir.path(), o).unwrap();
+    fixed_clock(&db, NOW);
+    assert!(db.head().appendable_min_time() <= NOW);
+    fill(&db, 2, [NOW + 3_000]);
+    let r = query(&db, &[eq("i", "0")], NOW, i64::MAX);
+    assert_eq!(
+        r[0].1.iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![NOW + 1_000, NOW + 2_000, NOW + 3_000]
+    );
+    // Deleting the stray series with the admin API's defaults removes it.
+    db.delete(&[eq("i", "100")], i64::MIN, i64::MAX).unwrap();
+    assert!(query(&db, &[eq("i", "100")], i64::MIN, i64::MAX)
+        .iter()
+        .all(|s| s.1.is_empty()));
+}
+
+#[test]
+fn delete_without_end_keeps_later_samples_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = 60_000;
+    let visible = |db: &Db| -> Vec<i64> {
+        query(db, &[eq("i", "1")], i64::MIN, i64::MAX)
+            .into_iter()
+            .flat_map(|s| s.1.into_iter().map(|p| p.0))
+            .collect()
+    };
+    {
+        let db = Db::open(dir.path(), opts()).unwrap();
+        fill(&db, 3, (0..5 * 60).map(|k| k * step));
+        db.compact().unwrap();
+        assert_eq!(db.blocks().len(), 1);
+        // `delete_series` without start and end: everything so far, in blocks and head.
+        db.delete(&[eq("i", "1")], i64::MIN, i64::MAX).unwrap();
+        assert!(visible(&db).is_empty());
+        // Samples appended afterwards stay visible.
+        fill(&db, 3, (5 * 60..5 * 60 + 10).map(|k| k * step));
+        assert_eq!(visible(&db).len(), 10);
+        db.clean_tombstones().unwrap();
+        assert_eq!(visible(&db).len(), 10);
+        db.close().unwrap();
+    }
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(
+        visible(&db),
+        (5 * 60..5 * 60 + 10).map(|k| k * step).collect::<Vec<_>>()
+    );
+    fill(&db, 3, [400 * step]);
+    assert_eq!(visible(&db).len(), 11);
+    db.clean_tombstones().unwrap();
+    db.compact().unwrap();
+    assert_eq!(visible(&db).len(), 11);
+    assert_eq!(
+        query(&db, &[eq("i", "2")], i64::MIN, i64::MAX)[0].1.len(),
+        311
+    );
+}

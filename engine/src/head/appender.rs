@@ -1,7 +1,8 @@
 //! Appending to the head: samples are buffered in an [`Appender`] and committed as a unit.
 //!
 //! `append` checks each sample against its series' committed state (rejecting out-of-order,
-//! duplicate and out-of-bounds samples early); `commit` writes one WAL write holding the
+//! duplicate and out-of-bounds samples early, including samples more than
+//! [`super::MAX_AHEAD_MS`] after the head's clock); `commit` writes one WAL write holding the
 //! records of series not yet logged plus all samples, then applies the samples. A sample
 //! that became invalid between append and commit (another appender wrote the same series) is
 //! rejected at commit and counted, as in Prometheus.
@@ -88,6 +89,7 @@ pub struct Appender<'a> {
     head: &'a Head,
     pending: Vec<Pending>,
     min_t: i64,
+    max_t: i64,
 }
 
 impl<'a> Appender<'a> {
@@ -96,7 +98,20 @@ impl<'a> Appender<'a> {
             head,
             pending: Vec::new(),
             min_t: head.appendable_min_time(),
+            max_t: head.appendable_max_time(),
         }
+    }
+
+    /// The newest timestamp this appender accepts (its head's clock when it was created plus
+    /// [`super::MAX_AHEAD_MS`]); later samples are refused as [`AppendError::OutOfBounds`],
+    /// which a caller can word as "too far in the future" by comparing with this.
+    pub fn max_time(&self) -> i64 {
+        self.max_t
+    }
+
+    /// The oldest timestamp this appender accepts.
+    pub fn min_time(&self) -> i64 {
+        self.min_t
     }
 
     /// Adds a sample for the series with `labels` (creating the series if needed). The label
@@ -108,7 +123,7 @@ impl<'a> Appender<'a> {
                 .count_rejected(AppendError::InvalidLabels, 1);
             return Err(AppendError::InvalidLabels);
         }
-        if t < self.min_t {
+        if t < self.min_t || t > self.max_t {
             self.head
                 .counters
                 .count_rejected(AppendError::OutOfBounds, 1);
@@ -127,7 +142,7 @@ impl<'a> Appender<'a> {
         if s.removed.load(Ordering::Acquire) {
             return None;
         }
-        if t < self.min_t {
+        if t < self.min_t || t > self.max_t {
             self.head
                 .counters
                 .count_rejected(AppendError::OutOfBounds, 1);

@@ -12,6 +12,10 @@
 //!   by the first commit that carries a sample of it.
 //! - Appends below `appendable_min_time()` are rejected as out of bounds: that is the end of
 //!   the persisted blocks, or half a block range behind the newest sample in the head.
+//! - Appends more than [`MAX_AHEAD_MS`] after the head's clock (the wall clock unless a test
+//!   sets one) are rejected as out of bounds too, as Prometheus 3.5's receivers do, and the
+//!   newest sample counts for the lower bound only up to that limit: no single series (not
+//!   even one written before this check existed) moves the head's time range for the others.
 //! - Series ids are `u32`, assigned in increasing order and never reused while the process
 //!   runs; WAL replay restores the ids it finds.
 
@@ -41,6 +45,22 @@ pub use replay::ReplayStats;
 pub(crate) use series::{range_start, MemSeries};
 
 const STRIPES: usize = 256;
+
+/// How far ahead of the head's clock a sample may be, in milliseconds (10 minutes, the
+/// `maxAheadTime` of Prometheus 3.5's scrape loop and remote-write receiver). Later samples
+/// are refused as [`AppendError::OutOfBounds`].
+pub const MAX_AHEAD_MS: i64 = 10 * 60_000;
+
+/// The head's clock: milliseconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The wall clock in milliseconds since the Unix epoch.
+pub fn wall_clock_ms() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
 
 /// Settings of the head.
 #[derive(Debug, Clone)]
@@ -133,6 +153,7 @@ pub struct Head {
     min_time: AtomicI64,
     max_time: AtomicI64,
     min_valid_time: AtomicI64,
+    clock: RwLock<Clock>,
     chunks: HeadChunks,
     wal: Option<Mutex<Wal>>,
     tombstones: RwLock<Tombstones>,
@@ -174,6 +195,7 @@ impl Head {
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
+            clock: RwLock::new(Arc::new(wall_clock_ms)),
             chunks,
             wal: wal.map(Mutex::new),
             tombstones: RwLock::new(Tombstones::default()),
@@ -217,14 +239,45 @@ impl Head {
         self.max_time() == i64::MIN
     }
 
-    /// The oldest timestamp an append may have now.
+    /// The oldest timestamp an append may have now: the end of persisted data, or half a
+    /// block range behind the newest sample (counted at most up to
+    /// [`Head::appendable_max_time`]).
     pub fn appendable_min_time(&self) -> i64 {
         let floor = self.min_valid_time.load(Ordering::Acquire);
         let max = self.max_time();
         if max == i64::MIN {
             return floor;
         }
+        let max = max.min(self.appendable_max_time());
         floor.max(max.saturating_sub(self.opts.chunk_range / 2))
+    }
+
+    /// The newest timestamp an append may have now: the clock plus [`MAX_AHEAD_MS`].
+    pub fn appendable_max_time(&self) -> i64 {
+        self.now_ms().saturating_add(MAX_AHEAD_MS)
+    }
+
+    /// The head's clock reading, in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        let clock = Arc::clone(&self.clock.read());
+        clock()
+    }
+
+    /// Replaces the head's clock (the wall clock by default), for tests that need to move
+    /// time.
+    pub fn set_clock(&self, clock: Clock) {
+        *self.clock.write() = clock;
+    }
+
+    /// The newest sample time that counts for the head's time range: [`Head::max_time`],
+    /// but at most [`Head::appendable_max_time`] (samples stored beyond it before the limit
+    /// existed do not move the range for other series). `i64::MIN` when empty.
+    pub fn effective_max_time(&self) -> i64 {
+        let max = self.max_time();
+        if max == i64::MIN {
+            return max;
+        }
+        max.min(self.appendable_max_time())
     }
 
     /// Raises the lower bound for appends (the end of persisted data).
@@ -435,9 +488,12 @@ impl Head {
     }
 
     /// Adds deleted intervals for series ids (already matched by the caller), logging them to
-    /// the WAL first.
+    /// the WAL first. As in Prometheus, the interval is clamped to the head's current time
+    /// range: a deletion covers the samples that exist now, never samples appended later
+    /// (`delete_series` without `end` must not hide a series' future samples).
     pub(crate) fn add_tombstones(&self, ids: &[u32], mint: i64, maxt: i64) -> Result<()> {
-        if ids.is_empty() {
+        let (mint, maxt) = (mint.max(self.min_time()), maxt.min(self.max_time()));
+        if ids.is_empty() || mint > maxt {
             return Ok(());
         }
         if let Some(wal) = &self.wal {

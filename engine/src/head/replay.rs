@@ -310,9 +310,19 @@ impl Head {
                     }
                     Item::Stone(st) => match refs.get(st.r) {
                         Some(s) => {
-                            self.tombstones
-                                .write()
-                                .add(u64::from(s.id), st.mint, st.maxt);
+                            // Deletions cover samples that existed when they were made; a
+                            // WAL written before deletions were clamped may hold an open end
+                            // (`i64::MAX`), which must not hide the series' later samples.
+                            let newest = {
+                                let state = s.state.lock();
+                                state.has_samples.then_some(state.last_t)
+                            };
+                            if let Some(newest) = newest {
+                                let maxt = st.maxt.min(newest);
+                                if st.mint <= maxt {
+                                    self.tombstones.write().add(u64::from(s.id), st.mint, maxt);
+                                }
+                            }
                             w.tombstones += 1;
                         }
                         None => w.unknown_refs += 1,
