@@ -536,6 +536,10 @@ fn quoted_utf8_names_are_scraped_as_prometheus_3_5() {
             "  - job_name: q_{name}\n    metrics_path: /{name}\n    scrape_protocols: [{protocol}]\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n"
         ));
     }
+    // Under the legacy validation scheme the same body fails the scrape.
+    config.push_str(&format!(
+        "  - job_name: q_legacy\n    metrics_path: /text\n    metric_name_validation_scheme: legacy\n    metric_name_escaping_scheme: underscores\n    scrape_protocols: [PrometheusText0.0.4]\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n"
+    ));
     let prom = tidemark_tests::prom::PromServer::start_with(&tidemark_tests::prom::PromOptions {
         config_yaml: Some(config.clone()),
         ..Default::default()
@@ -564,7 +568,7 @@ fn quoted_utf8_names_are_scraped_as_prometheus_3_5() {
         || {
             [t.port, prom.port()].iter().all(|&p| {
                 let h = health(p);
-                h.len() == jobs.len() && h.values().all(|s| s != "unknown")
+                h.len() == jobs.len() + 1 && h.values().all(|s| s != "unknown")
             })
         },
     );
@@ -573,6 +577,7 @@ fn quoted_utf8_names_are_scraped_as_prometheus_3_5() {
     assert_eq!(ph["q_text"], "up");
     assert_eq!(ph["q_om"], "up");
     assert_eq!(ph["q_text_no_name"], "down");
+    assert_eq!(ph["q_legacy"], "down");
 
     let series = |port: u16| -> std::collections::BTreeSet<String> {
         let path = format!(

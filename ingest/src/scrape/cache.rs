@@ -82,6 +82,10 @@ pub struct AppendOptions {
     /// `track_timestamps_staleness` (3.x): series exposed with their own timestamps get
     /// stale markers too when they go away.
     pub track_timestamps_staleness: bool,
+    /// `metric_name_validation_scheme: legacy`: a series whose metric name or a label name
+    /// (after metric relabeling) is outside the legacy charset fails the scrape, as in
+    /// Prometheus 3.5 (scraped bodies may quote UTF-8 names).
+    pub legacy_names: bool,
 }
 
 /// Counts of one scrape, for the report series and the self-metrics.
@@ -433,6 +437,26 @@ fn build_labels(
     if !pairs.iter().any(|(n, v)| n == "__name__" && !v.is_empty()) {
         return Err(ScrapeError::new("missing metric name (__name__ label)"));
     }
+    if opts.legacy_names
+        && !pairs
+            .iter()
+            .all(|(n, v)| is_legacy_name(n, false) && (n != "__name__" || is_legacy_name(v, true)))
+    {
+        let shown: Vec<String> = pairs
+            .iter()
+            .map(|(n, v)| {
+                if is_legacy_name(n, false) {
+                    format!("{n}={v:?}")
+                } else {
+                    format!("{n:?}={v:?}")
+                }
+            })
+            .collect();
+        return Err(ScrapeError::new(format!(
+            "invalid metric name or label names: {{{}}}",
+            shown.join(", ")
+        )));
+    }
     let metric = || {
         pairs
             .iter()
@@ -476,6 +500,16 @@ fn build_labels(
     Labels::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         .map(Some)
         .ok_or_else(|| ScrapeError::new(format!("invalid label set for metric {}", metric())))
+}
+
+/// Whether `name` is in the legacy charset: `[a-zA-Z_:][a-zA-Z0-9_:]*` for metric names
+/// (`colon`), `[a-zA-Z_][a-zA-Z0-9_]*` for label names.
+fn is_legacy_name(name: &str, colon: bool) -> bool {
+    let start = |c: u8| c.is_ascii_alphabetic() || c == b'_' || (colon && c == b':');
+    match name.as_bytes() {
+        [first, rest @ ..] => start(*first) && rest.iter().all(|&c| start(c) || c.is_ascii_digit()),
+        [] => false,
+    }
 }
 
 /// Prometheus's `mutateSampleLabels`.
@@ -589,6 +623,30 @@ mod tests {
             }
             out
         }
+    }
+
+    #[test]
+    fn quoted_names_are_stored_and_refused_under_the_legacy_scheme() {
+        let body = "# TYPE \"my.metric\" counter\n{\"my.metric\", a=\"b\"} 1\nm{\"l.l\"=\"v\"} 2\n{\"my.metric\"} 3\n";
+        let mut f = Fixture::new();
+        // Twice: the second scrape takes the cache's shortcuts (skipped metadata line,
+        // predicted series).
+        for t in [1000, 2000] {
+            let c = f.scrape(t, body).unwrap();
+            assert_eq!((c.scraped, c.added), (3, 3));
+        }
+        assert_eq!(f.samples("my.metric").len(), 4);
+        assert_eq!(f.samples("m"), [(1000, "2".into()), (2000, "2".into())]);
+        // `metric_name_validation_scheme: legacy` fails such a scrape, as 3.5 does.
+        for body in ["{\"my.metric\"} 1\n", "m{\"l.l\"=\"v\"} 1\n"] {
+            let mut f = Fixture::new();
+            f.opts.legacy_names = true;
+            let e = f.scrape_error(1000, body).to_string();
+            assert!(e.contains("invalid metric name or label names"), "{e}");
+        }
+        let mut f = Fixture::new();
+        f.opts.legacy_names = true;
+        f.scrape(1000, "{\"m\", \"a\"=\"b\"} 1\n").unwrap();
     }
 
     #[test]

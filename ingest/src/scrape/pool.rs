@@ -71,6 +71,8 @@ impl ScrapePool {
             label_value_length_limit: cfg.limits.label_value_length_limit,
             metric_relabel: Arc::new(cfg.metric_relabel_configs.clone()),
             track_timestamps_staleness: cfg.track_timestamps_staleness,
+            legacy_names: cfg.metric_name_validation_scheme
+                == crate::config::ValidationScheme::Legacy,
         };
         let accept = crate::exposition::accept_header(
             &cfg.scrape_protocols,
