@@ -347,11 +347,11 @@ impl HttpClient {
                 .map_err(|_| ClientError::Invalid(format!("invalid header name {name:?}")))?;
             let mut values = Vec::new();
             for key in ["values", "secrets"] {
-                if let Some(list) = spec.get(key).and_then(|v| v.as_sequence()) {
+                if let Some(list) = spec.expose().get(key).and_then(|v| v.as_sequence()) {
                     values.extend(list.iter().filter_map(|v| v.as_str()).map(str::to_owned));
                 }
             }
-            if let Some(list) = spec.get("files").and_then(|v| v.as_sequence()) {
+            if let Some(list) = spec.expose().get("files").and_then(|v| v.as_sequence()) {
                 for path in list.iter().filter_map(|v| v.as_str()) {
                     values.push(read_secret(path, "http_headers files")?);
                 }

@@ -215,7 +215,7 @@ pub struct HttpClientConfig {
     pub enable_http2: bool,
     /// `http_headers`: extra headers.
     #[serde(default)]
-    pub http_headers: BTreeMap<String, serde_yaml::Value>,
+    pub http_headers: BTreeMap<String, HeaderSpec>,
 }
 
 impl Default for HttpClientConfig {
@@ -235,6 +235,26 @@ impl Default for HttpClientConfig {
             enable_http2: true,
             http_headers: BTreeMap::new(),
         }
+    }
+}
+
+/// One `http_headers` entry as written: `{values: [..], secrets: [..], files: [..]}`
+/// (prometheus/common's `Header`). Its `Debug` masks the `secrets`; the client reads the entry
+/// through [`HeaderSpec::expose`].
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct HeaderSpec(serde_yaml::Value);
+
+impl HeaderSpec {
+    /// The entry, secrets included: only for the code that sends the header.
+    pub fn expose(&self) -> &serde_yaml::Value {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for HeaderSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", super::show::mask_secret_lists(&self.0))
     }
 }
 
@@ -459,7 +479,7 @@ impl HttpClientConfig {
             {
                 return Err(format!("setting header {name:?} is not allowed"));
             }
-            check_header_spec(spec)?;
+            check_header_spec(spec.expose())?;
         }
         self.tls_config.validate()
     }

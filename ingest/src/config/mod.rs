@@ -76,10 +76,11 @@ macro_rules! http_inline_struct {
             proxy_connect_header: std::collections::BTreeMap<String, Vec<$crate::config::secret::Secret>>,
             #[serde(default = "crate::config::http::default_true")]
             follow_redirects: bool,
-            #[serde(default = "crate::config::http::default_true")]
-            enable_http2: bool,
+            /// `None` when not written: the owner's default applies (remote write's is false).
+            #[serde(default)]
+            enable_http2: Option<bool>,
             #[serde(default, deserialize_with = "crate::config::null_default")]
-            http_headers: std::collections::BTreeMap<String, serde_yaml::Value>,
+            http_headers: std::collections::BTreeMap<String, $crate::config::http::HeaderSpec>,
         }
 
         impl $name {
@@ -98,7 +99,7 @@ macro_rules! http_inline_struct {
                     proxy_from_environment: self.proxy_from_environment,
                     proxy_connect_header: self.proxy_connect_header.clone(),
                     follow_redirects: self.follow_redirects,
-                    enable_http2: self.enable_http2,
+                    enable_http2: self.enable_http2.unwrap_or(true),
                     http_headers: self.http_headers.clone(),
                 }
             }

@@ -262,8 +262,9 @@ const SCHEMAS: &[Schema] = &[
     },
 ];
 
-/// One entry of a discovery mechanism Tidemark parses but does not run.
-#[derive(Debug, Clone, PartialEq)]
+/// One entry of a discovery mechanism Tidemark parses but does not run. Its `Debug` masks the
+/// entry's secret fields.
+#[derive(Clone, PartialEq)]
 pub struct UnimplementedSd {
     /// The mechanism, e.g. `ec2` (from `ec2_sd_configs`).
     pub mechanism: String,
@@ -271,6 +272,19 @@ pub struct UnimplementedSd {
     pub index: usize,
     /// The entry as written.
     pub config: Mapping,
+}
+
+impl fmt::Debug for UnimplementedSd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnimplementedSd")
+            .field("mechanism", &self.mechanism)
+            .field("index", &self.index)
+            .field(
+                "config",
+                &super::show::mask_by_name(&Value::Mapping(self.config.clone())),
+            )
+            .finish()
+    }
 }
 
 impl fmt::Display for UnimplementedSd {

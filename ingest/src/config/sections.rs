@@ -456,7 +456,9 @@ impl RemoteWriteYaml {
         ) {
             return Err(format!("invalid protobuf_message value: unknown remote write protobuf message {protobuf_message}, supported: prometheus.WriteRequest, io.prometheus.write.v2.Request"));
         }
-        let http = self.http_client();
+        let mut http = self.http_client();
+        // Prometheus's remote-write client default is HTTP/1.1 only.
+        http.enable_http2 = self.enable_http2.unwrap_or(false);
         http.validate()?;
         let mut auths = Vec::new();
         if http.basic_auth.is_some() {

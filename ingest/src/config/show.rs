@@ -92,8 +92,14 @@ impl Map {
     }
 }
 
-/// A byte size as Prometheus's `units.Base2Bytes` prints it (`10MiB`).
+/// A byte size as Prometheus's `units.Base2Bytes` prints it: each unit from the largest, with
+/// what is left over (`10MiB`, `1KiB512B`).
 fn bytes(size: ByteSize) -> String {
+    if size.0 == 0 {
+        return "0B".to_owned();
+    }
+    let mut out = String::new();
+    let mut left = size.0;
     for (unit, shift) in [
         ("EiB", 60),
         ("PiB", 50),
@@ -101,12 +107,15 @@ fn bytes(size: ByteSize) -> String {
         ("GiB", 30),
         ("MiB", 20),
         ("KiB", 10),
+        ("B", 0),
     ] {
-        if size.0 != 0 && size.0 % (1u64 << shift) == 0 {
-            return format!("{}{unit}", size.0 >> shift);
+        let n = left >> shift;
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+            left -= n << shift;
         }
     }
-    format!("{}B", size.0)
+    out
 }
 
 impl Config {
@@ -413,7 +422,7 @@ fn discovery(m: &mut Map, j: &ScrapeConfig) {
 
 /// A discovery entry kept as written, with the values of [`SECRET_KEYS`] (and the secret lists
 /// of `proxy_connect_header` and `http_headers`) replaced by the mask.
-fn mask_by_name(v: &Value) -> Value {
+pub(crate) fn mask_by_name(v: &Value) -> Value {
     match v {
         Value::Mapping(map) => {
             let mut out = Mapping::new();
@@ -431,6 +440,25 @@ fn mask_by_name(v: &Value) -> Value {
             Value::Mapping(out)
         }
         Value::Sequence(s) => Value::Sequence(s.iter().map(mask_by_name).collect()),
+        other => other.clone(),
+    }
+}
+
+/// An `http_headers` entry with its `secrets` masked.
+pub(crate) fn mask_secret_lists(v: &Value) -> Value {
+    match v {
+        Value::Mapping(map) => Value::Mapping(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if k.as_str() == Some("secrets") {
+                        mask_leaves(v)
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -591,7 +619,7 @@ fn http_client(m: &mut Map, h: &HttpClientConfig) {
         let mut headers = Map::default();
         for (name, spec) in &h.http_headers {
             let mut e = Map::default();
-            if let Some(map) = spec.as_mapping() {
+            if let Some(map) = spec.expose().as_mapping() {
                 for key in ["values", "secrets", "files"] {
                     if let Some(v) = map.get(key).filter(|v| !v.is_null()) {
                         let v = if key == "secrets" {
@@ -711,4 +739,94 @@ fn remote_read(r: &RemoteReadConfig) -> Value {
     }
     m.put("filter_external_labels", r.filter_external_labels);
     m.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration with every secret field of the file set to a value holding `SECRET`.
+    const ALL_SECRETS: &str = r#"
+scrape_configs:
+  - job_name: a
+    basic_auth: {username: u, password: SECRET_1}
+    proxy_url: http://127.0.0.1:9
+    proxy_connect_header: {X-P: [SECRET_2]}
+    http_headers: {X-A: {values: [v], secrets: [SECRET_3]}}
+    tls_config: {cert: C, key: SECRET_4}
+    static_configs: [{targets: ['127.0.0.1:9']}]
+  - job_name: b
+    bearer_token: SECRET_5
+    kubernetes_sd_configs:
+      - {role: pod, api_server: 'http://127.0.0.1:9', authorization: {credentials: SECRET_6}}
+    http_sd_configs:
+      - {url: 'http://127.0.0.1:9/sd', basic_auth: {username: u, password: SECRET_7}}
+  - job_name: c
+    oauth2:
+      client_id: c
+      client_secret: SECRET_8
+      token_url: http://127.0.0.1:9/t
+      proxy_url: http://127.0.0.1:9
+      proxy_connect_header: {X-O: [SECRET_9]}
+      tls_config: {cert: C, key: SECRET_10}
+    ec2_sd_configs: [{region: r, access_key: a, secret_key: SECRET_11}]
+alerting:
+  alertmanagers:
+    - authorization: {credentials: SECRET_12}
+      static_configs: [{targets: ['127.0.0.1:9']}]
+    - sigv4: {region: r, access_key: a, secret_key: SECRET_13}
+remote_write:
+  - {url: 'http://127.0.0.1:9/w', bearer_token: SECRET_14}
+  - {url: 'http://127.0.0.1:9/w', sigv4: {region: r, access_key: a, secret_key: SECRET_15}}
+remote_read:
+  - {url: 'http://127.0.0.1:9/r', oauth2: {client_id: c, client_secret: SECRET_16, token_url: 'http://127.0.0.1:9/t'}}
+"#;
+
+    #[test]
+    fn every_secret_is_masked_in_yaml_and_debug() {
+        let cfg = Config::parse(ALL_SECRETS).unwrap();
+        let yaml = cfg.to_masked_yaml();
+        let debug = format!("{cfg:?}");
+        for text in [&yaml, &debug] {
+            assert!(!text.contains("SECRET_"), "{text}");
+        }
+        assert_eq!(yaml.matches(MASK).count(), 16, "{yaml}");
+        let v: Value = serde_yaml::from_str(&yaml).unwrap();
+        assert_eq!(
+            v["scrape_configs"][1]["authorization"]["credentials"].as_str(),
+            Some(MASK)
+        );
+        assert_eq!(
+            v["scrape_configs"][1]["authorization"]["type"].as_str(),
+            Some("Bearer")
+        );
+        // The values are still there for the clients.
+        let job = &cfg.scrape_configs[0].http_client_config;
+        let password = job.basic_auth.as_ref().unwrap().password.as_ref().unwrap();
+        assert_eq!(password.expose(), "SECRET_1");
+    }
+
+    #[test]
+    fn entries_kept_as_written_are_masked_by_name() {
+        let v: Value = serde_yaml::from_str(
+            "{secret_key: s, password: p, tls_config: {key: k, cert: c}, \
+             http_headers: {X: {secrets: [a], values: [b]}}, region: r}",
+        )
+        .unwrap();
+        let m = mask_by_name(&v);
+        assert_eq!(m["secret_key"].as_str(), Some(MASK));
+        assert_eq!(m["password"].as_str(), Some(MASK));
+        assert_eq!(m["tls_config"]["key"].as_str(), Some(MASK));
+        assert_eq!(m["tls_config"]["cert"].as_str(), Some("c"));
+        assert_eq!(m["http_headers"]["X"]["secrets"][0].as_str(), Some(MASK));
+        assert_eq!(m["http_headers"]["X"]["values"][0].as_str(), Some("b"));
+        assert_eq!(m["region"].as_str(), Some("r"));
+    }
+
+    #[test]
+    fn byte_sizes_print_as_prometheus_does() {
+        assert_eq!(bytes(ByteSize(10 << 20)), "10MiB");
+        assert_eq!(bytes(ByteSize(1536)), "1KiB512B");
+        assert_eq!(bytes(ByteSize(0)), "0B");
+    }
 }

@@ -211,7 +211,7 @@ pub struct KubernetesSdConfig {
     /// `enable_http2`.
     pub enable_http2: bool,
     /// `http_headers`.
-    pub http_headers: BTreeMap<String, serde_yaml::Value>,
+    pub http_headers: BTreeMap<String, crate::config::http::HeaderSpec>,
 }
 
 /// The YAML shape of [`KubernetesSdConfig`], before validation.
@@ -256,7 +256,7 @@ struct RawKubernetesSdConfig {
     #[serde(default = "default_true")]
     enable_http2: bool,
     #[serde(default)]
-    http_headers: BTreeMap<String, serde_yaml::Value>,
+    http_headers: BTreeMap<String, crate::config::http::HeaderSpec>,
 }
 
 impl TryFrom<RawKubernetesSdConfig> for KubernetesSdConfig {
