@@ -410,8 +410,11 @@ pub async fn alerts() -> Response {
 }
 
 /// `GET|POST /api/v1/query_exemplars`: exemplars are not stored; the query and range are
-/// still validated as Prometheus does.
-pub async fn query_exemplars(req: Request) -> Result<Response, ApiError> {
+/// still validated as Prometheus does (with the PromQL features the server was started with).
+pub async fn query_exemplars(
+    State(st): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let p = read_params(req).await?;
     for name in ["start", "end"] {
         if let Some(v) = p.get(name).filter(|v| !v.is_empty()) {
@@ -423,7 +426,13 @@ pub async fn query_exemplars(req: Request) -> Result<Response, ApiError> {
         }
     }
     let q = p.get("query").unwrap_or("");
-    tidemark_query::parser::parse(q).map_err(|e| ApiError::bad_data(e.to_string()))?;
+    let features = tidemark_query::Features {
+        experimental_functions: st.settings.promql_experimental_functions,
+        duration_expressions: st.settings.promql_duration_expr,
+        delayed_name_removal: st.settings.promql_delayed_name_removal,
+    };
+    tidemark_query::parser::parse_with(q, features)
+        .map_err(|e| ApiError::bad_data(e.to_string()))?;
     Ok(success("[]", &[]))
 }
 
@@ -475,6 +484,28 @@ mod tests {
             d["memoryInBytesByLabelName"][0],
             json!({"name": "__name__", "value": 5})
         );
+    }
+
+    /// `parse_query`, `format_query` and `query_exemplars` parse with the server's PromQL
+    /// features: `limitk` and duration expressions are refused unless enabled.
+    #[tokio::test]
+    async fn query_parsing_endpoints_use_the_enabled_features() {
+        let plain = Harness::new(&[]);
+        let enabled =
+            Harness::new(&["--enable-feature=promql-experimental-functions,promql-duration-expr"]);
+        for q in ["limitk(1, up)", "rate(up[1m + 1m])"] {
+            let q = crate::api::testutil::enc(q);
+            for path in [
+                format!("/api/v1/parse_query?query={q}"),
+                format!("/api/v1/format_query?query={q}"),
+                format!("/api/v1/query_exemplars?query={q}"),
+            ] {
+                let (s, v) = plain.get_json(&path).await;
+                assert_eq!(s, 400, "{path} without the features: {v}");
+                let (s, v) = enabled.get_json(&path).await;
+                assert_eq!(s, 200, "{path} with the features: {v}");
+            }
+        }
     }
 
     #[tokio::test]
