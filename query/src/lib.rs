@@ -8,6 +8,8 @@
 
 mod aggregate;
 mod binary;
+#[cfg(test)]
+mod deep_tests;
 pub mod engine;
 pub mod error;
 mod eval;

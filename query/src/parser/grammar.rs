@@ -77,14 +77,24 @@ enum DurE {
         op: T,
         lhs: Box<DurE>,
         rhs: Box<DurE>,
+        /// Levels of the tree below and including this node (bounded by [`MAX_DEPTH`]).
+        height: u32,
     },
     Neg {
         rhs: Box<DurE>,
         start: usize,
+        height: u32,
     },
 }
 
 impl DurE {
+    /// Levels of the tree below and including this node.
+    fn height(&self) -> u32 {
+        match self {
+            DurE::Lit { .. } => 1,
+            DurE::Bin { height, .. } | DurE::Neg { height, .. } => *height,
+        }
+    }
     fn start(&self) -> usize {
         match self {
             DurE::Lit { start, .. } | DurE::Neg { start, .. } => *start,
@@ -111,7 +121,7 @@ impl DurE {
         Ok(match self {
             DurE::Lit { secs, .. } => *secs,
             DurE::Neg { rhs, .. } => -rhs.eval()?,
-            DurE::Bin { op, lhs, rhs } => {
+            DurE::Bin { op, lhs, rhs, .. } => {
                 let l = lhs.eval()?;
                 let r = rhs.eval()?;
                 let zero = |what: &str| format!("{}:{}: {what} by zero", lhs.start(), rhs.end());
@@ -262,6 +272,50 @@ struct Node {
     start: usize,
     /// End of the node's last token.
     end: usize,
+    /// Levels of the tree below and including this node: at most [`MAX_DEPTH`] + 1 for any
+    /// node the parser hands on (see [`Parser::depth`]).
+    height: u32,
+}
+
+/// How deep an expression may nest: levels of the syntax tree (parentheses, operators,
+/// calls, aggregations, subqueries, duration arithmetic) and nested parser calls (a chain of
+/// signs). Every walk over the tree after parsing (type check, conversion, evaluation,
+/// printing, dropping) recurses once per level; this bound keeps each of them within a
+/// 2 MiB thread stack in a debug build (see the tests in `tests::deep`). A left-deep chain
+/// `a + b + c + ...` is as deep as it has terms.
+pub(crate) const MAX_DEPTH: u32 = super::MAX_NESTING;
+
+/// Runs one level of the parser's recursion, on a fresh stack segment when less than 64 KiB
+/// of the current one is left. The parser's frames are large in a debug build (up to about
+/// 4.5 KiB per nesting level); with [`MAX_DEPTH`] levels at most about 5 MiB are used in
+/// all, whatever thread parses (the walks after parsing use much less per level).
+fn grow<X>(f: impl FnOnce() -> X) -> X {
+    stacker::maybe_grow(64 << 10, 1 << 20, f)
+}
+
+/// The height of a node over `kind`, from its children's heights.
+fn kind_height(kind: &Kind) -> u32 {
+    let h = |n: &Node| n.height;
+    let d = |d: &Option<DurE>| d.as_ref().map_or(0, DurE::height);
+    1 + match kind {
+        Kind::Num(_) | Kind::Str(_) => 0,
+        Kind::Paren(e) | Kind::Unary(_, e) => h(e),
+        Kind::Binary { lhs, rhs, .. } => h(lhs).max(h(rhs)),
+        Kind::Agg { param, expr, .. } => h(expr).max(param.as_deref().map_or(0, h)),
+        Kind::Call(_, args) => args.iter().map(h).max().unwrap_or(0),
+        Kind::Vector { offset_expr, .. } => d(offset_expr),
+        Kind::Matrix { vs, range_expr, .. } => h(vs).max(d(range_expr)),
+        Kind::Subquery {
+            expr,
+            range_expr,
+            step_expr,
+            offset_expr,
+            ..
+        } => h(expr)
+            .max(d(range_expr))
+            .max(d(step_expr))
+            .max(d(offset_expr)),
+    }
 }
 
 /// Raised to unwind after a syntax error (already recorded).
@@ -279,6 +333,10 @@ struct Parser<'a> {
     errors: Vec<Error>,
     /// Enabled experimental features (gate experimental functions).
     features: crate::Features,
+    /// How many `parse_expr` / `dur_expr` calls are active: at most [`MAX_DEPTH`], so the
+    /// parser's own recursion is bounded; with the height checks in `parse_expr` and
+    /// `parse_postfix`, no node it returns is higher than [`MAX_DEPTH`] + 1.
+    depth: u32,
 }
 
 /// Parses and type-checks `input` with `features` enabled, and computes its duration
@@ -297,6 +355,7 @@ pub(crate) fn parse_with_positions(
         agg_depth: 0,
         errors: Vec::new(),
         features,
+        depth: 0,
     };
     if p.tok.typ == T::Eof {
         return Err(Failure::Parse((0, "no expression found in input".into())));
@@ -359,6 +418,7 @@ pub(crate) fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, Error> 
         agg_depth: 0,
         errors: Vec::new(),
         features: crate::Features::default(),
+        depth: 0,
     };
     let parsed = p.parse_selector_only();
     if let Some(e) = p.errors.into_iter().next() {
@@ -474,17 +534,51 @@ impl Parser<'_> {
         }
     }
 
+    /// The error for nesting deeper than [`MAX_DEPTH`], at `pos`; parsing stops.
+    fn too_deep(&mut self, pos: usize) -> Stop {
+        self.errors.push((
+            pos,
+            format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+        ));
+        Stop
+    }
+
+    /// Enters one level of the parser's recursion (refused past [`MAX_DEPTH`]).
+    fn enter(&mut self) -> R<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.too_deep(self.tok.pos));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn parse_expr(&mut self, min_prec: u8) -> R<Node> {
+        self.enter()?;
+        let r = grow(|| self.parse_expr_inner(min_prec));
+        self.depth -= 1;
+        r
+    }
+
+    fn parse_expr_inner(&mut self, min_prec: u8) -> R<Node> {
         let mut lhs = self.parse_unary()?;
+        if lhs.height > MAX_DEPTH {
+            return Err(self.too_deep(lhs.start));
+        }
         while let Some((prec, right)) = bin_prec(self.tok.typ) {
             if prec < min_prec {
                 break;
             }
-            let op = self.advance().typ;
+            let op = self.advance();
+            let (op_pos, op) = (op.pos, op.typ);
             let (return_bool, matching, card) = self.parse_bin_modifier()?;
             let rhs = self.parse_expr(if right { prec } else { prec + 1 })?;
             let (start, end) = (lhs.start, rhs.end);
+            let height = lhs.height.max(rhs.height) + 1;
+            if height > MAX_DEPTH {
+                return Err(self.too_deep(op_pos));
+            }
             lhs = Node {
+                height,
                 kind: Kind::Binary {
                     op,
                     lhs: Box::new(lhs),
@@ -581,9 +675,11 @@ impl Parser<'_> {
                     kind: Kind::Num(if neg { -v } else { v }),
                     start: op.pos,
                     end,
+                    height: 1,
                 });
             }
             return Ok(Node {
+                height: operand.height + 1,
                 kind: Kind::Unary(neg, Box::new(operand)),
                 start: op.pos,
                 end,
@@ -664,6 +760,7 @@ impl Parser<'_> {
 
     fn node(&self, kind: Kind, start: usize) -> Node {
         Node {
+            height: kind_height(&kind),
             kind,
             start,
             end: self.last_end,
@@ -986,6 +1083,7 @@ impl Parser<'_> {
                 }
             }
             other if op.typ == T::Sub => DurE::Neg {
+                height: other.height() + 1,
                 rhs: Box::new(other),
                 start: op.pos,
             },
@@ -1004,8 +1102,13 @@ impl Parser<'_> {
     /// a sign binds like `*`). A syntax error inside is reported in `ctx` (yacc recovers in
     /// the rule around the whole duration).
     fn dur_expr(&mut self, ctx: (&str, &str), min_prec: u8) -> R<DurE> {
-        let lhs = self.dur_unary(ctx)?;
-        self.dur_climb(lhs, ctx, min_prec)
+        self.enter()?;
+        let r = grow(|| {
+            self.dur_unary(ctx)
+                .and_then(|lhs| self.dur_climb(lhs, ctx, min_prec))
+        });
+        self.depth -= 1;
+        r
     }
 
     /// Applies the binary operators binding at least `min_prec` to `lhs`, reducing in the
@@ -1037,10 +1140,15 @@ impl Parser<'_> {
                 lhs = DurE::zero(lhs.start(), rhs.end());
                 continue;
             }
+            let height = lhs.height().max(rhs.height()) + 1;
+            if height > MAX_DEPTH {
+                return Err(self.too_deep(op.pos));
+            }
             lhs = DurE::Bin {
                 op: op.typ,
                 lhs: Box::new(lhs),
                 rhs: Box::new(rhs),
+                height,
             };
         }
     }
@@ -1110,6 +1218,10 @@ impl Parser<'_> {
 
     fn parse_postfix(&mut self, mut e: Node) -> R<Node> {
         loop {
+            // `x[1m:][1m:]...` nests without recursion.
+            if e.height > MAX_DEPTH {
+                return Err(self.too_deep(e.start));
+            }
             match self.tok.typ {
                 T::LBracket => e = self.parse_range(e)?,
                 T::Kw(Kw::Offset) => {
@@ -1307,6 +1419,11 @@ impl Parser<'_> {
         } else {
             (*slot, *slot_expr) = Self::dur_parts(offset);
         }
+        // An offset expression adds to the height (`parse_postfix` checks it).
+        if let Kind::Matrix { vs, .. } = &mut e.kind {
+            vs.height = kind_height(&vs.kind);
+        }
+        e.height = kind_height(&e.kind);
         e.end = self.last_end;
     }
 
@@ -1874,6 +1991,7 @@ fn convert(n: Node) -> PExpr {
                 kind: other,
                 start: n.start,
                 end: n.end,
+                height: n.height,
             }),
         },
         Kind::Subquery {

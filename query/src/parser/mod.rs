@@ -19,6 +19,15 @@ use std::fmt;
 
 use promql_parser::parser::Expr;
 
+/// The deepest nesting a query may have: levels of its syntax tree (each parenthesis,
+/// operator, sign, call, aggregation, subquery and duration operator is one level; a chain
+/// `a + b + c ...` is as deep as it has terms) and of the parser's own recursion. Deeper
+/// queries get `expression nested too deeply (more than N levels)` at the token where the
+/// limit is passed. Prometheus 3.5 has no such limit; this one keeps parsing, type checking,
+/// evaluation and dropping the tree within a 2 MiB thread stack (a tokio worker's), also in a
+/// debug build.
+pub const MAX_NESTING: u32 = 1000;
+
 /// A parse error: where (byte offset into the query) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
