@@ -1,7 +1,7 @@
 //! Appending a decoded request: every sample through one appender, one commit per request.
 //!
-//! A sample the head refuses (out of order, duplicate, too old, bad labels) is skipped and
-//! reported with its series and timestamp; the rest of the request is still committed, so a
+//! A sample the head refuses (out of order, duplicate, too old, more than 10 minutes in the
+//! future, bad labels) is skipped and reported with its series and timestamp; the rest of the request is still committed, so a
 //! sender's retry cannot be blocked forever by one bad sample. Prometheus 3.5 (remote-write
 //! 1.0) answers 400 too but rolls the whole request back on the first refused sample
 //! (checked against the 3.5.3 binary in `server/tests/e2e_api.rs`): a known difference.
@@ -98,14 +98,22 @@ pub fn append(
                 Ok(()) => {
                     last.insert(labels.clone(), (s.timestamp, s.value.to_bits()));
                 }
-                Err(e) => reject(
-                    &mut out,
-                    format!(
-                        "{e} for series {} at timestamp {}",
-                        ts.display_labels(),
-                        s.timestamp
-                    ),
-                ),
+                Err(e) => {
+                    // Prometheus 3.5 words a sample past its 10-minute limit this way.
+                    let why = if e == AppendError::OutOfBounds && s.timestamp > app.max_time() {
+                        format!("{e}: timestamp is too far in the future")
+                    } else {
+                        e.to_string()
+                    };
+                    reject(
+                        &mut out,
+                        format!(
+                            "{why} for series {} at timestamp {}",
+                            ts.display_labels(),
+                            s.timestamp
+                        ),
+                    )
+                }
             }
         }
     }
