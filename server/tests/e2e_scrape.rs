@@ -602,6 +602,16 @@ fn quoted_utf8_names_are_scraped_as_prometheus_3_5() {
         "{ps:?}"
     );
 
+    // Metadata keeps quoted names as written (3.5 does not unescape them).
+    let metadata = |port: u16| -> Value {
+        let (_, body) = http_get(port, "/api/v1/metadata").unwrap();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["data"].clone()
+    };
+    let (tm, pm) = (metadata(t.port), metadata(prom.port()));
+    assert_eq!(tm, pm, "metadata");
+    assert_eq!(pm["my.metric"][0]["help"], "help me", "{pm}");
+
     let query = |port: u16| -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = instant_query(port, "{\"my.metric\"}")
             .into_iter()
