@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tidemark_engine::compact::write_head_block;
-use tidemark_engine::head::{Head, HeadOptions};
+use tidemark_engine::head::{wall_clock_ms, Head, HeadOptions, MAX_AHEAD_MS};
 
 use crate::exposition::{Entry, Format, Parser, ParserOptions};
 
@@ -105,6 +105,7 @@ pub fn backfill(input: &Path, data_dir: &Path) -> Result<BackfillSummary, Backfi
     // Pass 1: validate everything and find the time span.
     let mut summary = BackfillSummary::default();
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+    let limit = wall_clock_ms().saturating_add(MAX_AHEAD_MS);
     let mut parser = Parser::new(&body, format, ParserOptions::default());
     while let Some(entry) = parser.next_entry().map_err(|e| parse_err(e.to_string()))? {
         let Entry::Sample(s) = entry else { continue };
@@ -116,6 +117,18 @@ pub fn backfill(input: &Path, data_dir: &Path) -> Result<BackfillSummary, Backfi
             ))
         })?;
         s.to_labels().map_err(|e| parse_err(e.to_string()))?;
+        // The live head refuses samples more than 10 minutes ahead of the clock (as
+        // Prometheus 3.5 does); a block holding them would close the database to every
+        // ordinary sample, so the import refuses them too (typically seconds or
+        // microseconds where milliseconds belong).
+        if t > limit {
+            return Err(parse_err(format!(
+                "line {}: timestamp {t} of {} is more than 10 minutes in the future (now is {}); timestamps are milliseconds",
+                s.line(),
+                String::from_utf8_lossy(s.series()),
+                limit - MAX_AHEAD_MS
+            )));
+        }
         summary.samples += 1;
         mint = mint.min(t);
         maxt = maxt.max(t);
@@ -240,6 +253,26 @@ mod tests {
         std::fs::write(&input, "a 1 1000\nb 2\n").unwrap();
         let e = backfill(&input, &dir.path().join("data")).unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn far_future_samples_are_refused_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.prom");
+        let micros = wall_clock_ms() * 1000;
+        std::fs::write(&input, format!("a 1 1000\nb 2 {micros}\n")).unwrap();
+        let e = backfill(&input, &dir.path().join("data")).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("line 2") && msg.contains("in the future"),
+            "{msg}"
+        );
+        // Within ten minutes of now is fine.
+        let soon = wall_clock_ms() + 5 * 60_000;
+        let now = wall_clock_ms();
+        std::fs::write(&input, format!("a 1 {now}\nb 2 {soon}\n")).unwrap();
+        let summary = backfill(&input, &dir.path().join("data2")).unwrap();
+        assert_eq!((summary.samples, summary.appended), (2, 2), "{summary}");
     }
 
     #[test]

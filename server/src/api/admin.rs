@@ -29,6 +29,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// `POST|PUT /api/v1/admin/tsdb/delete_series`: `match[]` (required), `start`, `end`.
+///
+/// As in Prometheus 3.5, a missing `start` or `end` means the earliest or latest possible
+/// time, and the deletion covers the samples that exist when it is made (the engine clamps
+/// it to the stored data): samples appended later stay visible, also after
+/// `clean_tombstones` and a restart.
 pub async fn delete_series(
     State(st): State<Arc<AppState>>,
     req: Request,
