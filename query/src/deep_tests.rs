@@ -242,3 +242,33 @@ fn measure_stack_per_level() {
     });
     println!("{shape} {levels} {stack}: {res:?}");
 }
+
+mod never_crash {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces that nest or chain, in any order (mostly unbalanced).
+    fn piece() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "(", ")", "-", "+", "abs(", "sum(", "topk(1,", "1", "m", "+1", " or m", "[1m:]", "[",
+            "]", "1m", "offset (", "*2", ",", "^",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Thousands of random pieces: parsed (or refused) on a 2 MiB stack, never a crash.
+        #[test]
+        fn long_random_nesting_never_overflows(
+            pieces in proptest::collection::vec(piece(), 0..4_000),
+            repeat in 1usize..4,
+        ) {
+            let q = pieces.concat().repeat(repeat);
+            let r = on_stack(WORKER_STACK, move || {
+                crate::parser::parse_with(&q, Features::all()).map(|e| e.to_string().len())
+            });
+            let _ = r;
+        }
+    }
+}
