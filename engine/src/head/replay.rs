@@ -335,3 +335,60 @@ impl Head {
         w
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::iter::collect_samples;
+    use crate::wal::record::{encode_tombstones, RefTombstone};
+    use crate::wal::{Wal, WalOptions};
+    use crate::{labels, Db, DbOptions, Matcher};
+
+    fn times(db: &Db) -> Vec<i64> {
+        db.querier(i64::MIN, i64::MAX)
+            .select(&[Matcher::equal("__name__", "x")])
+            .unwrap()
+            .iter()
+            .flat_map(|s| collect_samples(&mut s.iter()).unwrap())
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    /// A WAL written before deletions were clamped holds open-ended tombstones; replaying it
+    /// must hide only the samples that existed then, not the series' later ones.
+    #[test]
+    fn open_ended_wal_tombstones_do_not_hide_later_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = labels!("__name__" => "x");
+        let id = {
+            let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+            let mut app = db.appender();
+            let r = app.append(&l, 1_000, 1.0).unwrap();
+            app.append_ref(&r, 2_000, 2.0).unwrap().unwrap();
+            app.commit().unwrap();
+            db.close().unwrap();
+            r.id()
+        };
+        {
+            let mut wal = Wal::open(&dir.path().join("wal"), WalOptions::default()).unwrap();
+            let mut buf = Vec::new();
+            let stone = RefTombstone {
+                r: u64::from(id),
+                mint: i64::MIN,
+                maxt: i64::MAX,
+            };
+            encode_tombstones(&[stone], &mut buf);
+            wal.log(&[&buf]).unwrap();
+            wal.close().unwrap();
+        }
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        assert_eq!(db.replay_stats().tombstones, 1);
+        assert!(times(&db).is_empty());
+        let mut app = db.appender();
+        app.append(&l, 3_000, 3.0).unwrap();
+        app.commit().unwrap();
+        assert_eq!(times(&db), vec![3_000]);
+        drop(db);
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        assert_eq!(times(&db), vec![3_000]);
+    }
+}
