@@ -407,10 +407,14 @@ impl HttpClientConfig {
                         .to_owned(),
                 );
             }
-            if [set(&b.password), set(&b.password_file), set(&b.password_ref)]
-                .into_iter()
-                .filter(|s| *s)
-                .count()
+            if [
+                set(&b.password),
+                set(&b.password_file),
+                set(&b.password_ref),
+            ]
+            .into_iter()
+            .filter(|s| *s)
+            .count()
                 > 1
             {
                 return Err(
@@ -433,7 +437,7 @@ impl HttpClientConfig {
             ]
             .into_iter()
             .filter(|s| *s)
-                .count()
+            .count()
                 > 1
             {
                 return Err(

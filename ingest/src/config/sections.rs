@@ -131,6 +131,9 @@ impl AlertingYaml {
             let auth = http_client_config.basic_auth.is_some()
                 || http_client_config.authorization.is_some()
                 || http_client_config.oauth2.is_some();
+            if let Some(sigv4) = &own.sigv4 {
+                sigv4.validate().map_err(|m| (m, field.clone()))?;
+            }
             if auth && own.sigv4.is_some() {
                 return Err((
                     "at most one of basic_auth, authorization, oauth2, & sigv4 must be configured"
@@ -236,6 +239,19 @@ pub struct SigV4Config {
     /// `external_id`.
     #[serde(default)]
     pub external_id: Option<String>,
+}
+
+impl SigV4Config {
+    /// prometheus/sigv4's check: an access key and a secret key come together. The message
+    /// never holds the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let access = self.access_key.as_deref().unwrap_or("").is_empty();
+        let secret = self.secret_key.as_ref().is_none_or(|s| s.is_empty());
+        if access != secret {
+            return Err("must provide a AWS SigV4 Access key and Secret Key if credentials are specified in the SigV4 config".to_owned());
+        }
+        Ok(())
+    }
 }
 
 /// `queue_config` of a remote write entry.
@@ -464,13 +480,15 @@ impl RemoteWriteYaml {
         if http.basic_auth.is_some() {
             auths.push("basic_auth");
         }
-        if http.authorization.is_some() {
+        // `bearer_token` counts as `authorization`, as 3.5 converts it before this check.
+        if http.authorization.is_some() || http.clone().normalized().authorization.is_some() {
             auths.push("authorization");
         }
         if http.oauth2.is_some() {
             auths.push("oauth2");
         }
-        if self.sigv4.is_some() {
+        if let Some(sigv4) = &self.sigv4 {
+            sigv4.validate()?;
             auths.push("sigv4");
         }
         if auths.len() > 1 {

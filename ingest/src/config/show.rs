@@ -137,7 +137,11 @@ impl Config {
         let alerting = &self.alerting;
         if !alerting.alertmanagers.is_empty() || !alerting.alert_relabel_configs.is_empty() {
             let mut a = Map::default();
-            relabels(&mut a, "alert_relabel_configs", &alerting.alert_relabel_configs);
+            relabels(
+                &mut a,
+                "alert_relabel_configs",
+                &alerting.alert_relabel_configs,
+            );
             if !alerting.alertmanagers.is_empty() {
                 let ams: Vec<Value> = alerting.alertmanagers.iter().map(alertmanager).collect();
                 a.put("alertmanagers", ams);
@@ -145,11 +149,7 @@ impl Config {
             m.put("alerting", a.done());
         }
         if !self.scrape_configs.is_empty() {
-            let jobs: Vec<Value> = self
-                .scrape_configs
-                .iter()
-                .map(scrape_config)
-                .collect();
+            let jobs: Vec<Value> = self.scrape_configs.iter().map(scrape_config).collect();
             m.put("scrape_configs", jobs);
         }
         if !self.remote_write.is_empty() {
@@ -195,7 +195,11 @@ impl Config {
             if let Some(d) = t.timeout {
                 tr.duration("timeout", d);
             }
-            if let Some(tls) = t.tls_config.as_ref().filter(|t| **t != TlsConfig::default()) {
+            if let Some(tls) = t
+                .tls_config
+                .as_ref()
+                .filter(|t| **t != TlsConfig::default())
+            {
                 tr.put("tls_config", tls_config(tls));
             }
             m.put("tracing", tr.done());
@@ -206,7 +210,10 @@ impl Config {
             "promote_all_resource_attributes",
             o.promote_all_resource_attributes,
         );
-        otlp.list("promote_resource_attributes", &o.promote_resource_attributes);
+        otlp.list(
+            "promote_resource_attributes",
+            &o.promote_resource_attributes,
+        );
         otlp.list("ignore_resource_attributes", &o.ignore_resource_attributes);
         otlp.put(
             "translation_strategy",
@@ -251,7 +258,10 @@ fn global(c: &Config) -> Value {
     if g.metric_name_validation_scheme == ValidationScheme::Legacy {
         m.put("metric_name_validation_scheme", "legacy");
     }
-    m.nonempty("metric_name_escaping_scheme", &g.metric_name_escaping_scheme);
+    m.nonempty(
+        "metric_name_escaping_scheme",
+        &g.metric_name_escaping_scheme,
+    );
     m.truthy(
         "convert_classic_histograms_to_nhcb",
         g.convert_classic_histograms_to_nhcb,
@@ -318,7 +328,10 @@ fn scrape_config(j: &ScrapeConfig) -> Value {
         "metric_name_validation_scheme",
         j.metric_name_validation_scheme.as_str(),
     );
-    m.nonempty("metric_name_escaping_scheme", &j.metric_name_escaping_scheme);
+    m.nonempty(
+        "metric_name_escaping_scheme",
+        &j.metric_name_escaping_scheme,
+    );
     http_client(&mut m, &j.http_client_config);
     relabels(&mut m, "relabel_configs", &j.relabel_configs);
     relabels(&mut m, "metric_relabel_configs", &j.metric_relabel_configs);
@@ -365,7 +378,10 @@ fn discovery(m: &mut Map, j: &ScrapeConfig) {
         let mut e = Map::default();
         e.opt_str("api_server", &k.api_server);
         e.put("role", k.role.as_str());
-        e.put("kubeconfig_file", k.kubeconfig_file.as_deref().unwrap_or(""));
+        e.put(
+            "kubeconfig_file",
+            k.kubeconfig_file.as_deref().unwrap_or(""),
+        );
         http_client(&mut e, &k.http_client_config().normalized());
         if k.namespaces.own_namespace || !k.namespaces.names.is_empty() {
             let mut ns = Map::default();
@@ -392,7 +408,10 @@ fn discovery(m: &mut Map, j: &ScrapeConfig) {
             am.put("node", true);
             e.put("attach_metadata", am.done());
         }
-        blocks.entry("kubernetes".into()).or_default().push(e.done());
+        blocks
+            .entry("kubernetes".into())
+            .or_default()
+            .push(e.done());
     }
     for u in &j.unimplemented_sd {
         blocks
@@ -687,7 +706,10 @@ fn remote_write(r: &RemoteWriteConfig) -> Value {
     qm.put("capacity", q.capacity.unwrap_or(10_000));
     qm.put("max_shards", q.max_shards.unwrap_or(50));
     qm.put("min_shards", q.min_shards.unwrap_or(1));
-    qm.put("max_samples_per_send", q.max_samples_per_send.unwrap_or(2000));
+    qm.put(
+        "max_samples_per_send",
+        q.max_samples_per_send.unwrap_or(2000),
+    );
     qm.duration(
         "batch_send_deadline",
         q.batch_send_deadline.unwrap_or(Duration::from_secs(5)),
@@ -727,7 +749,10 @@ fn remote_read(r: &RemoteReadConfig) -> Value {
     let mut m = Map::default();
     m.put("url", r.url.as_str());
     m.duration("remote_timeout", r.remote_timeout);
-    m.put("chunked_read_limit", r.chunked_read_limit.unwrap_or(50_000_000));
+    m.put(
+        "chunked_read_limit",
+        r.chunked_read_limit.unwrap_or(50_000_000),
+    );
     if !r.headers.is_empty() {
         m.ser("headers", &r.headers);
     }
