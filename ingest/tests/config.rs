@@ -54,7 +54,10 @@ fn seed_002_keeps_its_bearer_token_and_empty_address_rule() {
     assert_eq!(job.scheme, "https");
     let auth = job.http_client_config.authorization.as_ref().unwrap();
     assert_eq!(auth.kind.as_deref(), Some("Bearer"));
-    assert_eq!(auth.credentials.as_ref().map(|c| c.expose()), Some("$KUBERNETES_TOKEN"));
+    assert_eq!(
+        auth.credentials.as_ref().map(|c| c.expose()),
+        Some("$KUBERNETES_TOKEN")
+    );
     assert_eq!(
         job.http_client_config.tls_config.ca_file.as_deref(),
         Some("/etc/prometheus/tls/certs/kubernetes.crt")

@@ -138,8 +138,8 @@ fn leaves(v: &Value, path: String, out: &mut BTreeMap<String, String>) {
 /// be the same and every other leaf equal, but for `known` (each of which must still differ).
 /// Returns the number of masked positions.
 fn compare(ours_text: &str, theirs_text: &str, known: &[(&str, &str)]) -> usize {
-    let ours: Value = serde_yaml::from_str(&ours_text).expect("Tidemark's YAML parses");
-    let theirs: Value = serde_yaml::from_str(&theirs_text).unwrap();
+    let ours: Value = serde_yaml::from_str(ours_text).expect("Tidemark's YAML parses");
+    let theirs: Value = serde_yaml::from_str(theirs_text).unwrap();
     let (mut lo, mut lt) = (BTreeMap::new(), BTreeMap::new());
     leaves(&ours, String::new(), &mut lo);
     leaves(&theirs, String::new(), &mut lt);

@@ -167,7 +167,7 @@ impl Config {
                 if let Some(w) = t.out_of_order_time_window {
                     // 3.5 writes the window twice: once as the untagged Go field in
                     // milliseconds, once under its YAML name.
-                    tsdb.put("outofordertimewindow", w.as_millis() as u64);
+                    tsdb.put("outofordertimewindow", w.as_millis());
                     tsdb.duration("out_of_order_time_window", w);
                 }
                 s.put("tsdb", tsdb.done());
