@@ -128,3 +128,44 @@ pub fn append(
         .fetch_add(out.rejected, Ordering::Relaxed);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tidemark_engine::head::MAX_AHEAD_MS;
+    use tidemark_engine::DbOptions;
+
+    use super::super::test_support::series;
+    use super::*;
+
+    #[test]
+    fn far_future_samples_are_refused_with_prometheus_wording() {
+        const NOW: i64 = 1_700_000_000_000;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        db.head().set_clock(Arc::new(|| NOW));
+        let req = WriteRequest {
+            timeseries: vec![
+                series(&[("__name__", "micros")], &[(NOW * 1000, 1.0)]),
+                series(&[("__name__", "edge")], &[(NOW + MAX_AHEAD_MS, 1.0)]),
+                series(&[("__name__", "ok")], &[(NOW, 1.0), (NOW + 1, 2.0)]),
+            ],
+        };
+        let out = append(&db, &req, &RemoteWriteCounters::default()).unwrap();
+        assert_eq!((out.appended, out.rejected), (3, 1), "{out:?}");
+        assert_eq!(
+            out.errors,
+            vec![format!(
+                "out of bounds: timestamp is too far in the future for series {{__name__=\"micros\"}} at timestamp {}",
+                NOW * 1000
+            )]
+        );
+        // The next ordinary request is stored.
+        let req = WriteRequest {
+            timeseries: vec![series(&[("__name__", "ok")], &[(NOW + 2, 3.0)])],
+        };
+        let out = append(&db, &req, &RemoteWriteCounters::default()).unwrap();
+        assert_eq!((out.appended, out.rejected), (1, 0), "{out:?}");
+    }
+}
