@@ -216,7 +216,12 @@ fn grafana_sized_queries_parse() {
 
 /// Measures the stack one level of a shape needs: `TIDEMARK_DEEP_SHAPE` (a shape's name),
 /// `TIDEMARK_DEEP_LEVELS` and `TIDEMARK_DEEP_STACK` (bytes). Run by hand, in a loop that
-/// lowers the stack until the process aborts (see the README's PromQL section).
+/// raises the levels until the process aborts (a stack overflow cannot be caught; past
+/// [`MAX_NESTING`] only with the constant raised for the measurement, and
+/// `TIDEMARK_DEEP_PARSE_ONLY` set to time the parser alone): the
+/// deepest level that passes on 2 MiB gives the stack per level. Measured in a debug build
+/// with the parser on its growable stack: nested aggregations 1,345 levels (about 1.6 KiB
+/// per level), nested calls 1,533, parentheses, signs and operator chains 2,415.
 #[test]
 #[ignore]
 fn measure_stack_per_level() {
