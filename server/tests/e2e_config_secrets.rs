@@ -368,3 +368,70 @@ otlp:
     let masked = compare(&config_yaml(tidemark.port), &config_yaml(prom.port()), &[]);
     assert_eq!(masked, 0);
 }
+
+/// Secrets in files (only the paths are shown), OAuth 2.0 options, Kubernetes namespaces and
+/// selectors, Alertmanager, remote write and remote read options, as 3.5 shows them.
+#[test]
+fn status_config_equals_prometheus_for_file_secrets_and_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, _) = cert_and_key();
+    let ca_file = dir.path().join("ca.pem");
+    let pw_file = dir.path().join("password");
+    std::fs::write(&ca_file, ca).unwrap();
+    std::fs::write(&pw_file, "PW_FROM_FILE").unwrap();
+    let config = r#"
+global:
+  scrape_timeout: 5s
+scrape_configs:
+  - job_name: a
+    basic_auth: {username: u, password_file: PW_FILE}
+    tls_config: {ca_file: CA_FILE, server_name: x, min_version: TLS12}
+    follow_redirects: false
+    static_configs: [{targets: ['127.0.0.1:9']}]
+  - job_name: b
+    authorization: {credentials_file: PW_FILE}
+    enable_http2: false
+    kubernetes_sd_configs:
+      - role: endpoints
+        api_server: http://127.0.0.1:9
+        namespaces: {names: [x, y]}
+        selectors: [{role: pod, label: a=b}]
+        attach_metadata: {node: true}
+    static_configs: [{targets: ['127.0.0.1:9']}]
+  - job_name: c
+    oauth2: {client_id: c, client_secret_file: PW_FILE, scopes: [s1, s2], token_url: 'http://127.0.0.1:9/t', endpoint_params: {p: q}}
+    static_configs: [{targets: ['127.0.0.1:9']}]
+alerting:
+  alert_relabel_configs: [{action: labeldrop, regex: x}]
+  alertmanagers:
+    - path_prefix: /am
+      scheme: https
+      relabel_configs: [{source_labels: [a], target_label: b}]
+      static_configs: [{targets: ['127.0.0.1:9']}]
+remote_write:
+  - url: http://127.0.0.1:9/w
+    name: rw1
+    send_exemplars: true
+    enable_http2: true
+    write_relabel_configs: [{action: drop, source_labels: [x], regex: y}]
+    queue_config: {capacity: 5, max_shards: 2, retry_on_http_429: true, sample_age_limit: 1m}
+    metadata_config: {send: false}
+remote_read:
+  - url: http://127.0.0.1:9/r
+    read_recent: true
+    required_matchers: {a: b}
+    headers: {X-A: b}
+"#
+    .replace("PW_FILE", &pw_file.display().to_string())
+    .replace("CA_FILE", &ca_file.display().to_string());
+    let tidemark = Tidemark::start(dir.path(), &config, &[]);
+    let prom = PromServer::start_with(&PromOptions {
+        config_yaml: Some(config.clone()),
+        ..PromOptions::default()
+    })
+    .expect("Prometheus 3.5 starts with the configuration");
+    let ours = config_yaml(tidemark.port);
+    assert!(!ours.contains("PW_FROM_FILE"));
+    let masked = compare(&ours, &config_yaml(prom.port()), &[]);
+    assert_eq!(masked, 0);
+}

@@ -255,6 +255,8 @@ fn global(c: &Config) -> Value {
         m.ser("external_labels", &g.external_labels);
     }
     limits(&mut m, &g.limits, None);
+    // 3.5 writes the global scheme only when the file sets it; the loaded config keeps the
+    // resolved scheme, so an explicit `utf8` is not shown (a known difference).
     if g.metric_name_validation_scheme == ValidationScheme::Legacy {
         m.put("metric_name_validation_scheme", "legacy");
     }
