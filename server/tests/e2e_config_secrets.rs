@@ -382,6 +382,7 @@ fn status_config_equals_prometheus_for_file_secrets_and_options() {
     let config = r#"
 global:
   scrape_timeout: 5s
+  metric_name_validation_scheme: utf8
 scrape_configs:
   - job_name: a
     basic_auth: {username: u, password_file: PW_FILE}

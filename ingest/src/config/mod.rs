@@ -318,6 +318,9 @@ pub struct GlobalConfig {
     /// `metric_name_validation_scheme` (default `utf8`; an unknown value is the default, as in
     /// 3.5).
     pub metric_name_validation_scheme: ValidationScheme,
+    /// `metric_name_validation_scheme` as written (empty when unset), for showing the
+    /// configuration back as 3.5 does.
+    pub metric_name_validation_scheme_written: String,
     /// `metric_name_escaping_scheme` as written (empty: from the validation scheme).
     pub metric_name_escaping_scheme: String,
     /// `always_scrape_classic_histograms`.
@@ -340,6 +343,7 @@ impl Default for GlobalConfig {
             rule_query_offset: Duration::ZERO,
             scrape_protocols: None,
             metric_name_validation_scheme: ValidationScheme::Utf8,
+            metric_name_validation_scheme_written: String::new(),
             metric_name_escaping_scheme: String::new(),
             always_scrape_classic_histograms: false,
             convert_classic_histograms_to_nhcb: false,
@@ -1337,6 +1341,10 @@ fn resolve_global(g: GlobalYaml) -> Result<GlobalConfig, (String, &'static str)>
         rule_query_offset: g.rule_query_offset.unwrap_or_default(),
         scrape_protocols: g.scrape_protocols,
         metric_name_validation_scheme,
+        metric_name_validation_scheme_written: g
+            .metric_name_validation_scheme
+            .clone()
+            .unwrap_or_default(),
         metric_name_escaping_scheme: g.metric_name_escaping_scheme.unwrap_or_default(),
         always_scrape_classic_histograms: g.always_scrape_classic_histograms,
         convert_classic_histograms_to_nhcb: g.convert_classic_histograms_to_nhcb,

@@ -15,7 +15,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::http::{Authorization, BasicAuth, HttpClientConfig, OAuth2, TlsConfig};
 use super::sections::{AlertmanagerConfig, RemoteReadConfig, RemoteWriteConfig, SigV4Config};
-use super::{ByteSize, Config, Duration, ScrapeConfig, ValidationScheme, MASK};
+use super::{ByteSize, Config, Duration, ScrapeConfig, MASK};
 use crate::discovery::dns::RecordType;
 use crate::relabel::RelabelConfig;
 
@@ -255,11 +255,11 @@ fn global(c: &Config) -> Value {
         m.ser("external_labels", &g.external_labels);
     }
     limits(&mut m, &g.limits, None);
-    // 3.5 writes the global scheme only when the file sets it; the loaded config keeps the
-    // resolved scheme, so an explicit `utf8` is not shown (a known difference).
-    if g.metric_name_validation_scheme == ValidationScheme::Legacy {
-        m.put("metric_name_validation_scheme", "legacy");
-    }
+    // 3.5 writes the global scheme only when the file sets it, as written.
+    m.nonempty(
+        "metric_name_validation_scheme",
+        &g.metric_name_validation_scheme_written,
+    );
     m.nonempty(
         "metric_name_escaping_scheme",
         &g.metric_name_escaping_scheme,
