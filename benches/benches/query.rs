@@ -4,7 +4,7 @@
 //! `http_requests_total` counters over 10 namespaces and 900 pods, and 100 histograms × 10
 //! buckets). Each query is a range query over the 2 h at step 15 s; throughput is counted in
 //! samples read (10,000 × 480 for the whole data set, fewer for selective queries).
-//! `promql-vs-prometheus` times the same queries against Prometheus 2.42 and `promql-memory`
+//! `promql-vs-prometheus` times the same queries against Prometheus 3.5 and `promql-memory`
 //! measures their peak heap.
 //!
 //! `cargo bench -p tidemark-benches --bench query -- --save-baseline main`, then
