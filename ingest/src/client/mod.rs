@@ -477,13 +477,13 @@ fn base64_encode(input: &[u8]) -> String {
     out
 }
 
-/// The headers of a scrape request besides authentication: Prometheus 2.42's `Accept`, and the
-/// timeout in seconds as the shortest float.
-pub fn scrape_headers(timeout: Duration) -> Vec<(HeaderName, HeaderValue)> {
-    const ACCEPT_2_42: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// The headers of a scrape request besides authentication: `accept` (built from the job's
+/// `scrape_protocols`, see `exposition::negotiate`), the user agent, and the timeout in seconds
+/// as the shortest float.
+pub fn scrape_headers(accept: HeaderValue, timeout: Duration) -> Vec<(HeaderName, HeaderValue)> {
     let secs = timeout.as_secs_f64();
     vec![
-        (ACCEPT, HeaderValue::from_static(ACCEPT_2_42)),
+        (ACCEPT, accept),
         (
             reqwest::header::USER_AGENT,
             HeaderValue::from_static(concat!("Tidemark/", env!("CARGO_PKG_VERSION"))),
@@ -574,9 +574,11 @@ mod tests {
 
     #[test]
     fn scrape_timeout_header_is_shortest_float() {
-        let h = scrape_headers(Duration::from_millis(500));
+        let accept = HeaderValue::from_static("text/plain;version=0.0.4");
+        let h = scrape_headers(accept.clone(), Duration::from_millis(500));
+        assert_eq!(h[0].1, accept);
         assert_eq!(h[2].1, "0.5");
-        let h = scrape_headers(Duration::from_secs(10));
+        let h = scrape_headers(accept, Duration::from_secs(10));
         assert_eq!(h[2].1, "10");
     }
 }

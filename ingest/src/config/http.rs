@@ -307,7 +307,7 @@ fn set<T: Text>(s: &Option<T>) -> bool {
 }
 
 impl TlsConfig {
-    /// Checks the combinations prometheus/common (as in Prometheus 2.42) rejects.
+    /// Checks the combinations prometheus/common (as in Prometheus 3.5) rejects.
     pub fn validate(&self) -> Result<(), String> {
         for (what, values) in [
             (

@@ -147,7 +147,7 @@ impl ConfigError {
 /// An invalid configuration: Prometheus's message plus where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidConfig {
-    /// The reason, worded as Prometheus 2.42 words it where it has a check of its own.
+    /// The reason, worded as Prometheus 3.5 words it where it has a check of its own.
     pub message: String,
     /// The file, when loaded from one.
     pub file: Option<PathBuf>,

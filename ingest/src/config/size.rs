@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ByteSize(pub u64);
 
-/// Why a size was rejected; the messages are those of Prometheus 2.42.
+/// Why a size was rejected; the messages are those of Prometheus 3.5.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {
     /// Not a sequence of numbers with units.

@@ -92,12 +92,7 @@ async fn run(ctx: LoopContext, mut commands: watch::Receiver<Command>) {
         .collect();
     let mut cache = SeriesCache::new();
     let mut body = Vec::new();
-    let mut headers = scrape_headers(ctx.target.timeout);
-    for (name, value) in headers.iter_mut() {
-        if *name == reqwest::header::ACCEPT {
-            *value = ctx.accept.clone();
-        }
-    }
+    let headers = scrape_headers(ctx.accept.clone(), ctx.target.timeout);
 
     let mut next = SystemTime::now() + schedule::first_wait(SystemTime::now(), offset, interval);
     let mut scraped_once = false;
