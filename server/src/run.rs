@@ -88,11 +88,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         timeout: settings.query_timeout,
         max_concurrency: settings.max_concurrency,
         default_subquery_step: config.0.global.evaluation_interval.to_std(),
-        features: tidemark_query::Features {
-            experimental_functions: settings.promql_experimental_functions,
-            duration_expressions: settings.promql_duration_expr,
-            delayed_name_removal: settings.promql_delayed_name_removal,
-        },
+        features: settings.promql_features(),
     }));
     let scrape = Arc::new(ScrapeManager::new(
         db.clone(),

@@ -158,6 +158,16 @@ fn byte_size(flag: &'static str, value: &str) -> Result<u64, FlagError> {
 }
 
 impl Settings {
+    /// The PromQL features `--enable-feature` turned on, for the engine and every endpoint
+    /// that parses a query.
+    pub fn promql_features(&self) -> tidemark_query::Features {
+        tidemark_query::Features {
+            experimental_functions: self.promql_experimental_functions,
+            duration_expressions: self.promql_duration_expr,
+            delayed_name_removal: self.promql_delayed_name_removal,
+        }
+    }
+
     /// Resolves and validates the flags.
     pub fn from_cli(parsed: &Parsed) -> Result<Self, FlagError> {
         let cli = &parsed.cli;

@@ -258,11 +258,7 @@ pub async fn format_query(
 ) -> Result<Response, ApiError> {
     let p = read_params(req).await?;
     let q = p.get("query").unwrap_or("");
-    let features = tidemark_query::Features {
-        experimental_functions: st.settings.promql_experimental_functions,
-        duration_expressions: st.settings.promql_duration_expr,
-        delayed_name_removal: st.settings.promql_delayed_name_removal,
-    };
+    let features = st.settings.promql_features();
     let expr = tidemark_query::parser::parse_with(q, features)
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     let mut out = String::new();
@@ -279,11 +275,7 @@ pub async fn parse_query(
 ) -> Result<Response, ApiError> {
     let p = read_params(req).await?;
     let q = p.get("query").unwrap_or("");
-    let features = tidemark_query::Features {
-        experimental_functions: st.settings.promql_experimental_functions,
-        duration_expressions: st.settings.promql_duration_expr,
-        delayed_name_removal: st.settings.promql_delayed_name_removal,
-    };
+    let features = st.settings.promql_features();
     let expr = tidemark_query::parser::parse_with(q, features)
         .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     let mut tree = serde_json::to_value(&expr)
@@ -426,11 +418,7 @@ pub async fn query_exemplars(
         }
     }
     let q = p.get("query").unwrap_or("");
-    let features = tidemark_query::Features {
-        experimental_functions: st.settings.promql_experimental_functions,
-        duration_expressions: st.settings.promql_duration_expr,
-        delayed_name_removal: st.settings.promql_delayed_name_removal,
-    };
+    let features = st.settings.promql_features();
     tidemark_query::parser::parse_with(q, features)
         .map_err(|e| ApiError::bad_data(e.to_string()))?;
     Ok(success("[]", &[]))
